@@ -1,0 +1,3 @@
+"""speechbrain-ser: speech emotion recognition on top of SpeechBrain."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,263 @@
+"""Downstream emotion recognition on top of any frame encoder.
+
+Authors
+ * speechbrain-ser developers 2026
+"""
+
+import json
+import os
+
+import numpy as np
+import speechbrain as sb
+import torch
+from speechbrain.utils.logger import get_logger
+
+from speechbrain_ser.metrics import (
+    ccc_report,
+    classification_report,
+    confusion_matrix,
+    plot_confusion_matrix,
+    roc_auc,
+)
+
+logger = get_logger(__name__)
+
+
+class EmotionBrain(sb.Brain):
+    """Trains an utterance-level emotion model: encoder -> head -> outputs.
+
+    The YAML names the pieces; in ``modules``:
+
+    * ``encoder``: any module ``(x, lengths) -> (B, T, D)``, fed with the
+      waveforms or, when the YAML has ``compute_features``, with features
+      (then optionally ``mean_var_norm``-alised);
+    * ``head``: ``(B, T, D), lengths -> (B, E)`` utterance embedding;
+    * ``emotion_out``: ``E -> classes`` (classification);
+    * ``avd_out``: ``E -> 3`` (regression to activation, valence,
+      dominance in [-1, 1]).
+
+    Other hparams: ``task`` (classification, regression or both),
+    ``freeze_encoder``, ``ccc_loss``, ``class_weights`` (null, "balanced"
+    or a list), ``classification_weight`` / ``regression_weight`` (for
+    ``both``), ``wav_augment`` (optional, train only), ``lr_annealing``
+    (optional), ``output_folder``, ``protocol`` (a sentence stating the
+    corpus, split and speaker independence; copied into results.json).
+
+    Checkpoints are kept on the validation ``score``: UA for
+    classification, mean CCC for regression, their mean for both.
+    """
+
+    def on_fit_start(self):
+        """Freezes the encoder's parameters when asked, then recovers."""
+        if self.hparams.freeze_encoder:
+            self.modules.encoder.requires_grad_(False)
+        super().on_fit_start()
+        self.class_weights = self._class_weights()
+
+    @property
+    def task(self):
+        """classification, regression or both."""
+        return self.hparams.task
+
+    def _class_weights(self):
+        weights = getattr(self.hparams, "class_weights", None)
+        if weights is None:
+            return None
+        if weights == "balanced":
+            counts = torch.as_tensor(
+                self.hparams.train_class_counts, dtype=torch.float
+            )
+            weights = counts.sum() / (len(counts) * counts.clamp(min=1))
+        return torch.as_tensor(weights, dtype=torch.float, device=self.device)
+
+    def encode(self, wavs, lengths):
+        """Waveforms -> (B, T, D) encoder frames (features first if set)."""
+        x = wavs
+        if hasattr(self.hparams, "compute_features"):
+            x = self.hparams.compute_features(x)
+        if hasattr(self.modules, "mean_var_norm"):
+            x = self.modules.mean_var_norm(x, lengths)
+        if self.hparams.freeze_encoder:
+            self.modules.encoder.eval()
+            with torch.no_grad():
+                return self.modules.encoder(x, lengths).detach()
+        return self.modules.encoder(x, lengths)
+
+    def compute_forward(self, batch, stage):
+        """Returns a dict with ``logits`` and/or ``avd``, and the lengths."""
+        batch = batch.to(self.device)
+        wavs, lengths = batch.sig
+        if stage == sb.Stage.TRAIN and hasattr(self.hparams, "wav_augment"):
+            wavs, lengths = self.hparams.wav_augment(wavs, lengths)
+        embedding = self.modules.head(self.encode(wavs, lengths), lengths)
+        outputs = {}
+        if self.task in ("classification", "both"):
+            outputs["logits"] = self.modules.emotion_out(embedding)
+        if self.task in ("regression", "both"):
+            outputs["avd"] = self.modules.avd_out(embedding)
+        return outputs
+
+    def _targets(self, batch, stage, key):
+        targets = getattr(batch, key)
+        targets = targets.data if hasattr(targets, "data") else targets
+        if stage == sb.Stage.TRAIN and hasattr(self.hparams, "wav_augment"):
+            targets = self.hparams.wav_augment.replicate_labels(targets)
+        return targets
+
+    def compute_objectives(self, predictions, batch, stage):
+        """Cross-entropy and/or CCC loss; stores outputs for the metrics."""
+        loss = 0.0
+        if "logits" in predictions:
+            labels = self._targets(batch, stage, "emotion_encoded").view(-1)
+            loss_ce = torch.nn.functional.cross_entropy(
+                predictions["logits"], labels, weight=self.class_weights
+            )
+            loss = loss + self.hparams.classification_weight * loss_ce
+        if "avd" in predictions:
+            avd = self._targets(batch, stage, "avd")
+            loss_ccc = self.hparams.ccc_loss(predictions["avd"], avd)
+            loss = loss + self.hparams.regression_weight * loss_ccc
+        if stage != sb.Stage.TRAIN:
+            self.outputs["ids"] += list(batch.id)
+            if "logits" in predictions:
+                self.outputs["probs"].append(
+                    torch.softmax(predictions["logits"], -1).detach().cpu()
+                )
+                self.outputs["labels"].append(labels.cpu())
+            if "avd" in predictions:
+                self.outputs["avd"].append(predictions["avd"].detach().cpu())
+                self.outputs["avd_targets"].append(avd.cpu())
+        return loss
+
+    def on_stage_start(self, stage, epoch=None):
+        """Resets the stored outputs of a validation or test pass."""
+        self.outputs = {
+            "ids": [],
+            "probs": [],
+            "labels": [],
+            "avd": [],
+            "avd_targets": [],
+        }
+
+    def _gathered(self):
+        """This pass's outputs as numpy arrays, from every DDP process."""
+        outputs = {
+            key: (torch.cat(value).numpy() if key != "ids" and value else value)
+            for key, value in self.outputs.items()
+        }
+        if (
+            torch.distributed.is_available()
+            and torch.distributed.is_initialized()
+        ):
+            everything = [None] * torch.distributed.get_world_size()
+            torch.distributed.all_gather_object(everything, outputs)
+            outputs = {
+                key: (
+                    sum((part[key] for part in everything), [])
+                    if key == "ids"
+                    else np.concatenate(
+                        [part[key] for part in everything if len(part[key])]
+                    )
+                    if any(len(part[key]) for part in everything)
+                    else []
+                )
+                for key in outputs
+            }
+        return outputs
+
+    def compute_metrics(self):
+        """UA/WA/F1/AUC and CCC of the current pass's outputs.
+
+        Returns
+        -------
+        dict
+            Metric name -> value, and ``score`` (higher is better).
+        """
+        outputs = self._gathered()
+        metrics, scores = {}, []
+        if len(outputs["probs"]):
+            predicted = outputs["probs"].argmax(-1)
+            metrics.update(
+                classification_report(
+                    outputs["labels"], predicted, self.class_names
+                )
+            )
+            metrics["ROC_AUC"] = roc_auc(outputs["labels"], outputs["probs"])
+            metrics["confusion_matrix"] = confusion_matrix(
+                outputs["labels"], predicted, len(self.class_names)
+            ).tolist()
+            scores.append(metrics["UA"])
+        if len(outputs["avd"]):
+            metrics["CCC"] = ccc_report(outputs["avd_targets"], outputs["avd"])
+            scores.append(metrics["CCC"]["mean"])
+        metrics["score"] = float(np.mean(scores))
+        metrics["n"] = len(outputs["ids"])
+        return metrics
+
+    @property
+    def class_names(self):
+        """Class names in index order (classification tasks)."""
+        encoder = self.hparams.label_encoder
+        return [encoder.ind2lab[i] for i in range(len(encoder))]
+
+    def on_stage_end(self, stage, stage_loss, epoch=None):
+        """Logs, anneals the learning rate, checkpoints, writes results."""
+        if stage == sb.Stage.TRAIN:
+            self.train_loss = stage_loss
+            return
+        metrics = self.compute_metrics()
+        summary = {"loss": stage_loss, "score": metrics["score"]}
+        for key in ("UA", "WA", "F1_macro"):
+            if key in metrics:
+                summary[key] = metrics[key]
+        if "CCC" in metrics:
+            summary.update({f"CCC_{k}": v for k, v in metrics["CCC"].items()})
+        if stage == sb.Stage.VALID:
+            lr = self.optimizer.param_groups[0]["lr"]
+            if hasattr(self.hparams, "lr_annealing"):
+                _, lr = self.hparams.lr_annealing(stage_loss)
+                sb.nnet.schedulers.update_learning_rate(self.optimizer, lr)
+            self.hparams.train_logger.log_stats(
+                stats_meta={"epoch": epoch, "lr": lr},
+                train_stats={"loss": self.train_loss},
+                valid_stats=summary,
+            )
+            self.checkpointer.save_and_keep_only(
+                meta=summary, max_keys=["score"], num_to_keep=1
+            )
+        elif stage == sb.Stage.TEST:
+            self.hparams.train_logger.log_stats(
+                stats_meta={"epoch loaded": self.hparams.epoch_counter.current},
+                test_stats=summary,
+            )
+            if sb.utils.distributed.if_main_process():
+                self.write_results(metrics)
+
+    def write_results(self, metrics):
+        """Writes results.json (and confusion_matrix.png) to output_folder.
+
+        results.json keys: ``UA``, ``WA``, ``F1_macro``, ``F1_weighted``,
+        ``per_class_recall``, ``ROC_AUC``, ``confusion_matrix``, ``labels``
+        (classification); ``CCC`` = {activation, valence, dominance, mean}
+        (regression); ``n_test``, ``task``, ``protocol`` always.
+        """
+        folder = self.hparams.output_folder
+        results = {
+            "task": self.task,
+            "protocol": getattr(self.hparams, "protocol", "unspecified"),
+            "n_test": metrics.pop("n"),
+        }
+        metrics.pop("score")
+        results.update(metrics)
+        if "UA" in metrics:
+            results["labels"] = self.class_names
+            plot_confusion_matrix(
+                np.array(metrics["confusion_matrix"]),
+                self.class_names,
+                os.path.join(folder, "confusion_matrix.png"),
+                title=f"UA {metrics['UA']:.3f}, WA {metrics['WA']:.3f}",
+            )
+        path = os.path.join(folder, "results.json")
+        with open(path, "w", encoding="utf-8") as fout:
+            json.dump(results, fout, indent=2)
+        logger.info(f"test results written to {path}")

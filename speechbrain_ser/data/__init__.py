@@ -1,0 +1,1 @@
+"""Corpus preparers, manifest schema, shared data pipelines, demo corpus."""

@@ -1,0 +1,224 @@
+"""The manifest format every preparer writes and every recipe reads.
+
+A manifest is SpeechBrain's JSON data format: one object per utterance,
+keyed by a unique id::
+
+    {
+      "Ses01F_impro01_F000": {
+        "wav": "{data_root}/Session1/sentences/wav/Ses01F_impro01/...wav",
+        "duration": 1.95,
+        "speaker": "Ses01F",
+        "emotion": "neu",
+        "activation": 2.5, "valence": 2.5, "dominance": 2.5,
+        "transcript": "Excuse me.",
+        "split": "train"
+      }
+    }
+
+``wav``, ``duration`` (seconds) and ``speaker`` are always there;
+``emotion`` (categorical label), ``activation``/``valence``/``dominance``
+(in the corpus' own scale, see ``avd_range`` in the YAML), ``transcript``
+and ``split`` when the corpus has them; corpus-specific fields
+(``session``, ``gender``, ``improvised``...) may follow. ``{data_root}``
+is replaced by the YAML's ``data_folder`` when the manifest is loaded, so
+manifests survive moving the corpus. See ``docs/manifest.md``.
+
+A preparer writes ``train.json``, ``valid.json`` and ``test.json`` into
+its save folder, plus ``prepare_options.json``: the options they were made
+with. Run again with the same options, it does nothing.
+
+Authors
+ * speechbrain-ser developers 2026
+"""
+
+import json
+import math
+import os
+
+from speechbrain.utils.logger import get_logger
+
+from speechbrain_ser.data.audio import AudioError, audio_info
+
+logger = get_logger(__name__)
+
+SPLITS = ("train", "valid", "test")
+AVD_KEYS = ("activation", "valence", "dominance")
+OPTIONS_FILE = "prepare_options.json"
+
+
+class PreparationError(ValueError):
+    """A corpus problem found while writing manifests; names the file."""
+
+
+def read_manifest(path):
+    """Loads a manifest JSON file.
+
+    Arguments
+    ---------
+    path : str
+        Manifest path.
+
+    Returns
+    -------
+    dict
+        id -> entry.
+    """
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{path}: no such manifest")
+    with open(path, encoding="utf-8") as fin:
+        try:
+            return json.load(fin)
+        except json.JSONDecodeError as error:
+            raise PreparationError(
+                f"{path}: not valid JSON ({error})"
+            ) from None
+
+
+def write_manifest(entries, path):
+    """Writes id -> entry as an indented, key-sorted JSON manifest.
+
+    Arguments
+    ---------
+    entries : dict
+        id -> entry.
+    path : str
+        Output path (its folder is created).
+    """
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as fout:
+        json.dump(entries, fout, indent=2, sort_keys=True, ensure_ascii=False)
+
+
+def manifests_up_to_date(save_folder, options):
+    """True if every split manifest exists and was made with ``options``.
+
+    Arguments
+    ---------
+    save_folder : str
+        Folder with ``train.json``, ``valid.json``, ``test.json``.
+    options : dict
+        The JSON-serialisable preparation options.
+
+    Returns
+    -------
+    bool
+
+    Example
+    -------
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> manifests_up_to_date(folder, {"a": 1})
+    False
+    >>> write_splits({s: {} for s in SPLITS}, folder, {"a": 1})
+    >>> manifests_up_to_date(folder, {"a": 1})
+    True
+    >>> manifests_up_to_date(folder, {"a": 2})
+    False
+    """
+    paths = [os.path.join(save_folder, f"{split}.json") for split in SPLITS]
+    options_path = os.path.join(save_folder, OPTIONS_FILE)
+    if not all(os.path.isfile(p) for p in paths + [options_path]):
+        return False
+    with open(options_path, encoding="utf-8") as fin:
+        saved = json.load(fin)
+    return saved == json.loads(json.dumps(options))
+
+
+def write_splits(split_entries, save_folder, options):
+    """Writes one manifest per split and records the options used.
+
+    Each entry gets its ``split`` field. The options file is written last,
+    so an interrupted preparation is redone next time.
+
+    Arguments
+    ---------
+    split_entries : dict
+        split name -> (id -> entry), for every name in SPLITS.
+    save_folder : str
+        Output folder.
+    options : dict
+        JSON-serialisable preparation options.
+    """
+    os.makedirs(save_folder, exist_ok=True)
+    options_path = os.path.join(save_folder, OPTIONS_FILE)
+    if os.path.exists(options_path):
+        os.remove(options_path)
+    for split in SPLITS:
+        entries = split_entries.get(split, {})
+        for entry in entries.values():
+            entry["split"] = split
+        write_manifest(entries, os.path.join(save_folder, f"{split}.json"))
+        logger.info(f"{split}: {len(entries)} utterances")
+    with open(options_path, "w", encoding="utf-8") as fout:
+        json.dump(options, fout, indent=2, sort_keys=True)
+
+
+def check_entries(candidates, data_folder, on_error="raise", labels=None):
+    """Checks the audio and labels of candidate entries; adds durations.
+
+    Arguments
+    ---------
+    candidates : dict
+        id -> entry with at least ``wav`` (absolute path) and ``speaker``.
+    data_folder : str
+        Corpus root: paths under it are stored as ``{data_root}/...``.
+    on_error : str
+        ``"raise"`` stops at the first bad entry with an error naming the
+        file; ``"skip"`` leaves bad entries out and logs how many and why.
+    labels : collection of str, optional
+        Allowed ``emotion`` values; others are errors.
+
+    Returns
+    -------
+    dict
+        id -> checked entry, with ``duration`` and a portable ``wav``.
+
+    Raises
+    ------
+    PreparationError
+        With ``on_error="raise"``, for the first bad entry.
+    """
+    if on_error not in ("raise", "skip"):
+        raise ValueError(
+            f"on_error must be 'raise' or 'skip', not {on_error!r}"
+        )
+    root = os.path.abspath(data_folder)
+    checked, problems = {}, []
+    for uid, entry in candidates.items():
+        try:
+            problem = _entry_problem(entry, labels)
+            if problem:
+                raise PreparationError(f"{entry['wav']}: {problem}")
+            entry["duration"] = round(audio_info(entry["wav"])[0], 4)
+        except (AudioError, PreparationError) as error:
+            if on_error == "raise":
+                raise PreparationError(
+                    f"{error}\n(pass on_error='skip' to leave such files out)"
+                ) from None
+            problems.append(str(error))
+            continue
+        path = os.path.abspath(entry["wav"])
+        if path.startswith(root + os.sep):
+            entry["wav"] = "{data_root}" + path[len(root) :]
+        checked[uid] = entry
+    if problems:
+        logger.warning(
+            f"skipped {len(problems)} of {len(candidates)} utterances; "
+            f"first: {problems[0]}"
+        )
+    return checked
+
+
+def _entry_problem(entry, labels):
+    """A description of what is wrong with an entry's labels, or None."""
+    if labels is not None and "emotion" in entry:
+        if entry["emotion"] not in labels:
+            return (
+                f"unknown emotion label {entry['emotion']!r}; "
+                f"expected one of {sorted(labels)}"
+            )
+    for key in AVD_KEYS:
+        value = entry.get(key)
+        if value is not None and not math.isfinite(value):
+            return f"{key} is {value}"
+    return None

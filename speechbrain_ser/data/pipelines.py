@@ -1,0 +1,234 @@
+"""DynamicItemDataset pipelines shared by every recipe.
+
+Audio is read, mixed to mono and resampled to the YAML's ``sample_rate``;
+emotion labels are encoded with SpeechBrain's ``CategoricalEncoder``; AVD
+targets are mapped from the corpus scale ``avd_range = [low, high]`` to
+[-1, 1] (``normalize_avd``), the range every model predicts in.
+
+Authors
+ * speechbrain-ser developers 2026
+"""
+
+import math
+import os
+
+import speechbrain as sb
+import torch
+from speechbrain.dataio.encoder import CategoricalEncoder
+
+from speechbrain_ser.data.audio import read_audio
+from speechbrain_ser.data.manifest import AVD_KEYS, read_manifest
+
+TASKS = ("classification", "regression", "both")
+
+
+def normalize_avd(values, avd_range):
+    """Maps values on the corpus scale [low, high] to [-1, 1].
+
+    Arguments
+    ---------
+    values : float or torch.Tensor
+        Values on the corpus scale.
+    avd_range : sequence of float
+        (low, high) of the corpus scale, e.g. (1, 5) for IEMOCAP.
+
+    Returns
+    -------
+    float or torch.Tensor
+        Values in [-1, 1].
+
+    Example
+    -------
+    >>> normalize_avd(torch.tensor([1.0, 3.0, 5.0]), (1, 5))
+    tensor([-1.,  0.,  1.])
+    """
+    low, high = avd_range
+    return 2 * (values - low) / (high - low) - 1
+
+
+def denormalize_avd(values, avd_range):
+    """Inverse of :func:`normalize_avd`.
+
+    Example
+    -------
+    >>> denormalize_avd(torch.tensor([-1.0, 0.0, 1.0]), (1, 7))
+    tensor([1., 4., 7.])
+    """
+    low, high = avd_range
+    return (values + 1) / 2 * (high - low) + low
+
+
+def check_manifest(path, task, avd_range=None, known_labels=None):
+    """Checks that a manifest has what the task needs, naming what is wrong.
+
+    Arguments
+    ---------
+    path : str
+        Manifest JSON.
+    task : str
+        ``classification``, ``regression`` or ``both``.
+    avd_range : sequence of float, optional
+        Corpus scale; AVD values outside it are errors.
+    known_labels : collection of str, optional
+        Labels the model knows; others are errors (unknown label).
+
+    Raises
+    ------
+    ValueError
+        For an empty manifest, a missing label or transcript field, a NaN or
+        out-of-range AVD target, or an unknown label.
+    """
+    if task not in TASKS:
+        raise ValueError(f"task must be one of {TASKS}, not {task!r}")
+    entries = read_manifest(path)
+    if not entries:
+        raise ValueError(f"{path}: the manifest has no utterances")
+    for uid, entry in entries.items():
+        where = f"{path}: utterance {uid!r} ({entry.get('wav', 'no wav')})"
+        if "wav" not in entry:
+            raise ValueError(f"{where}: no 'wav' field")
+        if task in ("classification", "both"):
+            label = entry.get("emotion")
+            if label is None:
+                raise ValueError(f"{where}: no 'emotion' label")
+            if known_labels is not None and label not in known_labels:
+                raise ValueError(
+                    f"{where}: unknown emotion label {label!r}; the model "
+                    f"knows {sorted(known_labels)}"
+                )
+        if task in ("regression", "both"):
+            for key in AVD_KEYS:
+                value = entry.get(key)
+                if value is None:
+                    raise ValueError(f"{where}: no {key!r} target")
+                if not math.isfinite(float(value)):
+                    raise ValueError(f"{where}: {key} target is {value}")
+                if avd_range and not avd_range[0] <= value <= avd_range[1]:
+                    raise ValueError(
+                        f"{where}: {key}={value} is outside avd_range "
+                        f"{list(avd_range)}"
+                    )
+
+
+def audio_pipeline(sample_rate):
+    """Dynamic item ``wav -> sig``: mono waveform at ``sample_rate``.
+
+    Example
+    -------
+    >>> pipeline = audio_pipeline(16000)
+    >>> pipeline.takes, pipeline.provides
+    (('wav',), ('sig',))
+    """
+
+    @sb.utils.data_pipeline.takes("wav")
+    @sb.utils.data_pipeline.provides("sig")
+    def read(wav):
+        return read_audio(wav, sample_rate)
+
+    return read
+
+
+def emotion_pipeline(label_encoder):
+    """Dynamic item ``emotion -> emotion_encoded`` (a (1,) long tensor)."""
+
+    @sb.utils.data_pipeline.takes("emotion")
+    @sb.utils.data_pipeline.provides("emotion_encoded")
+    def encode(emotion):
+        return label_encoder.encode_label_torch(emotion)
+
+    return encode
+
+
+def avd_pipeline(avd_range):
+    """Dynamic item ``activation, valence, dominance -> avd`` in [-1, 1]."""
+
+    @sb.utils.data_pipeline.takes(*AVD_KEYS)
+    @sb.utils.data_pipeline.provides("avd")
+    def targets(activation, valence, dominance):
+        values = torch.tensor(
+            [activation, valence, dominance], dtype=torch.float
+        )
+        return normalize_avd(values, avd_range)
+
+    return targets
+
+
+def emotion_dataio_prep(hparams):
+    """Builds the train/valid/test datasets of an emotion recipe.
+
+    Reads from ``hparams``: ``train_manifest``, ``valid_manifest``,
+    ``test_manifest``, ``data_folder`` (replaces ``{data_root}``),
+    ``sample_rate``, ``task``, ``avd_range`` (regression),
+    ``label_encoder_file`` (classification), ``sorting``
+    (``ascending``/``descending``/``random``).
+
+    Arguments
+    ---------
+    hparams : dict
+        Loaded YAML.
+
+    Returns
+    -------
+    datasets : dict
+        split -> DynamicItemDataset with ``id``, ``sig`` and the targets.
+    extras : dict
+        For classification: ``label_encoder`` (a CategoricalEncoder fitted
+        on train and saved to ``label_encoder_file``) and
+        ``train_class_counts`` (utterances per class, in encoder order).
+    """
+    task = hparams["task"]
+    avd_range = hparams.get("avd_range")
+    replacements = {"data_root": hparams["data_folder"]}
+    paths = {
+        split: hparams[f"{split}_manifest"]
+        for split in ("train", "valid", "test")
+    }
+    check_manifest(paths["train"], task, avd_range)
+    datasets, output_keys = {}, ["id", "sig"]
+    for split, path in paths.items():
+        datasets[split] = sb.dataio.dataset.DynamicItemDataset.from_json(
+            json_path=path, replacements=replacements
+        )
+    sb.dataio.dataset.add_dynamic_item(
+        list(datasets.values()), audio_pipeline(hparams["sample_rate"])
+    )
+    extras = {}
+    if task in ("classification", "both"):
+        label_encoder = CategoricalEncoder()
+        os.makedirs(
+            os.path.dirname(hparams["label_encoder_file"]), exist_ok=True
+        )
+        label_encoder.load_or_create(
+            path=hparams["label_encoder_file"],
+            from_didatasets=[datasets["train"]],
+            output_key="emotion",
+        )
+        label_encoder.expect_len(len(label_encoder))
+        sb.dataio.dataset.add_dynamic_item(
+            list(datasets.values()), emotion_pipeline(label_encoder)
+        )
+        output_keys += ["emotion", "emotion_encoded"]
+        counts = [0] * len(label_encoder)
+        for entry in read_manifest(paths["train"]).values():
+            counts[label_encoder.lab2ind[entry["emotion"]]] += 1
+        extras = {"label_encoder": label_encoder, "train_class_counts": counts}
+    if task in ("regression", "both"):
+        sb.dataio.dataset.add_dynamic_item(
+            list(datasets.values()), avd_pipeline(avd_range)
+        )
+        output_keys += ["avd"]
+    known = set(extras["label_encoder"].lab2ind) if extras else None
+    for split in ("valid", "test"):
+        check_manifest(paths[split], task, avd_range, known)
+    sb.dataio.dataset.set_output_keys(list(datasets.values()), output_keys)
+    sorting = hparams.get("sorting", "random")
+    if sorting in ("ascending", "descending"):
+        datasets["train"] = datasets["train"].filtered_sorted(
+            sort_key="duration", reverse=sorting == "descending"
+        )
+        hparams["train_dataloader_options"]["shuffle"] = False
+    elif sorting != "random":
+        raise ValueError(
+            f"sorting must be ascending, descending or random, not {sorting!r}"
+        )
+    return datasets, extras

@@ -1,0 +1,153 @@
+"""Train/valid/test protocols for emotion corpora.
+
+Published SER numbers are only comparable under the same protocol, so
+every preparer names the one it applies (``split_protocol`` in its
+options, written next to the manifests).
+
+Authors
+ * speechbrain-ser developers 2026
+"""
+
+import random
+
+
+def split_by_speaker(entries, ratios=(0.7, 0.15, 0.15), seed=1234):
+    """Speaker-independent split: every speaker in exactly one split.
+
+    Speakers are shuffled with ``seed`` and dealt out so that each split
+    gets about its ratio of utterances; valid and test get at least one
+    speaker each when there are three or more.
+
+    Arguments
+    ---------
+    entries : dict
+        id -> entry with a ``speaker`` field.
+    ratios : tuple of float
+        Fractions for (train, valid, test).
+    seed : int
+        Shuffling seed.
+
+    Returns
+    -------
+    dict
+        ``{"train": {...}, "valid": {...}, "test": {...}}``.
+
+    Example
+    -------
+    >>> spk = "abcdefghij"
+    >>> entries = {f"{s}{i}": {"speaker": s} for s in spk for i in range(3)}
+    >>> splits = split_by_speaker(entries, (0.8, 0.1, 0.1), seed=0)
+    >>> [len(splits[k]) for k in ("train", "valid", "test")]
+    [24, 3, 3]
+    >>> speakers = [{e["speaker"] for e in splits[k].values()} for k in splits]
+    >>> set.intersection(*speakers)
+    set()
+    """
+    by_speaker = {}
+    for uid, entry in entries.items():
+        by_speaker.setdefault(entry["speaker"], []).append(uid)
+    speakers = sorted(by_speaker)
+    random.Random(seed).shuffle(speakers)
+    total = len(entries)
+    assigned = {"train": [], "valid": [], "test": []}
+    for split, ratio in (("test", ratios[2]), ("valid", ratios[1])):
+        count = 0
+        # Deal whole speakers until the split has its share; always leave
+        # one speaker for training.
+        while len(speakers) > 1 and count < ratio * total:
+            speaker = speakers.pop(0)
+            assigned[split].append(speaker)
+            count += len(by_speaker[speaker])
+    assigned["train"] = speakers
+    return {
+        split: {
+            uid: entries[uid]
+            for spk in assigned[split]
+            for uid in by_speaker[spk]
+        }
+        for split in ("train", "valid", "test")
+    }
+
+
+def split_random(entries, ratios=(0.7, 0.2, 0.1), seed=1234):
+    """Utterance-level random split (NOT speaker-independent).
+
+    Seed 000's 70:20:10 protocol; speakers appear in several splits, so
+    results are optimistic compared with speaker-independent ones.
+
+    Arguments
+    ---------
+    entries : dict
+        id -> entry.
+    ratios : tuple of float
+        Fractions for (train, valid, test).
+    seed : int
+        Shuffling seed.
+
+    Returns
+    -------
+    dict
+        ``{"train": {...}, "valid": {...}, "test": {...}}``.
+
+    Example
+    -------
+    >>> splits = split_random({str(i): {} for i in range(10)}, seed=0)
+    >>> [len(splits[k]) for k in ("train", "valid", "test")]
+    [7, 2, 1]
+    """
+    ids = sorted(entries)
+    random.Random(seed).shuffle(ids)
+    n_train = round(ratios[0] * len(ids))
+    n_valid = round(ratios[1] * len(ids))
+    parts = {
+        "train": ids[:n_train],
+        "valid": ids[n_train : n_train + n_valid],
+        "test": ids[n_train + n_valid :],
+    }
+    return {
+        split: {uid: entries[uid] for uid in part}
+        for split, part in parts.items()
+    }
+
+
+def split_by_field(entries, field, test_values, valid_values):
+    """Leave-out split on a field (session, speaker, official partition).
+
+    Arguments
+    ---------
+    entries : dict
+        id -> entry.
+    field : str
+        Entry field to split on.
+    test_values : collection
+        Values of ``field`` that go to test.
+    valid_values : collection
+        Values that go to valid; everything else is train.
+
+    Returns
+    -------
+    dict
+        ``{"train": {...}, "valid": {...}, "test": {...}}``.
+
+    Example
+    -------
+    >>> entries = {str(i): {"session": i % 5 + 1} for i in range(10)}
+    >>> splits = split_by_field(entries, "session", {5}, {4})
+    >>> [len(splits[k]) for k in ("train", "valid", "test")]
+    [6, 2, 2]
+    """
+    overlap = set(test_values) & set(valid_values)
+    if overlap:
+        raise ValueError(
+            f"{field} values {sorted(overlap)} are in both valid and test"
+        )
+    splits = {"train": {}, "valid": {}, "test": {}}
+    for uid, entry in entries.items():
+        value = entry[field]
+        if value in test_values:
+            splits["test"][uid] = entry
+        elif value in valid_values:
+            splits["valid"][uid] = entry
+        else:
+            splits["train"][uid] = entry
+    return splits

@@ -1,0 +1,78 @@
+"""Length-aware pooling over time.
+
+Authors
+ * speechbrain-ser developers 2026
+"""
+
+import torch
+from speechbrain.dataio.dataio import length_to_mask
+
+
+def time_mask(x, lengths):
+    """(B, T, 1) float mask of the valid frames of a padded batch.
+
+    Arguments
+    ---------
+    x : torch.Tensor
+        (B, T, ...) padded batch.
+    lengths : torch.Tensor or None
+        (B,) relative lengths in (0, 1]; None means no padding.
+
+    Returns
+    -------
+    torch.Tensor
+        (B, T, 1) mask with 1.0 on valid frames.
+
+    Example
+    -------
+    >>> time_mask(torch.rand(2, 4, 3), torch.tensor([1.0, 0.5]))[:, :, 0]
+    tensor([[1., 1., 1., 1.],
+            [1., 1., 0., 0.]])
+    """
+    batch, frames = x.shape[:2]
+    if lengths is None:
+        return x.new_ones(batch, frames, 1)
+    # At least one frame per item, so that pooling is always defined.
+    valid = torch.round(lengths * frames).clamp(min=1)
+    mask = length_to_mask(valid, max_len=frames, device=x.device)
+    return mask.to(x.dtype).unsqueeze(-1)
+
+
+class MeanStdPooling(torch.nn.Module):
+    """Mean and standard deviation (or variance) over the valid frames.
+
+    Arguments
+    ---------
+    second_moment : str
+        ``"std"`` (seeds 000, 001) or ``"var"`` (seed 003).
+    eps : float
+        Floor of the variance before the square root.
+
+    Example
+    -------
+    >>> pool = MeanStdPooling()
+    >>> lengths = torch.tensor([1.0, 0.5, 0.8, 1.0])
+    >>> pool(torch.rand(4, 50, 32), lengths=lengths).shape
+    torch.Size([4, 64])
+    """
+
+    def __init__(self, second_moment="std", eps=1e-5):
+        super().__init__()
+        if second_moment not in ("std", "var"):
+            raise ValueError(
+                f"second_moment must be std or var, not {second_moment!r}"
+            )
+        self.second_moment = second_moment
+        self.eps = eps
+
+    def forward(self, x, lengths=None):
+        """Pools (B, T, D) to (B, 2D): [mean; std or var]."""
+        mask = time_mask(x, lengths)
+        count = mask.sum(dim=1)
+        mean = (x * mask).sum(dim=1) / count
+        var = (((x - mean.unsqueeze(1)) ** 2) * mask).sum(dim=1) / count
+        if self.second_moment == "std":
+            second = torch.sqrt(var.clamp(min=self.eps))
+        else:
+            second = var
+        return torch.cat([mean, second], dim=-1)

@@ -1,0 +1,75 @@
+"""The training driver behind every ``train.py``.
+
+The YAML names everything that differs between recipes:
+
+* ``prepare``: a ``!name:`` preparer called (on the main process only) as
+  ``prepare()``, with its arguments in the YAML;
+* ``dataio_prep``: a ``!name:`` function ``hparams -> (datasets, extras)``;
+  ``extras`` (e.g. the label encoder) are added to the hparams;
+* ``brain_class``: a ``!name:`` Brain subclass.
+
+Authors
+ * speechbrain-ser developers 2026
+"""
+
+import sys
+
+import speechbrain as sb
+from hyperpyyaml import load_hyperpyyaml
+from speechbrain.utils.distributed import run_on_main
+
+
+def run_recipe(argv):
+    """Prepares data, trains with checkpoint/resume, and tests.
+
+    Arguments
+    ---------
+    argv : list of str
+        ``[hparams_file, --key=value overrides..., --device=...]`` as for
+        any SpeechBrain recipe.
+
+    Returns
+    -------
+    sb.Brain
+        The trained Brain.
+    """
+    hparams_file, run_opts, overrides = sb.parse_arguments(argv)
+    with open(hparams_file, encoding="utf-8") as fin:
+        hparams = load_hyperpyyaml(fin, overrides)
+    sb.utils.distributed.ddp_init_group(run_opts)
+    sb.create_experiment_directory(
+        experiment_directory=hparams["output_folder"],
+        hyperparams_to_save=hparams_file,
+        overrides=overrides,
+    )
+    if "prepare" in hparams:
+        run_on_main(hparams["prepare"])
+    datasets, extras = hparams["dataio_prep"](hparams)
+    hparams.update(extras)
+    brain = hparams["brain_class"](
+        modules=hparams["modules"],
+        opt_class=hparams["opt_class"],
+        hparams=hparams,
+        run_opts=run_opts,
+        checkpointer=hparams["checkpointer"],
+    )
+    brain.fit(
+        brain.hparams.epoch_counter,
+        datasets["train"],
+        datasets["valid"],
+        train_loader_kwargs=hparams["train_dataloader_options"],
+        valid_loader_kwargs=hparams["test_dataloader_options"],
+    )
+    if "test" in datasets:
+        brain.evaluate(
+            datasets["test"],
+            max_key="score",
+            test_loader_kwargs=hparams["test_dataloader_options"],
+        )
+    if hasattr(brain, "on_recipe_end"):
+        brain.on_recipe_end(hparams_file, overrides)
+    return brain
+
+
+if __name__ == "__main__":
+    run_recipe(sys.argv[1:])
