@@ -233,6 +233,26 @@ class EmotionBrain(sb.Brain):
             if sb.utils.distributed.if_main_process():
                 self.write_results(metrics)
 
+    def on_recipe_end(self, hparams_file, overrides):
+        """Exports the best model to ``<output_folder>/inference``.
+
+        The folder loads with
+        ``EmotionRecognizer.from_hparams(source=<folder>)``.
+        """
+        if not sb.utils.distributed.if_main_process():
+            return
+        from speechbrain_ser.inference import export_inference_folder
+
+        folder = os.path.join(self.hparams.output_folder, "inference")
+        export_inference_folder(
+            hparams_file,
+            overrides,
+            dict(self.modules.items()),
+            folder,
+            label_encoder=getattr(self.hparams, "label_encoder", None),
+        )
+        logger.info(f"inference model exported to {folder}")
+
     def write_results(self, metrics):
         """Writes results.json (and confusion_matrix.png) to output_folder.
 

@@ -1,0 +1,88 @@
+"""Console entry point ``speechbrain-ser``.
+
+    speechbrain-ser predict --model results/demo/1986/inference a.wav b.flac
+    speechbrain-ser demo-corpus --out demo_data --n 400
+
+Authors
+ * speechbrain-ser developers 2026
+"""
+
+import argparse
+import json
+import sys
+
+
+def _predict(args):
+    from speechbrain_ser.data.audio import AudioError
+    from speechbrain_ser.inference import EmotionRecognizer
+
+    recognizer = EmotionRecognizer.from_hparams(
+        source=args.model,
+        savedir=args.savedir,
+        run_opts={"device": args.device},
+    )
+    failures = 0
+    for path in args.files:
+        try:
+            result = recognizer.classify_file(path)
+        except AudioError as error:
+            result = {"file": path, "error": str(error)}
+            failures += 1
+        print(json.dumps(result), flush=True)
+    return 1 if failures else 0
+
+
+def _demo_corpus(args):
+    from speechbrain_ser.data.demo import prepare_demo
+
+    prepare_demo(
+        args.out,
+        args.manifests or f"{args.out}/manifests",
+        n_utterances=args.n,
+        part=args.part,
+        seed=args.seed,
+    )
+    return 0
+
+
+def build_parser():
+    """The argument parser of ``speechbrain-ser``."""
+    parser = argparse.ArgumentParser(
+        prog="speechbrain-ser",
+        description="Speech emotion recognition with SpeechBrain.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    predict = commands.add_parser(
+        "predict", help="print one JSON line of predictions per audio file"
+    )
+    predict.add_argument(
+        "--model",
+        required=True,
+        help="inference folder exported by training (<output>/inference)",
+    )
+    predict.add_argument("--device", default="cpu")
+    predict.add_argument(
+        "--savedir", default=None, help="where to link the model files"
+    )
+    predict.add_argument("files", nargs="+", help="audio files, any format")
+    predict.set_defaults(run=_predict)
+    demo = commands.add_parser(
+        "demo-corpus", help="synthesise the built-in demo corpus"
+    )
+    demo.add_argument("--out", default="demo_data")
+    demo.add_argument("--manifests", default=None)
+    demo.add_argument("--n", type=int, default=400)
+    demo.add_argument("--part", choices=("main", "alt"), default="main")
+    demo.add_argument("--seed", type=int, default=1234)
+    demo.set_defaults(run=_demo_corpus)
+    return parser
+
+
+def main(argv=None):
+    """Runs ``speechbrain-ser`` with ``argv`` (default: sys.argv[1:])."""
+    args = build_parser().parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
