@@ -34,6 +34,7 @@ from tqdm import tqdm
 from speechbrain_ser.data.demo_sentences import sentence_bank
 from speechbrain_ser.data.manifest import (
     manifests_up_to_date,
+    read_manifest,
     write_manifest,
     write_splits,
 )
@@ -217,24 +218,29 @@ def generate_demo_corpus(
     dict
         The manifest: id -> entry.
     """
-    from speechbrain_ser.data.synthesis import EspeakSynthesizer
+    from speechbrain_ser.data.synthesis import synthesize_in_fresh_process
 
-    synth = EspeakSynthesizer()
     wav_folder = os.path.join(data_folder, "wavs")
     os.makedirs(wav_folder, exist_ok=True)
     manifest = {}
     plans = plan_corpus(n_utterances, part, seed)
-    for plan in tqdm(plans, desc="synthesising demo corpus"):
-        wav = synth.synthesize(
-            plan["transcript"],
-            voice=plan["voice"],
-            rate=plan["rate"],
-            pitch=plan["pitch"],
-            pitch_range=plan["pitch_range"],
-            volume=plan["volume"],
-        )
+    requests = [
+        {
+            "text": plan["transcript"],
+            "voice": plan["voice"],
+            "rate": plan["rate"],
+            "pitch": plan["pitch"],
+            "pitch_range": plan["pitch_range"],
+            "volume": plan["volume"],
+        }
+        for plan in plans
+    ]
+    waveforms = synthesize_in_fresh_process(requests, seed=seed)
+    for plan, (wav, synth_rate) in tqdm(
+        zip(plans, waveforms), total=len(plans), desc="synthesising demo corpus"
+    ):
         wav = torchaudio.functional.resample(
-            torch.from_numpy(wav), synth.sample_rate, sample_rate
+            torch.from_numpy(wav), synth_rate, sample_rate
         ).numpy()
         peak = np.abs(wav).max()
         if peak > 0.99:
@@ -296,21 +302,12 @@ def prepare_demo(
         return
     corpus_options = os.path.join(data_folder, "corpus_options.json")
     wanted = {"n_utterances": n_utterances, "part": part, "seed": seed}
-    if not manifests_up_to_date_single(corpus_options, wanted):
+    if not (
+        os.path.isfile(corpus_options)
+        and read_manifest(corpus_options) == wanted
+    ):
         generate_demo_corpus(data_folder, n_utterances, part, seed)
         write_manifest(wanted, corpus_options)
-    from speechbrain_ser.data.manifest import read_manifest
-
     manifest = read_manifest(os.path.join(data_folder, "corpus.json"))
     splits = split_by_field(manifest, "speaker", test_speakers, valid_speakers)
     write_splits(splits, save_folder, options)
-
-
-def manifests_up_to_date_single(path, options):
-    """True if the JSON file at ``path`` exists and equals ``options``."""
-    import json
-
-    if not os.path.isfile(path):
-        return False
-    with open(path, encoding="utf-8") as fin:
-        return json.load(fin) == options

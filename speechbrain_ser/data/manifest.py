@@ -159,7 +159,8 @@ def check_entries(candidates, data_folder, on_error="raise", labels=None):
     Arguments
     ---------
     candidates : dict
-        id -> entry with at least ``wav`` (absolute path) and ``speaker``.
+        id -> entry with at least ``wav`` (absolute path) and ``speaker``;
+        a ``problem`` field marks an entry the scanner found wrong.
     data_folder : str
         Corpus root: paths under it are stored as ``{data_root}/...``.
     on_error : str
@@ -210,7 +211,14 @@ def check_entries(candidates, data_folder, on_error="raise", labels=None):
 
 
 def _entry_problem(entry, labels):
-    """A description of what is wrong with an entry's labels, or None."""
+    """A description of what is wrong with an entry's labels, or None.
+
+    A scanner may flag an entry with a ``problem`` field (e.g. a missing
+    transcript); it is reported here and never written.
+    """
+    problem = entry.pop("problem", None)
+    if problem:
+        return problem
     if labels is not None and "emotion" in entry:
         if entry["emotion"] not in labels:
             return (
@@ -222,3 +230,45 @@ def _entry_problem(entry, labels):
         if value is not None and not math.isfinite(value):
             return f"{key} is {value}"
     return None
+
+
+def run_preparation(
+    scan, split, data_folder, save_folder, options, on_error, labels=None
+):
+    """The steps every preparer shares, skipped when already done.
+
+    Arguments
+    ---------
+    scan : callable
+        ``() -> {id: entry}``: candidate entries with absolute ``wav``.
+    split : callable
+        ``entries -> {"train": ..., "valid": ..., "test": ...}``.
+    data_folder : str
+        Corpus root.
+    save_folder : str
+        Where the manifests go.
+    options : dict
+        Everything that changes the manifests (for idempotency).
+    on_error : str
+        ``"raise"`` or ``"skip"`` (see :func:`check_entries`).
+    labels : collection of str, optional
+        Allowed emotion labels.
+
+    Returns
+    -------
+    bool
+        False if the manifests were already up to date.
+    """
+    if manifests_up_to_date(save_folder, options):
+        logger.info(f"manifests in {save_folder} are up to date; skipping")
+        return False
+    if not os.path.isdir(data_folder):
+        raise PreparationError(f"{data_folder}: no such corpus folder")
+    entries = check_entries(scan(), data_folder, on_error, labels)
+    if not entries:
+        raise PreparationError(
+            f"{data_folder}: no usable utterances found for "
+            f"{options.get('corpus', 'this corpus')}; check the folder layout"
+        )
+    write_splits(split(entries), save_folder, options)
+    return True

@@ -151,3 +151,74 @@ def split_by_field(entries, field, test_values, valid_values):
         else:
             splits["train"][uid] = entry
     return splits
+
+
+def split_by_speaker_folds(
+    entries, n_folds=4, fold=0, label="emotion", seed=1234
+):
+    """Speaker-independent k-fold split, stratified on a label.
+
+    scikit-learn's ``StratifiedGroupKFold`` (groups = speakers) makes
+    ``n_folds`` folds whose class mix is as close as possible to the whole
+    corpus; fold ``fold`` is test, fold ``fold + 1`` (mod n_folds) is
+    valid, the rest is train. Run every ``fold`` for cross-validation. Use
+    it when speakers carry few emotions each, where a random speaker split
+    can leave a class out of test.
+
+    Arguments
+    ---------
+    entries : dict
+        id -> entry with ``speaker`` and ``label`` fields.
+    n_folds : int
+        Number of folds (>= 3).
+    fold : int
+        Test fold, 0 <= fold < n_folds.
+    label : str
+        Field to stratify on.
+    seed : int
+        Shuffling seed.
+
+    Returns
+    -------
+    dict
+        ``{"train": {...}, "valid": {...}, "test": {...}}``.
+
+    Example
+    -------
+    >>> entries = {f"{s}{i}": {"speaker": s, "emotion": "ab"[n % 2]}
+    ...            for n, s in enumerate("abcdefgh") for i in range(2)}
+    >>> splits = split_by_speaker_folds(entries, n_folds=4, fold=0, seed=0)
+    >>> [len(splits[k]) for k in ("train", "valid", "test")]
+    [8, 4, 4]
+    >>> sorted({e["emotion"] for e in splits["test"].values()})
+    ['a', 'b']
+    """
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    if n_folds < 3 or not 0 <= fold < n_folds:
+        raise ValueError("need n_folds >= 3 and 0 <= fold < n_folds")
+    ids = sorted(entries)
+    folds = StratifiedGroupKFold(
+        n_splits=n_folds, shuffle=True, random_state=seed
+    )
+    fold_of = {}
+    for index, (_, held_out) in enumerate(
+        folds.split(
+            ids,
+            [entries[u][label] for u in ids],
+            groups=[entries[u]["speaker"] for u in ids],
+        )
+    ):
+        fold_of.update({ids[i]: index for i in held_out})
+    valid_fold = (fold + 1) % n_folds
+    splits = {"train": {}, "valid": {}, "test": {}}
+    for uid in ids:
+        part = (
+            "test"
+            if fold_of[uid] == fold
+            else "valid"
+            if fold_of[uid] == valid_fold
+            else "train"
+        )
+        splits[part][uid] = entries[uid]
+    return splits

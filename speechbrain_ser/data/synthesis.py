@@ -2,13 +2,15 @@
 ``espeakng-loader`` ships, driven through ctypes.
 
 The library keeps global state, so one :class:`EspeakSynthesizer` per
-process is the rule; it is not thread safe.
+process is the rule; it is not thread safe. For reproducible corpora use
+:func:`synthesize_in_fresh_process`.
 
 Authors
  * speechbrain-ser developers 2026
 """
 
 import ctypes
+import multiprocessing
 
 import numpy as np
 
@@ -36,6 +38,9 @@ class EspeakSynthesizer:
     data_path : str, optional
         Path to ``espeak-ng-data``; defaults to the copy in
         ``espeakng-loader``.
+    seed : int, optional
+        Seed of espeak-ng's noise generator (breathy voices use it); by
+        default espeak-ng seeds it from the clock.
 
     Example
     -------
@@ -47,7 +52,7 @@ class EspeakSynthesizer:
     (dtype('float32'), 1, True)
     """
 
-    def __init__(self, library_path=None, data_path=None):
+    def __init__(self, library_path=None, data_path=None, seed=None):
         import espeakng_loader
 
         library_path = library_path or espeakng_loader.get_library_path()
@@ -61,6 +66,8 @@ class EspeakSynthesizer:
             raise RuntimeError(
                 f"espeak-ng failed to initialise with data at {data_path}"
             )
+        if seed is not None:
+            self._lib.espeak_ng_SetRandSeed(ctypes.c_long(seed))
         # Keep a reference: ctypes callbacks die with their Python object.
         self._callback = _CALLBACK_TYPE(self._collect)
         self._lib.espeak_SetSynthCallback(self._callback)
@@ -126,3 +133,52 @@ class EspeakSynthesizer:
         if not self._chunks:
             raise RuntimeError(f"espeak-ng produced no audio for {text!r}")
         return np.concatenate(self._chunks).astype(np.float32) / 32768.0
+
+
+_WORKER_SYNTHESIZER = None
+
+
+def _start_worker(seed):
+    global _WORKER_SYNTHESIZER
+    _WORKER_SYNTHESIZER = EspeakSynthesizer(seed=seed)
+
+
+def _synthesize_request(request):
+    wav = _WORKER_SYNTHESIZER.synthesize(**request)
+    return wav, _WORKER_SYNTHESIZER.sample_rate
+
+
+def synthesize_in_fresh_process(requests, seed=0, chunksize=8):
+    """Synthesises requests in order, in one newly spawned process.
+
+    espeak-ng carries state from one utterance to the next (neither
+    re-initialising nor seeding it resets that), so the same text can come
+    out a few samples different depending on what was said before, and its
+    noise generator is seeded from the clock. A fresh process per corpus,
+    with a seeded noise generator, makes the audio depend only on the
+    request list and ``seed``.
+
+    Arguments
+    ---------
+    requests : list of dict
+        Keyword arguments of :meth:`EspeakSynthesizer.synthesize`.
+    seed : int
+        Seed of espeak-ng's noise generator.
+    chunksize : int
+        Requests sent to the worker at a time.
+
+    Yields
+    ------
+    (numpy.ndarray, int)
+        Each waveform and its sample rate, in request order.
+
+    Example
+    -------
+    >>> requests = [{"text": "Hi.", "voice": "en+f3"}] * 2
+    >>> runs = [list(synthesize_in_fresh_process(requests)) for _ in range(2)]
+    >>> [bool((a == b).all()) for (a, _), (b, _) in zip(*runs)]
+    [True, True]
+    """
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(1, initializer=_start_worker, initargs=(seed,)) as pool:
+        yield from pool.imap(_synthesize_request, requests, chunksize)

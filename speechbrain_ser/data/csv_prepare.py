@@ -1,0 +1,135 @@
+"""Manifests from a CSV file: the way in for in-house corpora.
+
+The CSV has a header row. Required columns: ``id``, ``wav`` (absolute, or
+relative to ``data_folder``), ``speaker``. Optional: ``emotion``,
+``activation``, ``valence``, ``dominance``, ``transcript``, ``split``
+(``train``/``valid``/``test``); any other column is copied as a string.
+Without a ``split`` column the split is speaker-independent by ``ratios``.
+
+Authors
+ * speechbrain-ser developers 2026
+"""
+
+import csv
+import math
+import os
+
+from speechbrain_ser.data.manifest import (
+    AVD_KEYS,
+    SPLITS,
+    PreparationError,
+    run_preparation,
+)
+from speechbrain_ser.data.splits import split_by_field, split_by_speaker
+
+REQUIRED_COLUMNS = ("id", "wav", "speaker")
+
+
+def scan_csv(csv_file, data_folder):
+    """Candidate entries of every row.
+
+    Raises
+    ------
+    PreparationError
+        For a missing column, a duplicate id, an empty required cell, a
+        non-numeric AVD value or an unknown split, naming file and line.
+    """
+    if not os.path.isfile(csv_file):
+        raise PreparationError(f"{csv_file}: CSV file not found")
+    entries = {}
+    with open(csv_file, encoding="utf-8", newline="") as fin:
+        reader = csv.DictReader(fin)
+        columns = reader.fieldnames or []
+        missing = [c for c in REQUIRED_COLUMNS if c not in columns]
+        if missing:
+            raise PreparationError(
+                f"{csv_file}: missing columns {missing} (has {columns})"
+            )
+        for line, row in enumerate(reader, start=2):
+            where = f"{csv_file}, line {line}"
+            for column in REQUIRED_COLUMNS:
+                if not (row[column] or "").strip():
+                    raise PreparationError(f"{where}: empty {column!r}")
+            uid = row["id"].strip()
+            if uid in entries:
+                raise PreparationError(f"{where}: duplicate id {uid!r}")
+            entry = {
+                key: value.strip()
+                for key, value in row.items()
+                if key and value is not None and value.strip() != ""
+            }
+            del entry["id"]
+            entry["wav"] = os.path.join(data_folder, entry["wav"])
+            for key in AVD_KEYS:
+                if key in entry:
+                    try:
+                        entry[key] = float(entry[key])
+                    except ValueError:
+                        raise PreparationError(
+                            f"{where}: {key}={entry[key]!r} is not a number"
+                        ) from None
+                    if not math.isfinite(entry[key]):
+                        entry["problem"] = f"{key} is {entry[key]}"
+            if entry.get("split", "train") not in SPLITS:
+                raise PreparationError(
+                    f"{where}: split {entry['split']!r} is not one of {SPLITS}"
+                )
+            entries[uid] = entry
+    return entries
+
+
+def prepare_csv(
+    csv_file,
+    data_folder,
+    save_folder,
+    labels=None,
+    ratios=(0.8, 0.1, 0.1),
+    seed=1234,
+    on_error="raise",
+):
+    """Writes manifests from a CSV file (see the module docstring).
+
+    Arguments
+    ---------
+    csv_file : str
+        The CSV.
+    data_folder : str
+        Root that relative ``wav`` paths are under.
+    save_folder : str
+        Output folder.
+    labels : collection of str, optional
+        Allowed emotion labels; others are errors (or skipped).
+    ratios : tuple of float
+        Speaker-independent split when the CSV has no ``split`` column.
+    seed : int
+        Speaker shuffling seed.
+    on_error : str
+        ``"raise"`` or ``"skip"``.
+    """
+    options = {
+        "corpus": "csv",
+        "csv_file": os.path.abspath(csv_file),
+        "csv_mtime": os.path.getmtime(csv_file)
+        if os.path.isfile(csv_file)
+        else None,
+        "labels": sorted(labels) if labels else None,
+        "ratios": list(ratios),
+        "seed": seed,
+    }
+
+    def split(entries):
+        if all("split" in entry for entry in entries.values()):
+            options["split_protocol"] = "the CSV's split column"
+            return split_by_field(entries, "split", {"test"}, {"valid"})
+        options["split_protocol"] = "speaker-independent random speaker split"
+        return split_by_speaker(entries, ratios, seed)
+
+    run_preparation(
+        lambda: scan_csv(csv_file, data_folder),
+        split,
+        data_folder,
+        save_folder,
+        options,
+        on_error,
+        labels=set(labels) if labels else None,
+    )

@@ -1,0 +1,133 @@
+"""Manifests from a folder-per-class layout: ``<root>/<Emotion>/*.wav``.
+
+The speaker comes from each file name through a regular expression with a
+``speaker`` group; the default takes everything before the first
+underscore, which fits names like ``SM1_F10_A010.flac``
+(``../shared/data/urdu``).
+
+Authors
+ * speechbrain-ser developers 2026
+"""
+
+import os
+import re
+
+from speechbrain_ser.data.manifest import PreparationError, run_preparation
+from speechbrain_ser.data.splits import (
+    split_by_speaker,
+    split_by_speaker_folds,
+)
+
+AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".opus")
+DEFAULT_SPEAKER_PATTERN = r"^(?P<speaker>[^_]+)_"
+
+
+def scan_class_folders(data_folder, speaker_pattern=DEFAULT_SPEAKER_PATTERN):
+    """Candidate entries: the class is the sub-folder name.
+
+    Raises
+    ------
+    PreparationError
+        For a file whose name does not match ``speaker_pattern``.
+    """
+    pattern = re.compile(speaker_pattern)
+    if "speaker" not in pattern.groupindex:
+        raise ValueError(
+            f"speaker_pattern {speaker_pattern!r} has no (?P<speaker>...) group"
+        )
+    entries = {}
+    for label in sorted(os.listdir(data_folder)):
+        class_dir = os.path.join(data_folder, label)
+        if not os.path.isdir(class_dir) or label.startswith("."):
+            continue
+        for name in sorted(os.listdir(class_dir)):
+            stem, extension = os.path.splitext(name)
+            if extension.lower() not in AUDIO_EXTENSIONS:
+                continue
+            path = os.path.join(class_dir, name)
+            match = pattern.search(stem)
+            if not match:
+                raise PreparationError(
+                    f"{path}: file name does not match speaker_pattern "
+                    f"{speaker_pattern!r}"
+                )
+            entries[f"{label}/{stem}"] = {
+                "wav": path,
+                "speaker": match.group("speaker"),
+                "emotion": label,
+            }
+    return entries
+
+
+def prepare_class_folders(
+    data_folder,
+    save_folder,
+    speaker_pattern=DEFAULT_SPEAKER_PATTERN,
+    labels=None,
+    ratios=(0.7, 0.15, 0.15),
+    n_folds=None,
+    fold=0,
+    seed=1234,
+    on_error="raise",
+):
+    """Writes speaker-independent manifests for ``<root>/<Emotion>/*``.
+
+    Protocols (both speaker-independent): whole speakers dealt out by
+    ``ratios``; or, with ``n_folds``, class-stratified speaker folds
+    (:func:`split_by_speaker_folds`), ``fold`` being test.
+
+    Arguments
+    ---------
+    data_folder : str
+        Root with one sub-folder per emotion.
+    save_folder : str
+        Output folder.
+    speaker_pattern : str
+        Regular expression with a ``speaker`` group, searched in each file
+        name (without extension).
+    labels : collection of str, optional
+        Allowed class folder names; a file in another folder is an error
+        (or skipped with ``on_error="skip"``).
+    ratios : tuple of float
+        Train, valid, test fractions (whole speakers are dealt out).
+    n_folds : int, optional
+        Use stratified speaker k-fold instead of ``ratios``.
+    fold : int
+        Test fold when ``n_folds`` is given.
+    seed : int
+        Speaker shuffling seed.
+    on_error : str
+        ``"raise"`` or ``"skip"``.
+    """
+    options = {
+        "corpus": "class folders",
+        "data_folder": os.path.abspath(data_folder),
+        "speaker_pattern": speaker_pattern,
+        "labels": sorted(labels) if labels else None,
+        "seed": seed,
+    }
+    if n_folds:
+        options["split_protocol"] = (
+            f"speaker-independent, class-stratified {n_folds}-fold, "
+            f"test fold {fold}"
+        )
+
+        def split(entries):
+            return split_by_speaker_folds(entries, n_folds, fold, seed=seed)
+
+    else:
+        options["split_protocol"] = "speaker-independent random speaker split"
+        options["ratios"] = list(ratios)
+
+        def split(entries):
+            return split_by_speaker(entries, ratios, seed)
+
+    run_preparation(
+        lambda: scan_class_folders(data_folder, speaker_pattern),
+        split,
+        data_folder,
+        save_folder,
+        options,
+        on_error,
+        labels=set(labels) if labels else None,
+    )

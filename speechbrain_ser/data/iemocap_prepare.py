@@ -1,0 +1,210 @@
+"""IEMOCAP (Busso et al., 2008) manifests.
+
+Expected layout (the release as distributed)::
+
+    <data_folder>/Session{1..5}/sentences/wav/<dialog>/<utterance>.wav
+    <data_folder>/Session{1..5}/dialog/EmoEvaluation/<dialog>.txt
+    <data_folder>/Session{1..5}/dialog/transcriptions/<dialog>.txt
+
+Labels come from the EmoEvaluation summary lines
+``[start - end]<TAB>utterance<TAB>code<TAB>[V, A, D]`` (valence, activation,
+dominance on a 1-5 scale; written to the manifest as ``activation``,
+``valence``, ``dominance``).
+
+Authors
+ * speechbrain-ser developers 2026
+"""
+
+import glob
+import os
+import re
+
+from speechbrain.utils.logger import get_logger
+
+from speechbrain_ser.data.manifest import run_preparation
+from speechbrain_ser.data.splits import split_by_field
+
+logger = get_logger(__name__)
+
+# Class sets: code -> label. "4class" merges excited into happy (the usual
+# 4-class protocol); "5class" keeps excited apart (seed 000).
+CLASS_SETS = {
+    "4class": {
+        "neu": "neutral",
+        "hap": "happy",
+        "exc": "happy",
+        "sad": "sad",
+        "ang": "angry",
+    },
+    "5class": {
+        "neu": "neutral",
+        "hap": "happy",
+        "exc": "excited",
+        "sad": "sad",
+        "ang": "angry",
+    },
+}
+AVD_RANGE = (1.0, 5.0)
+_EVALUATION = re.compile(
+    r"^\[([\d.]+) - ([\d.]+)\]\t(\S+)\t(\S+)\t"
+    r"\[([\d.]+), ([\d.]+), ([\d.]+)\]"
+)
+_TRANSCRIPT = re.compile(r"^(Ses\S+) \[[\d.]+-[\d.]+\]: ?(.*)$")
+
+
+def parse_emo_evaluation(path):
+    """Utterance -> (code, valence, activation, dominance) of one dialog.
+
+    Arguments
+    ---------
+    path : str
+        An EmoEvaluation ``<dialog>.txt`` file.
+
+    Returns
+    -------
+    dict
+    """
+    labels = {}
+    with open(path, encoding="utf-8", errors="replace") as fin:
+        for line in fin:
+            match = _EVALUATION.match(line)
+            if match:
+                _, _, uid, code, val, act, dom = match.groups()
+                labels[uid] = (code, float(val), float(act), float(dom))
+    return labels
+
+
+def parse_transcriptions(path):
+    """Utterance -> transcript of one dialog (empty if the file is absent)."""
+    transcripts = {}
+    if not os.path.isfile(path):
+        return transcripts
+    with open(path, encoding="utf-8", errors="replace") as fin:
+        for line in fin:
+            match = _TRANSCRIPT.match(line.strip())
+            if match:
+                transcripts[match.group(1)] = match.group(2).strip()
+    return transcripts
+
+
+def scan_iemocap(data_folder, class_set="4class", keep_other_classes=False):
+    """Candidate entries of every session.
+
+    Arguments
+    ---------
+    data_folder : str
+        IEMOCAP root.
+    class_set : str
+        ``"4class"`` or ``"5class"``.
+    keep_other_classes : bool
+        Keep utterances outside the class set (frustrated, surprised,
+        no agreement...) without an ``emotion`` field, for AVD-only
+        training; otherwise they are left out (and counted in the log).
+
+    Returns
+    -------
+    dict
+        id -> entry.
+    """
+    mapping = CLASS_SETS[class_set]
+    entries, left_out = {}, 0
+    for session in range(1, 6):
+        session_dir = os.path.join(data_folder, f"Session{session}")
+        pattern = os.path.join(session_dir, "dialog", "EmoEvaluation", "*.txt")
+        for evaluation in sorted(glob.glob(pattern)):
+            dialog = os.path.splitext(os.path.basename(evaluation))[0]
+            transcripts = parse_transcriptions(
+                os.path.join(
+                    session_dir, "dialog", "transcriptions", f"{dialog}.txt"
+                )
+            )
+            for uid, labels in parse_emo_evaluation(evaluation).items():
+                code, valence, activation, dominance = labels
+                if code not in mapping and not keep_other_classes:
+                    left_out += 1
+                    continue
+                entry = {
+                    "wav": os.path.join(
+                        session_dir, "sentences", "wav", dialog, f"{uid}.wav"
+                    ),
+                    "speaker": f"Ses{session:02d}{uid.split('_')[-1][0]}",
+                    "session": session,
+                    "improvised": "impro" in dialog,
+                    "emotion_code": code,
+                    "activation": activation,
+                    "valence": valence,
+                    "dominance": dominance,
+                }
+                if code in mapping:
+                    entry["emotion"] = mapping[code]
+                if uid in transcripts:
+                    entry["transcript"] = transcripts[uid]
+                entries[uid] = entry
+    if left_out:
+        logger.info(
+            f"left out {left_out} utterances outside the {class_set} set"
+        )
+    return entries
+
+
+def prepare_iemocap(
+    data_folder,
+    save_folder,
+    class_set="4class",
+    test_session=5,
+    valid_speaker=None,
+    keep_other_classes=False,
+    on_error="raise",
+):
+    """Writes leave-one-session-out manifests for IEMOCAP.
+
+    Protocol (speaker-independent): ``test_session`` (both its speakers)
+    is test; one speaker of another session is validation (default: the
+    female speaker of the next session, e.g. ``Ses01F`` for test session
+    5); the rest is train. Run folds 1-5 for the usual 5-fold
+    cross-validation.
+
+    Arguments
+    ---------
+    data_folder : str
+        IEMOCAP root (``IEMOCAP_full_release``).
+    save_folder : str
+        Output folder for train/valid/test.json.
+    class_set : str
+        ``"4class"`` (excited merged into happy) or ``"5class"`` (seed 000).
+    test_session : int
+        1-5.
+    valid_speaker : str, optional
+        Validation speaker, ``Ses<nn><F|M>``.
+    keep_other_classes : bool
+        See :func:`scan_iemocap`.
+    on_error : str
+        ``"raise"`` or ``"skip"`` for missing or unreadable audio.
+    """
+    if class_set not in CLASS_SETS:
+        raise ValueError(f"class_set must be one of {sorted(CLASS_SETS)}")
+    if test_session not in range(1, 6):
+        raise ValueError(f"test_session must be 1-5, not {test_session}")
+    if valid_speaker is None:
+        valid_speaker = f"Ses{test_session % 5 + 1:02d}F"
+    options = {
+        "corpus": "IEMOCAP",
+        "class_set": class_set,
+        "split_protocol": "leave-one-session-out, speaker-independent",
+        "test_session": test_session,
+        "valid_speaker": valid_speaker,
+        "keep_other_classes": keep_other_classes,
+    }
+
+    def split(entries):
+        test = {f"Ses{test_session:02d}F", f"Ses{test_session:02d}M"}
+        return split_by_field(entries, "speaker", test, {valid_speaker})
+
+    run_preparation(
+        lambda: scan_iemocap(data_folder, class_set, keep_other_classes),
+        split,
+        data_folder,
+        save_folder,
+        options,
+        on_error,
+    )

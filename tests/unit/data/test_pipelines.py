@@ -1,0 +1,125 @@
+import json
+
+import numpy as np
+import pytest
+import soundfile
+import torch
+
+from speechbrain_ser.data.audio import AudioError, read_audio
+from speechbrain_ser.data.pipelines import (
+    check_manifest,
+    denormalize_avd,
+    normalize_avd,
+)
+
+
+def write_manifest(path, entries):
+    path.write_text(json.dumps(entries))
+    return str(path)
+
+
+def good_entry(**changes):
+    entry = {
+        "wav": "x.wav",
+        "duration": 1.0,
+        "speaker": "s",
+        "emotion": "happy",
+        "activation": 3.0,
+        "valence": 4.0,
+        "dominance": 2.0,
+    }
+    entry.update(changes)
+    return entry
+
+
+def test_check_manifest_accepts_good_entries(tmp_path):
+    path = write_manifest(tmp_path / "m.json", {"u1": good_entry()})
+    check_manifest(path, "both", (1, 5), {"happy"})
+
+
+@pytest.mark.parametrize(
+    "entry, task, message",
+    [
+        (
+            good_entry(valence=float("nan")),
+            "regression",
+            "'u1'.*valence target is nan",
+        ),
+        (
+            good_entry(valence=7.0),
+            "regression",
+            "valence=7.0 is outside avd_range",
+        ),
+        (
+            {"wav": "x.wav", "speaker": "s"},
+            "regression",
+            "no 'activation' target",
+        ),
+        (
+            {"wav": "x.wav", "speaker": "s"},
+            "classification",
+            "no 'emotion' label",
+        ),
+        (
+            good_entry(emotion="bored"),
+            "classification",
+            "unknown emotion label 'bored'",
+        ),
+    ],
+)
+def test_check_manifest_errors_name_the_utterance(
+    tmp_path, entry, task, message
+):
+    path = write_manifest(tmp_path / "m.json", {"u1": entry})
+    with pytest.raises(ValueError, match=message) as error:
+        check_manifest(path, task, (1, 5), {"happy", "sad"})
+    assert "m.json" in str(error.value)
+
+
+def test_check_manifest_empty_and_bad_task(tmp_path):
+    path = write_manifest(tmp_path / "m.json", {})
+    with pytest.raises(ValueError, match="no utterances"):
+        check_manifest(path, "classification")
+    with pytest.raises(ValueError, match="task must be"):
+        check_manifest(path, "ranking")
+
+
+def test_avd_normalisation_round_trip():
+    values = torch.tensor([1.0, 2.5, 7.0])
+    normalized = normalize_avd(values, (1, 7))
+    assert normalized.tolist() == pytest.approx([-1.0, -0.5, 1.0])
+    torch.testing.assert_close(denormalize_avd(normalized, (1, 7)), values)
+
+
+def test_read_audio_resamples_and_mixes(tmp_path):
+    path = str(tmp_path / "stereo.flac")
+    left = np.sin(2 * np.pi * 440 * np.arange(44100) / 44100) * 0.5
+    soundfile.write(path, np.stack([left, -left * 0 + left], axis=1), 44100)
+    wav = read_audio(path, 16000)
+    assert wav.shape == (16000,)
+    # a 440 Hz tone survives resampling: peak of the spectrum at 440 Hz
+    spectrum = torch.fft.rfft(wav).abs()
+    assert int(spectrum.argmax()) == 440
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"", "not readable as audio"),
+        (b"RIFF0000WAVEjunk", "not readable as audio"),
+    ],
+)
+def test_read_audio_bad_files(tmp_path, content, message):
+    path = tmp_path / "bad.wav"
+    path.write_bytes(content)
+    with pytest.raises(AudioError, match=f"bad.wav: {message}"):
+        read_audio(str(path))
+
+
+def test_read_audio_empty_and_missing(tmp_path):
+    path = str(tmp_path / "empty.wav")
+    soundfile.write(path, np.zeros(0), 16000)
+    with pytest.raises(AudioError, match="empty.wav: 0 samples"):
+        read_audio(path)
+    with pytest.raises(AudioError, match="nothing.wav: no such audio file"):
+        read_audio(str(tmp_path / "nothing.wav"))

@@ -1,0 +1,558 @@
+"""Each preparer on a tiny fake corpus with the real naming conventions."""
+
+import json
+import os
+
+import pytest
+
+from speechbrain_ser.data.csv_prepare import prepare_csv
+from speechbrain_ser.data.emodb_prepare import prepare_emodb
+from speechbrain_ser.data.folder_prepare import prepare_class_folders
+from speechbrain_ser.data.iemocap_prepare import prepare_iemocap
+from speechbrain_ser.data.librispeech_prepare import prepare_librispeech
+from speechbrain_ser.data.manifest import PreparationError
+from speechbrain_ser.data.msp_podcast_prepare import prepare_msp_podcast
+from speechbrain_ser.data.ravdess_prepare import prepare_ravdess
+
+
+def load(folder):
+    return {
+        s: json.load(open(os.path.join(folder, f"{s}.json")))
+        for s in ("train", "valid", "test")
+    }
+
+
+def speakers(split):
+    return {entry["speaker"] for entry in split.values()}
+
+
+# ---------------------------------------------------------------- IEMOCAP
+IEMOCAP_UTTERANCES = [
+    # (dialog, utterance, code, V, A, D, transcript)
+    ("impro01", "F000", "neu", 2.5, 2.0, 2.5, "Excuse me."),
+    ("impro01", "M000", "exc", 4.0, 4.5, 3.5, "Great news!"),
+    ("impro01", "F001", "fru", 2.0, 3.5, 3.0, "Not again."),
+    ("script01_1", "M001", "ang", 1.5, 4.0, 4.5, "Get out."),
+    ("script01_1", "F002", "sad", 1.5, 1.5, 2.0, "I miss her."),
+    ("script01_1", "M002", "hap", 4.5, 3.5, 3.0, "Lovely."),
+]
+
+
+def make_iemocap(root, tone, sessions=(1, 2, 3)):
+    for session in sessions:
+        base = root / f"Session{session}"
+        for dialog in ("impro01", "script01_1"):
+            name = f"Ses{session:02d}F_{dialog}"
+            evaluation = [
+                "% [START_TIME - END_TIME] TURN_NAME EMOTION [V, A, D]\n",
+                "\n",
+            ]
+            transcript = []
+            for d, utt, code, v, a, dom, text in IEMOCAP_UTTERANCES:
+                if d != dialog:
+                    continue
+                uid = f"{name}_{utt}"
+                evaluation += [
+                    f"[6.2901 - 8.2357]\t{uid}\t{code}\t"
+                    f"[{v:.4f}, {a:.4f}, {dom:.4f}]\n",
+                    f"C-E1:\t{code};\t()\n",
+                    "\n",
+                ]
+                transcript.append(f"{uid} [006.2901-008.2357]: {text}\n")
+                tone(base / "sentences" / "wav" / name / f"{uid}.wav")
+            (base / "dialog" / "EmoEvaluation").mkdir(
+                parents=True, exist_ok=True
+            )
+            (base / "dialog" / "transcriptions").mkdir(
+                parents=True, exist_ok=True
+            )
+            (base / "dialog" / "EmoEvaluation" / f"{name}.txt").write_text(
+                "".join(evaluation)
+            )
+            (base / "dialog" / "transcriptions" / f"{name}.txt").write_text(
+                "".join(transcript)
+            )
+
+
+def test_iemocap_four_class_leave_one_session_out(tmp_path, tone):
+    make_iemocap(tmp_path / "IEMOCAP", tone)
+    out = tmp_path / "manifests"
+    prepare_iemocap(str(tmp_path / "IEMOCAP"), str(out), test_session=1)
+    splits = load(out)
+    assert speakers(splits["test"]) == {"Ses01F", "Ses01M"}
+    assert speakers(splits["valid"]) == {"Ses02F"}
+    assert speakers(splits["train"]) == {"Ses02M", "Ses03F", "Ses03M"}
+    entry = splits["test"]["Ses01F_impro01_M000"]
+    assert entry["emotion"] == "happy"  # excited merged into happy
+    assert (entry["activation"], entry["valence"], entry["dominance"]) == (
+        4.5,
+        4.0,
+        3.5,
+    )
+    assert entry["transcript"] == "Great news!"
+    assert entry["improvised"] is True
+    assert entry["wav"].startswith("{data_root}/Session1/")
+    assert splits["test"]["Ses01F_script01_1_M001"]["improvised"] is False
+    every = {**splits["train"], **splits["valid"], **splits["test"]}
+    assert not any(
+        "fru" in uid or e.get("emotion_code") == "fru"
+        for uid, e in every.items()
+    )
+    assert len(every) == 3 * 5
+
+
+def test_iemocap_five_class_and_other_classes(tmp_path, tone):
+    make_iemocap(tmp_path / "IEMOCAP", tone, sessions=(1, 2))
+    out = tmp_path / "m5"
+    prepare_iemocap(
+        str(tmp_path / "IEMOCAP"),
+        str(out),
+        class_set="5class",
+        test_session=1,
+        keep_other_classes=True,
+    )
+    test = load(out)["test"]
+    assert test["Ses01F_impro01_M000"]["emotion"] == "excited"
+    assert "emotion" not in test["Ses01F_impro01_F001"]  # frustrated: AVD only
+    assert test["Ses01F_impro01_F001"]["activation"] == 3.5
+
+
+def test_iemocap_missing_audio_names_the_file(tmp_path, tone):
+    make_iemocap(tmp_path / "IEMOCAP", tone, sessions=(1, 2))
+    victim = next((tmp_path / "IEMOCAP").rglob("*_M002.wav"))
+    victim.unlink()
+    with pytest.raises(PreparationError, match=str(victim.name)):
+        prepare_iemocap(
+            str(tmp_path / "IEMOCAP"), str(tmp_path / "m"), test_session=1
+        )
+    prepare_iemocap(
+        str(tmp_path / "IEMOCAP"),
+        str(tmp_path / "m"),
+        test_session=1,
+        on_error="skip",
+    )
+    every = {k: v for s in load(tmp_path / "m").values() for k, v in s.items()}
+    assert len(every) == 2 * 5 - 1
+
+
+# ---------------------------------------------------------------- MSP-Podcast
+def test_msp_podcast_official_partitions(tmp_path, tone):
+    root = tmp_path / "MSP"
+    rows = [
+        (
+            "MSP-PODCAST_0001_0001.wav",
+            "A",
+            "5.2",
+            "2.0",
+            "5.0",
+            "127",
+            "Male",
+            "Train",
+        ),
+        (
+            "MSP-PODCAST_0001_0002.wav",
+            "N",
+            "4.0",
+            "4.0",
+            "4.0",
+            "127",
+            "Male",
+            "Train",
+        ),
+        (
+            "MSP-PODCAST_0002_0001.wav",
+            "H",
+            "5.0",
+            "6.2",
+            "4.4",
+            "33",
+            "Female",
+            "Development",
+        ),
+        (
+            "MSP-PODCAST_0003_0001.wav",
+            "S",
+            "2.0",
+            "2.2",
+            "3.0",
+            "Unknown",
+            "Unknown",
+            "Test1",
+        ),
+        (
+            "MSP-PODCAST_0003_0002.wav",
+            "C",
+            "3.0",
+            "3.0",
+            "3.0",
+            "Unknown",
+            "Unknown",
+            "Test1",
+        ),
+        (
+            "MSP-PODCAST_0004_0001.wav",
+            "N",
+            "4.0",
+            "4.0",
+            "4.0",
+            "500",
+            "Female",
+            "Test2",
+        ),
+    ]
+    lines = ["FileName,EmoClass,EmoAct,EmoVal,EmoDom,SpkrID,Gender,Split_Set"]
+    for row in rows:
+        lines.append(",".join(row))
+        tone(root / "Audios" / row[0])
+    (root / "Labels").mkdir()
+    (root / "Labels" / "labels_consensus.csv").write_text(
+        "\n".join(lines) + "\n"
+    )
+    (root / "Transcripts").mkdir()
+    (root / "Transcripts" / "MSP-PODCAST_0001_0001.txt").write_text(
+        "you never listen\n"
+    )
+    prepare_msp_podcast(str(root), str(tmp_path / "m"))
+    splits = load(tmp_path / "m")
+    assert sorted(splits["train"]) == [
+        "MSP-PODCAST_0001_0001",
+        "MSP-PODCAST_0001_0002",
+    ]
+    assert list(splits["valid"]) == ["MSP-PODCAST_0002_0001"]
+    assert list(splits["test"]) == [
+        "MSP-PODCAST_0003_0001"
+    ]  # contempt left out
+    angry = splits["train"]["MSP-PODCAST_0001_0001"]
+    assert (
+        angry["emotion"] == "angry"
+        and angry["transcript"] == "you never listen"
+    )
+    assert (angry["activation"], angry["valence"], angry["dominance"]) == (
+        5.2,
+        2.0,
+        5.0,
+    )
+    assert "transcript" not in splits["train"]["MSP-PODCAST_0001_0002"]
+    prepare_msp_podcast(
+        str(root),
+        str(tmp_path / "m2"),
+        test_set="Test2",
+        keep_other_classes=True,
+    )
+    assert list(load(tmp_path / "m2")["test"]) == ["MSP-PODCAST_0004_0001"]
+    assert "emotion" not in load(tmp_path / "m2")["train"].get(
+        "MSP-PODCAST_0003_0002", {}
+    )
+
+
+def test_msp_podcast_bad_label_file(tmp_path):
+    root = tmp_path / "MSP"
+    (root / "Labels").mkdir(parents=True)
+    (root / "Labels" / "labels_consensus.csv").write_text(
+        "FileName,EmoClass\nx.wav,A\n"
+    )
+    with pytest.raises(
+        PreparationError, match="labels_consensus.csv: missing columns"
+    ):
+        prepare_msp_podcast(str(root), str(tmp_path / "m"))
+
+
+# ---------------------------------------------------------------- EmoDB
+EMODB_LETTERS = "WLEAFTN"
+
+
+def make_emodb(root, tone):
+    for speaker in ("03", "08", "09", "10", "11"):
+        for i, letter in enumerate(EMODB_LETTERS):
+            tone(root / "wav" / f"{speaker}a0{i % 5 + 1}{letter}a.wav")
+
+
+def test_emodb_random_and_loso(tmp_path, tone):
+    make_emodb(tmp_path / "emodb", tone)
+    prepare_emodb(str(tmp_path / "emodb"), str(tmp_path / "r"), seed=3)
+    splits = load(tmp_path / "r")
+    assert [len(splits[s]) for s in ("train", "valid", "test")] == [
+        24,
+        7,
+        4,
+    ]  # 35 * .7, .2
+    labels = {e["emotion"] for s in splits.values() for e in s.values()}
+    assert labels == {
+        "anger",
+        "boredom",
+        "disgust",
+        "fear",
+        "happiness",
+        "sadness",
+        "neutral",
+    }
+    prepare_emodb(
+        str(tmp_path / "emodb"),
+        str(tmp_path / "l"),
+        protocol="loso",
+        test_speaker="10",
+        valid_speaker="03",
+    )
+    loso = load(tmp_path / "l")
+    assert speakers(loso["test"]) == {"10"} and speakers(loso["valid"]) == {
+        "03"
+    }
+    assert loso["test"]["10a01Wa"]["gender"] == "M"
+
+
+def test_emodb_bad_names(tmp_path, tone):
+    make_emodb(tmp_path / "emodb", tone)
+    tone(tmp_path / "emodb" / "wav" / "03a01Xa.wav")
+    with pytest.raises(
+        PreparationError, match="03a01Xa.wav: unknown emotion letter"
+    ):
+        prepare_emodb(str(tmp_path / "emodb"), str(tmp_path / "m"))
+    os.remove(tmp_path / "emodb" / "wav" / "03a01Xa.wav")
+    tone(tmp_path / "emodb" / "wav" / "notes.wav")
+    with pytest.raises(
+        PreparationError, match="notes.wav: not an EmoDB file name"
+    ):
+        prepare_emodb(str(tmp_path / "emodb"), str(tmp_path / "m"))
+
+
+# ---------------------------------------------------------------- RAVDESS
+def test_ravdess(tmp_path, tone):
+    root = tmp_path / "ravdess"
+    for actor in range(1, 9):
+        for emotion in range(1, 9):
+            tone(
+                root
+                / f"Actor_{actor:02d}"
+                / f"03-01-{emotion:02d}-01-01-01-{actor:02d}.wav"
+            )
+        tone(
+            root / f"Actor_{actor:02d}" / f"03-02-03-01-01-01-{actor:02d}.wav"
+        )  # song
+        tone(
+            root / f"Actor_{actor:02d}" / f"01-01-03-01-01-01-{actor:02d}.wav"
+        )  # video
+    prepare_ravdess(
+        str(root), str(tmp_path / "m"), ratios=(0.5, 0.25, 0.25), seed=0
+    )
+    splits = load(tmp_path / "m")
+    assert sum(len(s) for s in splits.values()) == 8 * 8
+    assert not speakers(splits["test"]) & speakers(splits["train"])
+    assert [len(speakers(splits[s])) for s in ("train", "valid", "test")] == [
+        4,
+        2,
+        2,
+    ]
+    entry = next(
+        e
+        for s in splits.values()
+        for k, e in s.items()
+        if k == "03-01-05-01-01-01-03"
+    )
+    assert entry["emotion"] == "angry" and entry["gender"] == "M"
+    assert entry["transcript"] == "Kids are talking by the door"
+    prepare_ravdess(str(root), str(tmp_path / "s"), include_song=True)
+    assert sum(len(s) for s in load(tmp_path / "s").values()) == 8 * 9
+
+
+# ---------------------------------------------------------------- LibriSpeech
+def make_librispeech(root, tone, subset, speaker, n=2, transcripts=True):
+    chapter = root / subset / speaker / "100"
+    for i in range(n):
+        tone(chapter / f"{speaker}-100-{i:04d}.flac")
+    if transcripts:
+        lines = [f"{speaker}-100-{i:04d} HELLO NUMBER {i}\n" for i in range(n)]
+        (chapter / f"{speaker}-100.trans.txt").write_text("".join(lines))
+
+
+def test_librispeech(tmp_path, tone):
+    root = tmp_path / "LibriSpeech"
+    make_librispeech(root, tone, "train-clean-100", "19")
+    make_librispeech(root, tone, "dev-clean", "84")
+    make_librispeech(root, tone, "test-clean", "61")
+    prepare_librispeech(str(root), str(tmp_path / "m"))
+    splits = load(tmp_path / "m")
+    assert splits["train"]["19-100-0001"]["transcript"] == "HELLO NUMBER 1"
+    assert speakers(splits["valid"]) == {"84"} and speakers(splits["test"]) == {
+        "61"
+    }
+    make_librispeech(root, tone, "train-other-500", "7", transcripts=False)
+    with pytest.raises(
+        PreparationError, match="7-100-0000.flac: no transcript"
+    ):
+        prepare_librispeech(
+            str(root), str(tmp_path / "o"), train_splits=["train-other-500"]
+        )
+
+
+def test_librispeech_jsonl_transcripts(tmp_path, tone):
+    root = tmp_path / "libri"
+    tone(root / "test-other" / "1688" / "1688-142285-0000.flac")
+    tone(root / "train" / "19" / "19-198-0001.flac")
+    jsonl = root / "pseudo.jsonl"
+    jsonl.write_text(
+        json.dumps(
+            {
+                "path": "test-other/1688/1688-142285-0000.flac",
+                "text": "There's iron.",
+            }
+        )
+        + "\n"
+        + json.dumps({"path": "train/19/19-198-0001.flac", "text": "Hello."})
+        + "\n"
+    )
+    prepare_librispeech(
+        str(root),
+        str(tmp_path / "m"),
+        train_splits=["train"],
+        valid_splits=[],
+        test_splits=["test-other"],
+        transcripts_file=str(jsonl),
+    )
+    splits = load(tmp_path / "m")
+    assert splits["test"]["1688-142285-0000"]["transcript"] == "There's iron."
+    assert splits["valid"] == {}
+
+
+# ---------------------------------------------------------------- CSV
+def test_csv_with_split_column_and_errors(tmp_path, tone):
+    for name in ("a", "b", "c", "d"):
+        tone(tmp_path / "audio" / f"{name}.wav")
+    csv_file = tmp_path / "corpus.csv"
+    csv_file.write_text(
+        "id,wav,speaker,emotion,valence,split,channel\n"
+        "a,audio/a.wav,s1,happy,4.5,train,phone\n"
+        "b,audio/b.wav,s2,sad,1.5,train,\n"
+        "c,audio/c.wav,s3,happy,3.0,valid,\n"
+        "d,audio/d.wav,s4,sad,2.0,test,\n"
+    )
+    prepare_csv(str(csv_file), str(tmp_path), str(tmp_path / "m"))
+    splits = load(tmp_path / "m")
+    assert list(splits["test"]) == ["d"] and list(splits["valid"]) == ["c"]
+    assert (
+        splits["train"]["a"]["valence"] == 4.5
+        and splits["train"]["a"]["channel"] == "phone"
+    )
+    with pytest.raises(
+        PreparationError, match=r"audio/b.wav: unknown emotion label 'sad'"
+    ):
+        prepare_csv(
+            str(csv_file), str(tmp_path), str(tmp_path / "n"), labels=["happy"]
+        )
+    bad = tmp_path / "bad.csv"
+    bad.write_text("id,wav,speaker,valence\na,audio/a.wav,s1,high\n")
+    with pytest.raises(
+        PreparationError,
+        match="bad.csv, line 2: valence='high' is not a number",
+    ):
+        prepare_csv(str(bad), str(tmp_path), str(tmp_path / "b"))
+    nan = tmp_path / "nan.csv"
+    nan.write_text("id,wav,speaker,valence\na,audio/a.wav,s1,nan\n")
+    with pytest.raises(PreparationError, match="a.wav: valence is nan"):
+        prepare_csv(str(nan), str(tmp_path), str(tmp_path / "c"))
+    missing = tmp_path / "missing.csv"
+    missing.write_text("id,wav\na,audio/a.wav\n")
+    with pytest.raises(PreparationError, match="missing columns"):
+        prepare_csv(str(missing), str(tmp_path), str(tmp_path / "d"))
+
+
+# ---------------------------------------------------------------- class folders
+def make_class_folders(root, tone):
+    for emotion, spk in (
+        ("Angry", "SM1"),
+        ("Happy", "SF1"),
+        ("Neutral", "SM5"),
+        ("Sad", "SM24"),
+    ):
+        for i in range(3):
+            tone(
+                root / emotion / f"{spk}_F{i:02d}_{emotion[0]}{i:02d}.flac",
+                sample_rate=44100,
+            )
+        tone(
+            root / emotion / f"SX{emotion}_F01_{emotion[0]}99.flac",
+            sample_rate=44100,
+        )
+
+
+def test_class_folders(tmp_path, tone):
+    root = tmp_path / "urdu"
+    make_class_folders(root, tone)
+    (root / "README.md").write_text("not audio")
+    prepare_class_folders(
+        str(root), str(tmp_path / "m"), ratios=(0.5, 0.25, 0.25), seed=0
+    )
+    splits = load(tmp_path / "m")
+    every = {k: v for s in splits.values() for k, v in s.items()}
+    assert len(every) == 16
+    assert every["Angry/SM1_F00_A00"]["speaker"] == "SM1"
+    assert every["Angry/SM1_F00_A00"]["emotion"] == "Angry"
+    parts = [speakers(splits[s]) for s in ("train", "valid", "test")]
+    assert (
+        not (parts[0] & parts[1])
+        and not (parts[0] & parts[2])
+        and not (parts[1] & parts[2])
+    )
+
+
+def test_class_folders_stratified_folds(tmp_path, tone):
+    root = tmp_path / "urdu"
+    make_class_folders(root, tone)
+    seen_in_test = set()
+    for fold in range(4):
+        out = tmp_path / f"f{fold}"
+        prepare_class_folders(str(root), str(out), n_folds=4, fold=fold)
+        splits = load(out)
+        assert not speakers(splits["test"]) & speakers(splits["train"])
+        seen_in_test |= set(splits["test"])
+    assert len(seen_in_test) == 16  # every utterance is tested once
+
+
+def test_class_folders_errors(tmp_path, tone):
+    root = tmp_path / "urdu"
+    make_class_folders(root, tone)
+    tone(root / "Surprised" / "SM9_F00_U00.flac")
+    with pytest.raises(
+        PreparationError,
+        match="SM9_F00_U00.flac: unknown emotion label 'Surprised'",
+    ):
+        prepare_class_folders(
+            str(root),
+            str(tmp_path / "m"),
+            labels=["Angry", "Happy", "Neutral", "Sad"],
+        )
+    (root / "Sad" / "SM24_F09_S09.flac").write_bytes(b"not really flac")
+    with pytest.raises(
+        PreparationError, match="SM24_F09_S09.flac: not readable as audio"
+    ):
+        prepare_class_folders(str(root), str(tmp_path / "m"))
+    (root / "Sad" / "broken.flac").write_bytes(b"")
+    with pytest.raises(
+        PreparationError, match="broken.flac: file name does not match"
+    ):
+        prepare_class_folders(str(root), str(tmp_path / "m"))
+
+
+def test_class_folders_skip_and_idempotence(tmp_path, tone, caplog):
+    root = tmp_path / "urdu"
+    make_class_folders(root, tone)
+    (root / "Sad" / "SM24_F09_S09.flac").write_bytes(b"not really flac")
+    import numpy as np
+    import soundfile
+
+    soundfile.write(str(root / "Sad" / "SM24_F10_S10.wav"), np.zeros(0), 16000)
+    out = tmp_path / "m"
+    with caplog.at_level("WARNING"):
+        prepare_class_folders(str(root), str(out), on_error="skip")
+    assert "skipped 2 of 18 utterances" in caplog.text
+    train = out / "train.json"
+    stamp = os.path.getmtime(train)
+    os.utime(train, (stamp - 100, stamp - 100))
+    prepare_class_folders(str(root), str(out), on_error="skip")
+    assert os.path.getmtime(train) == stamp - 100  # up to date: not rewritten
+    prepare_class_folders(str(root), str(out), on_error="skip", seed=7)
+    assert os.path.getmtime(train) != stamp - 100  # new options: rewritten
+
+
+def test_missing_corpus_folder(tmp_path):
+    with pytest.raises(PreparationError, match="no such corpus folder"):
+        prepare_emodb(str(tmp_path / "nowhere"), str(tmp_path / "m"))
