@@ -3,7 +3,8 @@
 The YAML names everything that differs between recipes:
 
 * ``prepare``: a ``!name:`` preparer called (on the main process only) as
-  ``prepare()``, with its arguments in the YAML;
+  ``prepare()``, with its arguments in the YAML (``--prepare=null`` skips
+  it, to train on hand-made manifests);
 * ``dataio_prep``: a ``!name:`` function ``hparams -> (datasets, extras)``;
   ``extras`` (e.g. the label encoder) are added to the hparams;
 * ``brain_class``: a ``!name:`` Brain subclass.
@@ -42,7 +43,7 @@ def run_recipe(argv):
         hyperparams_to_save=hparams_file,
         overrides=overrides,
     )
-    if "prepare" in hparams:
+    if hparams.get("prepare") is not None:
         run_on_main(hparams["prepare"])
     datasets, extras = hparams["dataio_prep"](hparams)
     hparams.update(extras)
