@@ -37,7 +37,8 @@ class EmotionBrain(sb.Brain):
       dominance in [-1, 1]).
 
     Other hparams: ``task`` (classification, regression or both),
-    ``freeze_encoder``, ``ccc_loss``, ``class_weights`` (null, "balanced"
+    ``freeze_encoder``, ``cache_frozen_encoder`` (see :meth:`encode`),
+    ``ccc_loss``, ``class_weights`` (null, "balanced"
     or a list), ``classification_weight`` / ``regression_weight`` (for
     ``both``), ``wav_augment`` (optional, train only), ``lr_annealing``
     (optional), ``output_folder``, ``protocol`` (a sentence stating the
@@ -70,26 +71,64 @@ class EmotionBrain(sb.Brain):
             weights = counts.sum() / (len(counts) * counts.clamp(min=1))
         return torch.as_tensor(weights, dtype=torch.float, device=self.device)
 
-    def encode(self, wavs, lengths):
-        """Waveforms -> (B, T, D) encoder frames (features first if set)."""
+    def encode(self, wavs, lengths, ids=None):
+        """Waveforms -> (B, T, D) encoder frames (features first if set).
+
+        With ``freeze_encoder`` and ``cache_frozen_encoder`` both true and
+        ``ids`` given, each utterance's valid frames are kept in memory
+        after their first pass and reused, so a frozen encoder (e.g.
+        Whisper, which pads every clip to 30 s) runs once per utterance.
+        """
+        if ids is not None and self._encoder_cache is not None:
+            if all(uid in self._encoder_cache for uid in ids):
+                frames = [self._encoder_cache[uid] for uid in ids]
+                return torch.nn.utils.rnn.pad_sequence(
+                    frames, batch_first=True
+                ).to(self.device)
         x = wavs
         if hasattr(self.hparams, "compute_features"):
             x = self.hparams.compute_features(x)
         if hasattr(self.modules, "mean_var_norm"):
             x = self.modules.mean_var_norm(x, lengths)
-        if self.hparams.freeze_encoder:
-            self.modules.encoder.eval()
-            with torch.no_grad():
-                return self.modules.encoder(x, lengths).detach()
-        return self.modules.encoder(x, lengths)
+        if not self.hparams.freeze_encoder:
+            return self.modules.encoder(x, lengths)
+        self.modules.encoder.eval()
+        with torch.no_grad():
+            frames = self.modules.encoder(x, lengths).detach()
+        if ids is not None and self._encoder_cache is not None:
+            valid = torch.round(lengths * frames.shape[1]).long().clamp(min=1)
+            for uid, item, n in zip(ids, frames, valid):
+                self._encoder_cache[uid] = item[:n].cpu()
+        return frames
+
+    @property
+    def _encoder_cache(self):
+        """The frozen-encoder cache (a dict), or None when not in use."""
+        if not (
+            self.hparams.freeze_encoder
+            and getattr(self.hparams, "cache_frozen_encoder", False)
+        ):
+            return None
+        if not hasattr(self, "_cache"):
+            norm = getattr(self.modules, "mean_var_norm", None)
+            if norm is not None and norm.norm_type != "sentence":
+                raise ValueError(
+                    "cache_frozen_encoder needs an encoder input that does "
+                    "not change during training: use mean_var_norm with "
+                    "norm_type: sentence, or no mean_var_norm"
+                )
+            self._cache = {}
+        return self._cache
 
     def compute_forward(self, batch, stage):
         """Returns a dict with ``logits`` and/or ``avd``, and the lengths."""
         batch = batch.to(self.device)
         wavs, lengths = batch.sig
+        ids = batch.id
         if stage == sb.Stage.TRAIN and hasattr(self.hparams, "wav_augment"):
             wavs, lengths = self.hparams.wav_augment(wavs, lengths)
-        embedding = self.modules.head(self.encode(wavs, lengths), lengths)
+            ids = None  # augmented audio differs every epoch: no caching
+        embedding = self.modules.head(self.encode(wavs, lengths, ids), lengths)
         outputs = {}
         if self.task in ("classification", "both"):
             outputs["logits"] = self.modules.emotion_out(embedding)

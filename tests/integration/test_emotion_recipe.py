@@ -186,3 +186,27 @@ def test_cli_predict(corpus, tmp_path):
         "sad",
     }
     assert "empty.wav: not readable as audio" in lines[1]["error"]
+
+
+def test_frozen_encoder_cache_gives_the_same_results(corpus, tmp_path):
+    runs = {}
+    for cache in (False, True):
+        out = tmp_path / str(cache)
+        brain = run_recipe(
+            tiny_args(
+                "demo.yaml",
+                corpus,
+                out,
+                freeze_encoder=True,
+                cache_frozen_encoder=cache,
+            )
+        )
+        runs[cache] = json.load(open(out / "results.json"))
+        if cache:
+            assert len(brain._encoder_cache) == 40  # every utterance, once
+    assert runs[True]["UA"] == runs[False]["UA"]
+    for key in ("activation", "valence", "dominance"):
+        # equal up to float drift from other padded batch shapes
+        assert runs[True]["CCC"][key] == pytest.approx(
+            runs[False]["CCC"][key], abs=1e-3
+        )
