@@ -231,6 +231,7 @@ class EmotionBrain(sb.Brain):
             scores.append(metrics["CCC"]["mean"])
         metrics["score"] = float(np.mean(scores))
         metrics["n"] = len(outputs["ids"])
+        self.last_outputs = outputs
         return metrics
 
     @property
@@ -299,6 +300,8 @@ class EmotionBrain(sb.Brain):
         ``per_class_recall``, ``ROC_AUC``, ``confusion_matrix``, ``labels``
         (classification); ``CCC`` = {activation, valence, dominance, mean}
         (regression); ``n_test``, ``task``, ``protocol`` always.
+        predictions.json holds each test utterance's prediction and target
+        (see :meth:`utterance_predictions`).
         """
         folder = self.hparams.output_folder
         results = {
@@ -319,4 +322,32 @@ class EmotionBrain(sb.Brain):
         path = os.path.join(folder, "results.json")
         with open(path, "w", encoding="utf-8") as fout:
             json.dump(results, fout, indent=2)
+        with open(os.path.join(folder, "predictions.json"), "w") as fout:
+            json.dump(self.utterance_predictions(), fout, indent=1)
         logger.info(f"test results written to {path}")
+
+    def utterance_predictions(self):
+        """id -> prediction of the last pass (label and/or AVD in [-1, 1]).
+
+        Returns
+        -------
+        dict
+            ``{id: {"emotion": ..., "target": ..., "avd": [...],
+            "avd_target": [...]}}`` with the keys the task has.
+        """
+        outputs = self.last_outputs
+        predictions = {uid: {} for uid in outputs["ids"]}
+        for i, uid in enumerate(outputs["ids"]):
+            if len(outputs["probs"]):
+                predictions[uid]["emotion"] = self.class_names[
+                    int(outputs["probs"][i].argmax())
+                ]
+                predictions[uid]["target"] = self.class_names[
+                    int(outputs["labels"][i])
+                ]
+            if len(outputs["avd"]):
+                predictions[uid]["avd"] = outputs["avd"][i].tolist()
+                predictions[uid]["avd_target"] = outputs["avd_targets"][
+                    i
+                ].tolist()
+        return predictions

@@ -101,6 +101,9 @@ def prepare_emodb(
         raise ValueError(
             f"protocol must be random_70_20_10 or loso, not {protocol!r}"
         )
+    # "03", 3 and "3" all name speaker 03 (YAML overrides give integers).
+    test_speaker = str(test_speaker).zfill(2)
+    valid_speaker = str(valid_speaker).zfill(2)
     options = {"corpus": "EmoDB", "split_protocol": protocol, "seed": seed}
     if protocol == "loso":
         options.update(test_speaker=test_speaker, valid_speaker=valid_speaker)

@@ -1,0 +1,1 @@
+../../../speechbrain_ser/data/emodb_prepare.py

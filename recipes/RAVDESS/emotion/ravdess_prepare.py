@@ -1,0 +1,1 @@
+../../../speechbrain_ser/data/ravdess_prepare.py

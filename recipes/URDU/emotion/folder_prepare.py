@@ -1,0 +1,1 @@
+../../../speechbrain_ser/data/folder_prepare.py
