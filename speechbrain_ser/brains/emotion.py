@@ -53,23 +53,32 @@ class EmotionBrain(sb.Brain):
         if self.hparams.freeze_encoder:
             self.modules.encoder.requires_grad_(False)
         super().on_fit_start()
-        self.class_weights = self._class_weights()
 
     @property
     def task(self):
         """classification, regression or both."""
         return self.hparams.task
 
-    def _class_weights(self):
-        weights = getattr(self.hparams, "class_weights", None)
-        if weights is None:
-            return None
-        if weights == "balanced":
-            counts = torch.as_tensor(
-                self.hparams.train_class_counts, dtype=torch.float
-            )
-            weights = counts.sum() / (len(counts) * counts.clamp(min=1))
-        return torch.as_tensor(weights, dtype=torch.float, device=self.device)
+    @property
+    def class_weights(self):
+        """Cross-entropy class weights from ``class_weights``, or None.
+
+        ``balanced`` gives class c the weight N / (C * N_c) from the
+        training manifest's counts (scikit-learn's convention).
+        """
+        if not hasattr(self, "_class_weights"):
+            weights = getattr(self.hparams, "class_weights", None)
+            if weights == "balanced":
+                counts = torch.as_tensor(
+                    self.hparams.train_class_counts, dtype=torch.float
+                )
+                weights = counts.sum() / (len(counts) * counts.clamp(min=1))
+            if weights is not None:
+                weights = torch.as_tensor(
+                    weights, dtype=torch.float, device=self.device
+                )
+            self._class_weights = weights
+        return self._class_weights
 
     def encode(self, wavs, lengths, ids=None):
         """Waveforms -> (B, T, D) encoder frames (features first if set).
