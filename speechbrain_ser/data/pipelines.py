@@ -3,7 +3,8 @@
 Audio is read, mixed to mono and resampled to the YAML's ``sample_rate``;
 emotion labels are encoded with SpeechBrain's ``CategoricalEncoder``; AVD
 targets are mapped from the corpus scale ``avd_range = [low, high]`` to
-[-1, 1] (``normalize_avd``), the range every model predicts in.
+[-1, 1] (``normalize_avd``), the range every model predicts in;
+transcripts become character tokens for CTC (``transcript_pipeline``).
 
 Authors
  * speechbrain-ser developers 2026
@@ -18,6 +19,7 @@ from speechbrain.dataio.encoder import CategoricalEncoder
 
 from speechbrain_ser.data.audio import read_audio
 from speechbrain_ser.data.manifest import AVD_KEYS, read_manifest
+from speechbrain_ser.text.characters import normalize_transcript
 
 TASKS = ("classification", "regression", "both")
 
@@ -135,6 +137,36 @@ def emotion_pipeline(label_encoder):
     @sb.utils.data_pipeline.provides("emotion_encoded")
     def encode(emotion):
         return label_encoder.encode_label_torch(emotion)
+
+    return encode
+
+
+def transcript_pipeline(char_encoder):
+    """Dynamic item ``transcript -> characters, tokens`` for CTC targets.
+
+    The transcript is normalised (:func:`normalize_transcript`) and
+    encoded character by character.
+
+    Arguments
+    ---------
+    char_encoder : CTCTextEncoder
+        E.g. :func:`speechbrain_ser.text.characters.character_encoder`.
+
+    Example
+    -------
+    >>> from speechbrain_ser.text.characters import character_encoder
+    >>> item = transcript_pipeline(character_encoder())
+    >>> chars, tokens = item.func("Hi, Bo!")
+    >>> chars, tokens.tolist()
+    ('hi bo', [10, 11, 1, 4, 17])
+    """
+
+    @sb.utils.data_pipeline.takes("transcript")
+    @sb.utils.data_pipeline.provides("characters", "tokens")
+    def encode(transcript):
+        characters = normalize_transcript(transcript)
+        yield characters
+        yield char_encoder.encode_sequence_torch(list(characters))
 
     return encode
 

@@ -123,3 +123,30 @@ def test_read_audio_empty_and_missing(tmp_path):
         read_audio(path)
     with pytest.raises(AudioError, match="nothing.wav: no such audio file"):
         read_audio(str(tmp_path / "nothing.wav"))
+
+
+def test_transcript_pipeline_in_a_dataset(tmp_path):
+    import speechbrain as sb
+
+    from speechbrain_ser.data.pipelines import transcript_pipeline
+    from speechbrain_ser.text.characters import CHARACTERS, character_encoder
+
+    encoder = character_encoder()
+    path = write_manifest(
+        tmp_path / "m.json",
+        {
+            "a": good_entry(transcript="It's FINE, really."),
+            "b": good_entry(transcript="No."),
+        },
+    )
+    dataset = sb.dataio.dataset.DynamicItemDataset.from_json(path)
+    dataset.add_dynamic_item(transcript_pipeline(encoder))
+    dataset.set_output_keys(["id", "characters", "tokens"])
+    batch = sb.dataio.batch.PaddedBatch([dataset[0], dataset[1]])
+    assert batch.characters == ["it's fine really", "no"]
+    tokens, lengths = batch.tokens
+    assert tokens.shape == (2, 16)
+    decoded = "".join(encoder.decode_ndim(tokens[0].tolist()))
+    assert decoded == "it's fine really"
+    assert lengths[1].item() == pytest.approx(2 / 16)
+    assert len(CHARACTERS) + 1 == len(encoder) == 29

@@ -1,0 +1,1 @@
+"""Text helpers: transcript normalisation and tokenisation."""
