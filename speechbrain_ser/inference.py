@@ -106,7 +106,6 @@ def export_inference_folder(
     if label_encoder is not None:
         objects["label_encoder"] = label_encoder
     for name, obj in objects.items():
-        obj = getattr(obj, "module", obj)  # unwrap DDP
         get_default_hook(obj, DEFAULT_SAVE_HOOKS)(
             obj, os.path.join(folder, f"{name}.ckpt")
         )

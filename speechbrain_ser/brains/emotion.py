@@ -188,29 +188,32 @@ class EmotionBrain(sb.Brain):
         }
 
     def _gathered(self):
-        """This pass's outputs as numpy arrays, from every DDP process."""
-        outputs = {
-            key: (torch.cat(value).numpy() if key != "ids" and value else value)
-            for key, value in self.outputs.items()
-        }
+        """This pass's outputs as numpy arrays, from every DDP process.
+
+        DDP's sampler repeats a few items so that every process gets as
+        many; each utterance is kept once.
+        """
+        parts = [self.outputs]
         if (
             torch.distributed.is_available()
             and torch.distributed.is_initialized()
         ):
-            everything = [None] * torch.distributed.get_world_size()
-            torch.distributed.all_gather_object(everything, outputs)
-            outputs = {
-                key: (
-                    sum((part[key] for part in everything), [])
-                    if key == "ids"
-                    else np.concatenate(
-                        [part[key] for part in everything if len(part[key])]
-                    )
-                    if any(len(part[key]) for part in everything)
-                    else []
-                )
-                for key in outputs
-            }
+            parts = [None] * torch.distributed.get_world_size()
+            torch.distributed.all_gather_object(parts, self.outputs)
+        outputs = {"ids": []}
+        arrays = {key: [] for key in self.outputs if key != "ids"}
+        seen = set()
+        for part in parts:
+            rows = {key: torch.cat(part[key]) for key in arrays if part[key]}
+            for i, uid in enumerate(part["ids"]):
+                if uid in seen:
+                    continue
+                seen.add(uid)
+                outputs["ids"].append(uid)
+                for key, values in rows.items():
+                    arrays[key].append(values[i].numpy())
+        for key, rows in arrays.items():
+            outputs[key] = np.stack(rows) if rows else []
         return outputs
 
     def compute_metrics(self):
@@ -286,19 +289,22 @@ class EmotionBrain(sb.Brain):
         """Exports the best model to ``<output_folder>/inference``.
 
         The folder loads with
-        ``EmotionRecognizer.from_hparams(source=<folder>)``.
+        ``EmotionRecognizer.from_hparams(source=<folder>)``. Every DDP
+        process calls this; only the main one writes.
         """
-        if not sb.utils.distributed.if_main_process():
-            return
         from speechbrain_ser.inference import export_inference_folder
 
         folder = os.path.join(self.hparams.output_folder, "inference")
-        export_inference_folder(
-            hparams_file,
-            overrides,
-            dict(self.modules.items()),
-            folder,
-            label_encoder=getattr(self.hparams, "label_encoder", None),
+        modules = {
+            name: getattr(module, "module", module)  # unwrap DDP
+            for name, module in self.modules.items()
+        }
+        sb.utils.distributed.run_on_main(
+            export_inference_folder,
+            args=[hparams_file, overrides, modules, folder],
+            kwargs={
+                "label_encoder": getattr(self.hparams, "label_encoder", None)
+            },
         )
         logger.info(f"inference model exported to {folder}")
 
