@@ -7,7 +7,12 @@ The YAML names everything that differs between recipes:
   it, to train on hand-made manifests);
 * ``dataio_prep``: a ``!name:`` function ``hparams -> (datasets, extras)``;
   ``extras`` (e.g. the label encoder) are added to the hparams;
-* ``brain_class``: a ``!name:`` Brain subclass.
+* ``brain_class``: a ``!name:`` Brain subclass; its ``test_checkpoint``
+  (``{"max_key": ...}`` or ``{"min_key": ...}``) picks the checkpoint
+  that is tested;
+* ``pretrainer`` (optional): a SpeechBrain ``Pretrainer`` that loads
+  pre-trained parameters (e.g. an SA2SR or CPC encoder) before training;
+  ``--pretrainer=null`` trains from scratch.
 
 Authors
  * speechbrain-ser developers 2026
@@ -45,6 +50,9 @@ def run_recipe(argv):
     )
     if hparams.get("prepare") is not None:
         run_on_main(hparams["prepare"])
+    if hparams.get("pretrainer") is not None:  # e.g. an encoder to fine-tune
+        run_on_main(hparams["pretrainer"].collect_files)
+        hparams["pretrainer"].load_collected()
     datasets, extras = hparams["dataio_prep"](hparams)
     hparams.update(extras)
     brain = hparams["brain_class"](
@@ -64,8 +72,8 @@ def run_recipe(argv):
     if "test" in datasets:
         brain.evaluate(
             datasets["test"],
-            max_key="score",
             test_loader_kwargs=hparams["test_dataloader_options"],
+            **getattr(brain, "test_checkpoint", {}),
         )
     if hasattr(brain, "on_recipe_end"):
         brain.on_recipe_end(hparams_file, overrides)

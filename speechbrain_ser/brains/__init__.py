@@ -1,5 +1,6 @@
 """Brain subclasses, one per training objective."""
 
 from speechbrain_ser.brains.emotion import EmotionBrain
+from speechbrain_ser.brains.sa2sr import SA2SRBrain
 
-__all__ = ["EmotionBrain"]
+__all__ = ["EmotionBrain", "SA2SRBrain"]

@@ -48,6 +48,8 @@ class EmotionBrain(sb.Brain):
     classification, mean CCC for regression, their mean for both.
     """
 
+    test_checkpoint = {"max_key": "score"}
+
     def on_fit_start(self):
         """Freezes the encoder's parameters when asked, then recovers."""
         if self.hparams.freeze_encoder:

@@ -71,6 +71,12 @@ SPEAKERS = {
     ),
 }
 
+# Voices held out of training in the default split of each part.
+HELD_OUT = {
+    "main": {"valid": ("f5",), "test": ("m5", "uf2")},
+    "alt": {"valid": ("f4",), "test": ("um8",)},
+}
+
 # Prosody offsets at full intensity, AVD at full intensity, and how likely
 # each text polarity is for the style.
 STYLES = {
@@ -261,13 +267,14 @@ def prepare_demo(
     n_utterances=400,
     part="main",
     seed=1234,
-    valid_speakers=("f5",),
-    test_speakers=("m5", "uf2"),
+    valid_speakers=None,
+    test_speakers=None,
 ):
     """Generates the demo corpus if needed and writes split manifests.
 
     The split is speaker-independent: ``test_speakers`` and
-    ``valid_speakers`` (voice ids of :data:`SPEAKERS`) are held out.
+    ``valid_speakers`` (voice ids of :data:`SPEAKERS`) are held out; by
+    default :data:`HELD_OUT` of the part.
     Nothing is redone when the corpus and manifests exist with the same
     options.
 
@@ -283,11 +290,13 @@ def prepare_demo(
         ``"main"`` or ``"alt"``.
     seed : int
         Generation seed.
-    valid_speakers : sequence of str
+    valid_speakers : sequence of str, optional
         Speakers held out for validation.
-    test_speakers : sequence of str
+    test_speakers : sequence of str, optional
         Speakers held out for test.
     """
+    valid_speakers = valid_speakers or HELD_OUT[part]["valid"]
+    test_speakers = test_speakers or HELD_OUT[part]["test"]
     options = {
         "corpus": "demo",
         "n_utterances": n_utterances,

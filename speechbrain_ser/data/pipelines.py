@@ -185,6 +185,24 @@ def avd_pipeline(avd_range):
     return targets
 
 
+def sort_training_set(datasets, hparams):
+    """Applies the YAML's ``sorting`` to ``datasets["train"]``.
+
+    ``ascending`` or ``descending`` sort by duration (and turn off
+    shuffling); ``random`` (default) leaves the order to the loader.
+    """
+    sorting = hparams.get("sorting", "random")
+    if sorting in ("ascending", "descending"):
+        datasets["train"] = datasets["train"].filtered_sorted(
+            sort_key="duration", reverse=sorting == "descending"
+        )
+        hparams["train_dataloader_options"]["shuffle"] = False
+    elif sorting != "random":
+        raise ValueError(
+            f"sorting must be ascending, descending or random, not {sorting!r}"
+        )
+
+
 def emotion_dataio_prep(hparams):
     """Builds the train/valid/test datasets of an emotion recipe.
 
@@ -253,14 +271,80 @@ def emotion_dataio_prep(hparams):
     for split in ("valid", "test"):
         check_manifest(paths[split], task, avd_range, known)
     sb.dataio.dataset.set_output_keys(list(datasets.values()), output_keys)
-    sorting = hparams.get("sorting", "random")
-    if sorting in ("ascending", "descending"):
-        datasets["train"] = datasets["train"].filtered_sorted(
-            sort_key="duration", reverse=sorting == "descending"
-        )
-        hparams["train_dataloader_options"]["shuffle"] = False
-    elif sorting != "random":
-        raise ValueError(
-            f"sorting must be ascending, descending or random, not {sorting!r}"
-        )
+    sort_training_set(datasets, hparams)
     return datasets, extras
+
+
+def sentiment_pipeline():
+    """Dynamic item ``sentiment -> sentiment_encoded`` (index in
+    negative, neutral, positive)."""
+    from speechbrain_ser.text.sentiment import SENTIMENTS
+
+    @sb.utils.data_pipeline.takes("sentiment")
+    @sb.utils.data_pipeline.provides("sentiment_encoded")
+    def encode(sentiment):
+        return torch.LongTensor([SENTIMENTS.index(sentiment)])
+
+    return encode
+
+
+def check_pretraining_manifest(path):
+    """Every entry needs a transcript and a known proxy sentiment label."""
+    from speechbrain_ser.text.sentiment import SENTIMENTS
+
+    entries = read_manifest(path)
+    if not entries:
+        raise ValueError(f"{path}: the manifest has no utterances")
+    for uid, entry in entries.items():
+        where = f"{path}: utterance {uid!r} ({entry.get('wav', 'no wav')})"
+        if not entry.get("transcript"):
+            raise ValueError(f"{where}: no transcript")
+        if entry.get("sentiment") not in SENTIMENTS:
+            raise ValueError(
+                f"{where}: sentiment {entry.get('sentiment')!r} is not one of "
+                f"{SENTIMENTS}; label the manifest first "
+                "(speechbrain_ser.text.sentiment.label_manifest)"
+            )
+
+
+def sa2sr_dataio_prep(hparams):
+    """Datasets for SA2SR pre-training: audio, characters, proxy labels.
+
+    Reads ``train_manifest``, ``valid_manifest``, ``test_manifest``
+    (manifests labelled by :func:`label_manifest`), ``data_folder``,
+    ``sample_rate`` and ``sorting`` from ``hparams``.
+
+    Returns
+    -------
+    datasets : dict
+        split -> DynamicItemDataset with ``id``, ``sig``, ``characters``,
+        ``tokens``, ``sentiment_encoded``.
+    extras : dict
+        ``char_encoder``: the 29-symbol CTC character encoder.
+    """
+    from speechbrain_ser.text.characters import character_encoder
+
+    char_encoder = character_encoder()
+    items = [
+        audio_pipeline(hparams["sample_rate"]),
+        transcript_pipeline(char_encoder),
+        sentiment_pipeline(),
+    ]
+    datasets = {}
+    for split in ("train", "valid", "test"):
+        path = hparams[f"{split}_manifest"]
+        check_pretraining_manifest(path)
+        datasets[split] = sb.dataio.dataset.DynamicItemDataset.from_json(
+            json_path=path,
+            replacements={"data_root": hparams["data_folder"]},
+            dynamic_items=items,
+            output_keys=[
+                "id",
+                "sig",
+                "characters",
+                "tokens",
+                "sentiment_encoded",
+            ],
+        )
+    sort_training_set(datasets, hparams)
+    return datasets, {"char_encoder": char_encoder}

@@ -1,0 +1,179 @@
+"""Sentiment-aware ASR pre-training (SA2SR, seed 003).
+
+Authors
+ * speechbrain-ser developers 2026
+"""
+
+import json
+import os
+
+import numpy as np
+import speechbrain as sb
+import torch
+from speechbrain.utils.logger import get_logger
+
+from speechbrain_ser.metrics import classification_report, roc_auc
+from speechbrain_ser.text.sentiment import SENTIMENTS
+
+logger = get_logger(__name__)
+
+
+class SA2SRBrain(sb.Brain):
+    """CTC character recognition + lambda * proxy-sentiment cross-entropy.
+
+    YAML ``modules``: ``normalize`` (per-utterance feature normalisation),
+    ``encoder`` (e.g. :class:`speechbrain_ser.nnet.sa2sr.SA2SREncoder`),
+    ``ctc_lin`` (encoder dim -> characters) and ``sentiment``
+    (:class:`speechbrain_ser.nnet.sa2sr.SentimentSummarizer`). Other
+    hparams: ``compute_features``, ``speed_perturb`` and ``spec_augment``
+    (train only, optional), ``lambda_sentiment``, ``ctc_reduction``,
+    ``blank_index``, ``char_encoder``, ``cer_computer``.
+
+    After each validation pass: CER (greedy CTC decoding, SpeechBrain's
+    ``ErrorRateStats``) and sentiment ROC-AUC (scikit-learn, one-vs-rest);
+    the model is selected, and training stops early (``epoch_counter``
+    being an ``EpochCounterWithStopper``), on M = CER - AUC (seed 003,
+    sec. 4.2), or on CER alone when ``lambda_sentiment`` is 0 (the ASR-only
+    baseline, whose sentiment head is untrained).
+    """
+
+    test_checkpoint = {"min_key": "M"}
+
+    def compute_forward(self, batch, stage):
+        """Returns CTC log-probabilities, sentiment logits and lengths."""
+        batch = batch.to(self.device)
+        wavs, lengths = batch.sig
+        if stage == sb.Stage.TRAIN and hasattr(self.hparams, "speed_perturb"):
+            wavs, lengths = self.hparams.speed_perturb(wavs, lengths)
+        feats = self.hparams.compute_features(wavs)
+        feats = self.modules.normalize(feats, lengths)
+        if stage == sb.Stage.TRAIN and hasattr(self.hparams, "spec_augment"):
+            feats, _ = self.hparams.spec_augment(feats, lengths)
+        states = self.modules.encoder(feats, lengths)
+        log_probs = torch.log_softmax(self.modules.ctc_lin(states), dim=-1)
+        return log_probs, self.modules.sentiment(states, lengths), lengths
+
+    def _replicated(self, stage, *targets):
+        if stage == sb.Stage.TRAIN and hasattr(self.hparams, "speed_perturb"):
+            return [
+                self.hparams.speed_perturb.replicate_labels(t) for t in targets
+            ]
+        return list(targets)
+
+    def compute_objectives(self, predictions, batch, stage):
+        """CTC + lambda * CE; feeds the CER and AUC trackers."""
+        log_probs, logits, lengths = predictions
+        tokens, token_lengths = batch.tokens
+        labels = batch.sentiment_encoded.data.view(-1)
+        tokens, token_lengths, labels = self._replicated(
+            stage, tokens, token_lengths, labels
+        )
+        loss_ctc = sb.nnet.losses.ctc_loss(
+            log_probs,
+            tokens,
+            lengths,
+            token_lengths,
+            blank_index=self.hparams.blank_index,
+            reduction=self.hparams.ctc_reduction,
+        )
+        loss_ce = torch.nn.functional.cross_entropy(logits, labels)
+        self.loss_parts["ctc"] += loss_ctc.detach().item()
+        self.loss_parts["sentiment"] += loss_ce.detach().item()
+        self.loss_parts["batches"] += 1
+        if stage != sb.Stage.TRAIN:
+            decoded = sb.decoders.ctc_greedy_decode(
+                log_probs, lengths, blank_id=self.hparams.blank_index
+            )
+            encoder = self.hparams.char_encoder
+            self.cer_metric.append(
+                batch.id,
+                [encoder.decode_ndim(seq) for seq in decoded],
+                [list(characters) for characters in batch.characters],
+            )
+            self.sentiment_outputs["probs"].append(
+                torch.softmax(logits, -1).detach().cpu()
+            )
+            self.sentiment_outputs["labels"].append(labels.cpu())
+        return loss_ctc + self.hparams.lambda_sentiment * loss_ce
+
+    def on_stage_start(self, stage, epoch=None):
+        """Fresh CER tracker and stored sentiment outputs."""
+        self.loss_parts = {"ctc": 0.0, "sentiment": 0.0, "batches": 0}
+        self.cer_metric = self.hparams.cer_computer()
+        self.sentiment_outputs = {"probs": [], "labels": []}
+
+    def sentiment_metrics(self):
+        """ROC-AUC, UA and WA of the proxy-sentiment head this pass."""
+        probs = torch.cat(self.sentiment_outputs["probs"]).numpy()
+        labels = torch.cat(self.sentiment_outputs["labels"]).numpy()
+        report = classification_report(labels, probs.argmax(1), SENTIMENTS)
+        return {
+            "AUC": roc_auc(labels, probs),
+            "sentiment_UA": report["UA"],
+            "sentiment_WA": report["WA"],
+        }
+
+    def on_stage_end(self, stage, stage_loss, epoch=None):
+        """Logs losses, CER, AUC and M; checkpoints; writes test results."""
+        steps = max(1, self.loss_parts["batches"])
+        stats = {
+            "loss": stage_loss,
+            "ctc_loss": self.loss_parts["ctc"] / steps,
+            "sentiment_loss": self.loss_parts["sentiment"] / steps,
+        }
+        if stage == sb.Stage.TRAIN:
+            self.train_stats = stats
+            return
+        # Sequences are compared character by character (space included).
+        stats["CER"] = self.cer_metric.summarize("error_rate") / 100
+        stats.update(self.sentiment_metrics())
+        auc = 0.0 if np.isnan(stats["AUC"]) else stats["AUC"]
+        stats["M"] = (
+            stats["CER"] - auc
+            if self.hparams.lambda_sentiment > 0
+            else stats["CER"]
+        )
+        if stage == sb.Stage.VALID:
+            if hasattr(self.hparams.epoch_counter, "update_metric"):
+                self.hparams.epoch_counter.update_metric(stats["M"])
+            self.hparams.train_logger.log_stats(
+                stats_meta={
+                    "epoch": epoch,
+                    "lr": self.optimizer.param_groups[0]["lr"],
+                },
+                train_stats=self.train_stats,
+                valid_stats=stats,
+            )
+            self.checkpointer.save_and_keep_only(
+                meta=stats, min_keys=["M"], num_to_keep=1
+            )
+        elif stage == sb.Stage.TEST:
+            self.hparams.train_logger.log_stats(
+                stats_meta={"epoch loaded": self.hparams.epoch_counter.current},
+                test_stats=stats,
+            )
+            if sb.utils.distributed.if_main_process():
+                stats.update(
+                    n_test=len(self.cer_metric.scores),
+                    lambda_sentiment=self.hparams.lambda_sentiment,
+                    protocol=getattr(self.hparams, "protocol", "unspecified"),
+                )
+                path = os.path.join(self.hparams.output_folder, "results.json")
+                with open(path, "w", encoding="utf-8") as fout:
+                    json.dump(stats, fout, indent=2)
+                with open(
+                    os.path.join(self.hparams.output_folder, "cer.txt"), "w"
+                ) as fout:
+                    self.cer_metric.write_stats(fout)
+
+    def on_recipe_end(self, hparams_file, overrides):
+        """Saves the selected encoder as ``<output_folder>/encoder.ckpt``.
+
+        Fine-tuning recipes load it with a ``Pretrainer``.
+        """
+        path = os.path.join(self.hparams.output_folder, "encoder.ckpt")
+        encoder = getattr(self.modules.encoder, "module", self.modules.encoder)
+        sb.utils.distributed.run_on_main(
+            torch.save, args=[encoder.state_dict(), path]
+        )
+        logger.info(f"pre-trained encoder saved to {path}")
