@@ -327,3 +327,35 @@ def prepare_with_sentiment(
     prepare()
     for split in splits:
         label_manifest(os.path.join(manifest_folder, f"{split}.json"), labeller)
+
+
+def make_labeller(kind="vader", source=None, **kwargs):
+    """A labeller by name, so that YAML overrides can switch it.
+
+    Arguments
+    ---------
+    kind : str
+        ``"vader"`` or ``"huggingface"``.
+    source : str, optional
+        Local model folder (``huggingface``).
+    **kwargs
+        Passed to the labeller.
+
+    Returns
+    -------
+    SentimentLabeller
+
+    Example
+    -------
+    >>> make_labeller("vader").describe()["name"]
+    'vader'
+    """
+    if kind == "vader":
+        return VaderLabeller(**kwargs)
+    if kind == "huggingface":
+        if not source:
+            raise ValueError(
+                "the huggingface labeller needs source=<model folder>"
+            )
+        return HFSentimentLabeller(source, **kwargs)
+    raise ValueError(f"unknown labeller {kind!r}; use vader or huggingface")

@@ -140,3 +140,63 @@ def test_finetuning_from_scratch(tmp_path):
         )
     )
     assert (tmp_path / "scratch" / "results.json").exists()
+
+
+def test_corpus_recipes_pretrain_then_finetune(tmp_path, tone):
+    """LibriSpeech pre-training, then MSP-Podcast and IEMOCAP fine-tuning
+    of its encoder, each on a fake corpus tree."""
+    from tests import fakes
+
+    libri = tmp_path / "LibriSpeech"
+    for subset, speakers in (
+        ("train-clean-100", ("19", "26")),
+        ("dev-clean", ("84",)),
+        ("test-clean", ("61",)),
+    ):
+        for speaker in speakers:
+            fakes.make_librispeech(libri, tone, subset, speaker, n=3)
+    recipes = os.path.join(ROOT, "recipes")
+    pretrain = os.path.join(
+        recipes, "LibriSpeech", "SA2SR", "hparams", "sa2sr.yaml"
+    )
+    out = tmp_path / "pretrain"
+    run_recipe(
+        [
+            pretrain,
+            f"--data_folder={libri}",
+            f"--output_folder={out}",
+            "--number_of_epochs=1",
+            "--train_splits=[train-clean-100]",
+        ]
+        + [f"--{k}={v}" for k, v in SMALL.items()]
+    )
+    assert json.load(open(out / "results.json"))["n_test"] == 3
+    msp = fakes.make_msp_podcast(tmp_path / "MSP", tone)
+    iemocap = tmp_path / "IEMOCAP"
+    fakes.make_iemocap(iemocap, tone, sessions=(1, 2, 3))
+    for corpus, folder, extra in (
+        ("MSP-Podcast", msp, []),
+        ("IEMOCAP", iemocap, ["--test_session=1"]),
+    ):
+        yaml = os.path.join(
+            recipes, corpus, "SA2SR", "hparams", "finetune.yaml"
+        )
+        result_folder = tmp_path / corpus
+        run_recipe(
+            [
+                yaml,
+                f"--data_folder={folder}",
+                f"--output_folder={result_folder}",
+                "--number_of_epochs=1",
+                f"--pretrained_encoder={out / 'encoder.ckpt'}",
+            ]
+            + extra
+            + [f"--{k}={v}" for k, v in SMALL.items()]
+        )
+        results = json.load(open(result_folder / "results.json"))
+        assert set(results["CCC"]) == {
+            "activation",
+            "valence",
+            "dominance",
+            "mean",
+        }
