@@ -61,4 +61,5 @@ def character_encoder():
     encoder = CTCTextEncoder()
     encoder.insert_blank(BLANK, index=0)
     encoder.update_from_iterable(CHARACTERS, sequence_input=False)
+    encoder.expect_len(len(CHARACTERS) + 1)
     return encoder
