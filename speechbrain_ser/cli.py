@@ -2,6 +2,8 @@
 
     speechbrain-ser predict --model results/demo/1986/inference a.wav b.flac
     speechbrain-ser demo-corpus --out demo_data --n 400
+    speechbrain-ser plot-log SA2SR=a/train_log.txt ASR=b/train_log.txt \
+        --keys "valid CER" "valid AUC" --out curves.png
 
 Authors
  * speechbrain-ser developers 2026
@@ -45,6 +47,15 @@ def _demo_corpus(args):
     return 0
 
 
+def _plot_log(args):
+    from speechbrain_ser.plotting import plot_curves
+
+    logs = dict(run.split("=", 1) for run in args.runs)
+    plot_curves(logs, args.keys, args.out, title=args.title)
+    print(args.out)
+    return 0
+
+
 def build_parser():
     """The argument parser of ``speechbrain-ser``."""
     parser = argparse.ArgumentParser(
@@ -75,6 +86,14 @@ def build_parser():
     demo.add_argument("--part", choices=("main", "alt"), default="main")
     demo.add_argument("--seed", type=int, default=1234)
     demo.set_defaults(run=_demo_corpus)
+    plot = commands.add_parser(
+        "plot-log", help="plot statistics of train_log.txt files per epoch"
+    )
+    plot.add_argument("runs", nargs="+", help="NAME=path/to/train_log.txt")
+    plot.add_argument("--keys", nargs="+", default=["valid loss"])
+    plot.add_argument("--out", default="curves.png")
+    plot.add_argument("--title", default=None)
+    plot.set_defaults(run=_plot_log)
     return parser
 
 
