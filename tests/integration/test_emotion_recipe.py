@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from speechbrain_ser.inference import EmotionRecognizer
+from speechbrain_ser.plotting import read_train_log
 from speechbrain_ser.run import run_recipe
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
@@ -40,12 +41,8 @@ def tiny_args(yaml, corpus, output, **extra):
 
 
 def train_log_epochs(output):
-    with open(os.path.join(output, "train_log.txt")) as fin:
-        return [
-            int(line.split(",")[0].split()[-1])
-            for line in fin
-            if line.startswith("epoch:")
-        ]
+    rows = read_train_log(os.path.join(output, "train_log.txt"))
+    return [int(row["epoch"]) for row in rows]
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ import os
 import pytest
 import torch
 
+from speechbrain_ser.plotting import read_train_log
 from speechbrain_ser.run import run_recipe
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
@@ -19,12 +20,8 @@ def args(yaml, **overrides):
 
 
 def epochs_logged(folder):
-    with open(os.path.join(folder, "train_log.txt")) as fin:
-        return [
-            int(line.split(",")[0].split()[-1])
-            for line in fin
-            if line.startswith("epoch:")
-        ]
+    rows = read_train_log(os.path.join(folder, "train_log.txt"))
+    return [int(row["epoch"]) for row in rows]
 
 
 @pytest.fixture(scope="module")
