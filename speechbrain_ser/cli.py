@@ -50,7 +50,7 @@ def _demo_corpus(args):
 def _plot_log(args):
     from speechbrain_ser.plotting import plot_curves
 
-    logs = dict(run.split("=", 1) for run in args.runs)
+    logs = dict(run.rsplit("=", 1) for run in args.runs)
     plot_curves(logs, args.keys, args.out, title=args.title)
     print(args.out)
     return 0
