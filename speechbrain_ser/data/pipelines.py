@@ -16,6 +16,7 @@ import os
 import speechbrain as sb
 import torch
 from speechbrain.dataio.encoder import CategoricalEncoder
+from speechbrain.dataio.sampler import BalancingDataSampler
 
 from speechbrain_ser.data.audio import read_audio
 from speechbrain_ser.data.manifest import AVD_KEYS, read_manifest
@@ -210,7 +211,10 @@ def emotion_dataio_prep(hparams):
     ``test_manifest``, ``data_folder`` (replaces ``{data_root}``),
     ``sample_rate``, ``task``, ``avd_range`` (regression),
     ``label_encoder_file`` (classification), ``sorting``
-    (``ascending``/``descending``/``random``).
+    (``ascending``/``descending``/``random``), ``balanced_sampling``
+    (classification: draw training utterances with SpeechBrain's
+    ``BalancingDataSampler``, so that every class comes about equally
+    often).
 
     Arguments
     ---------
@@ -262,6 +266,7 @@ def emotion_dataio_prep(hparams):
         for entry in read_manifest(paths["train"]).values():
             counts[label_encoder.lab2ind[entry["emotion"]]] += 1
         extras = {"label_encoder": label_encoder, "train_class_counts": counts}
+        balanced = hparams.get("balanced_sampling", False)
     if task in ("regression", "both"):
         sb.dataio.dataset.add_dynamic_item(
             list(datasets.values()), avd_pipeline(avd_range)
@@ -272,6 +277,12 @@ def emotion_dataio_prep(hparams):
         check_manifest(paths[split], task, avd_range, known)
     sb.dataio.dataset.set_output_keys(list(datasets.values()), output_keys)
     sort_training_set(datasets, hparams)
+    if extras and balanced:
+        # Each class drawn about equally often, with replacement.
+        hparams["train_dataloader_options"]["sampler"] = BalancingDataSampler(
+            dataset=datasets["train"], key="emotion", seed=hparams["seed"]
+        )
+        hparams["train_dataloader_options"]["shuffle"] = False
     return datasets, extras
 
 

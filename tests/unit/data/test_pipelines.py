@@ -150,3 +150,41 @@ def test_transcript_pipeline_in_a_dataset(tmp_path):
     assert decoded == "it's fine really"
     assert lengths[1].item() == pytest.approx(2 / 16)
     assert len(CHARACTERS) + 1 == len(encoder) == 29
+
+
+def test_balanced_sampling_draws_classes_evenly(tmp_path, tone):
+    from speechbrain.dataio.sampler import BalancingDataSampler
+
+    from speechbrain_ser.data.pipelines import emotion_dataio_prep
+
+    entries = {}
+    for i in range(12):  # 10 happy, 2 sad
+        path = tone(tmp_path / f"u{i}.wav", seconds=0.2)
+        entries[f"u{i}"] = good_entry(
+            wav=str(path), emotion="happy" if i < 10 else "sad"
+        )
+    for split in ("train", "valid", "test"):
+        write_manifest(tmp_path / f"{split}.json", entries)
+    hparams = {
+        "task": "classification",
+        "data_folder": str(tmp_path),
+        "sample_rate": 16000,
+        "label_encoder_file": str(tmp_path / "labels.txt"),
+        "balanced_sampling": True,
+        "seed": 3,
+        "train_dataloader_options": {"batch_size": 4, "shuffle": True},
+        **{
+            f"{s}_manifest": str(tmp_path / f"{s}.json")
+            for s in ("train", "valid", "test")
+        },
+    }
+    datasets, extras = emotion_dataio_prep(hparams)
+    sampler = hparams["train_dataloader_options"]["sampler"]
+    assert isinstance(sampler, BalancingDataSampler)
+    assert hparams["train_dataloader_options"]["shuffle"] is False
+    drawn = []
+    for epoch in range(20):
+        sampler.set_epoch(epoch)
+        drawn += [datasets["train"][i]["emotion"] for i in iter(sampler)]
+    share_sad = drawn.count("sad") / len(drawn)
+    assert 0.35 < share_sad < 0.65  # 2 of 12 without balancing
