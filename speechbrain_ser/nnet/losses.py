@@ -136,3 +136,66 @@ class CCCLoss(torch.nn.Module):
     def forward(self, predictions, targets):
         """Returns the scalar loss for (B, 3) predictions and targets."""
         return ccc_loss(predictions, targets, weights=self.weights)
+
+
+def info_nce_loss(
+    predictions, targets, mask, num_negatives=None, generator=None
+):
+    """InfoNCE over the valid frames of a padded batch (CPC, seed 001).
+
+    ``predictions[b, t]`` should match ``targets[b, t]``; every other valid
+    target frame of the batch (other time steps of the same utterance and
+    frames of the other utterances) is a negative. Frames where ``mask``
+    is False (padding) are neither queries, positives nor negatives.
+    Scores are dot products, as in seed 001's loss.
+
+    Arguments
+    ---------
+    predictions : torch.Tensor
+        (B, T, D) predicted frames.
+    targets : torch.Tensor
+        (B, T, D) true frames.
+    mask : torch.Tensor
+        (B, T) bool, True on valid positions.
+    num_negatives : int, optional
+        Negatives drawn per query, uniformly from the other valid frames;
+        None uses all of them.
+    generator : torch.Generator, optional
+        For drawing negatives.
+
+    Returns
+    -------
+    loss : torch.Tensor
+        Mean cross-entropy of picking the positive among the candidates.
+    accuracy : torch.Tensor
+        Fraction of queries whose positive scores highest.
+
+    Example
+    -------
+    >>> z = torch.eye(3).unsqueeze(0)  # three orthogonal frames
+    >>> mask = torch.tensor([[True, True, False]])
+    >>> loss, accuracy = info_nce_loss(10 * z, z, mask)
+    >>> round(loss.item(), 6), accuracy.item()
+    (4.5e-05, 1.0)
+    """
+    queries = predictions[mask]
+    pool = targets[mask]
+    count = pool.shape[0]
+    if count < 2:
+        raise ValueError("InfoNCE needs at least two valid frames")
+    if num_negatives is None or num_negatives >= count - 1:
+        logits = queries @ pool.t()
+        labels = torch.arange(count, device=pool.device)
+    else:
+        drawn = torch.randint(
+            0, count - 1, (count, num_negatives), generator=generator
+        ).to(pool.device)
+        own = torch.arange(count, device=pool.device).unsqueeze(1)
+        drawn = drawn + (drawn >= own).long()  # skip the positive itself
+        positive = (queries * pool).sum(-1, keepdim=True)
+        negative = torch.einsum("nd,nkd->nk", queries, pool[drawn])
+        logits = torch.cat([positive, negative], dim=1)
+        labels = torch.zeros(count, dtype=torch.long, device=pool.device)
+    loss = torch.nn.functional.cross_entropy(logits, labels)
+    accuracy = (logits.argmax(dim=1) == labels).float().mean()
+    return loss, accuracy
