@@ -1,0 +1,169 @@
+"""Contrastive predictive coding (CPC) for speech emotion (seed 001).
+
+z_i = f(x_i) (a frame encoder), c_i = g(z_<=i) (a GRU), and one linear
+prediction head h_k per step k = 1..K; the loss is InfoNCE between
+h_k(c_i) and z_{i+k}, negatives from other time steps and utterances.
+
+Authors
+ * speechbrain-ser developers 2026
+"""
+
+import torch
+
+from speechbrain_ser.nnet.losses import info_nce_loss
+from speechbrain_ser.nnet.sa2sr import valid_frames
+
+
+class WaveformConvEncoder(torch.nn.Module):
+    """Strided 1-D convolutions over the raw waveform: f in CPC.
+
+    The default kernels (10, 8, 4, 4, 4) and strides (5, 4, 2, 2, 2) are
+    those of the original CPC model (van den Oord et al., 2018): one frame
+    per 160 samples, 10 ms at 16 kHz. Each convolution is followed by a
+    per-frame LayerNorm and ReLU.
+
+    Arguments
+    ---------
+    channels : int
+        Output dimension of every layer.
+    kernel_sizes : sequence of int
+        Kernel of each layer.
+    strides : sequence of int
+        Stride of each layer.
+
+    Example
+    -------
+    >>> f = WaveformConvEncoder(channels=32)
+    >>> f(torch.rand(2, 16000), torch.tensor([1.0, 0.5])).shape
+    torch.Size([2, 98, 32])
+    """
+
+    def __init__(
+        self,
+        channels=256,
+        kernel_sizes=(10, 8, 4, 4, 4),
+        strides=(5, 4, 2, 2, 2),
+    ):
+        super().__init__()
+        self.convs = torch.nn.ModuleList()
+        self.norms = torch.nn.ModuleList()
+        size = 1
+        for kernel, stride in zip(kernel_sizes, strides):
+            self.convs.append(torch.nn.Conv1d(size, channels, kernel, stride))
+            self.norms.append(torch.nn.LayerNorm(channels))
+            size = channels
+
+    def forward(self, wavs, lengths=None):
+        """(B, samples) -> (B, T, channels); relative lengths still hold."""
+        if lengths is not None:
+            valid = valid_frames(lengths, wavs.shape[1])
+            keep = (
+                torch.arange(wavs.shape[1], device=wavs.device) < valid[:, None]
+            )
+            wavs = wavs * keep
+        x = wavs.unsqueeze(1)
+        for conv, norm in zip(self.convs, self.norms):
+            x = torch.relu(norm(conv(x).transpose(1, 2))).transpose(1, 2)
+        return x.transpose(1, 2)
+
+
+class CPCModel(torch.nn.Module):
+    """Frame encoder f, autoregressive GRU g and prediction heads h_1..h_K.
+
+    Called as a module, it returns the context frames c, so a CPC model
+    can be the ``encoder`` of an emotion recipe; :meth:`encode` gives z and
+    c, and :meth:`info_nce` the CPC loss and the accuracy of each step k.
+
+    Arguments
+    ---------
+    encoder : torch.nn.Module
+        f: ``(x, lengths) -> (B, T, encoder_dim)`` (waveform or features).
+    encoder_dim : int
+        Dimension of z.
+    context_dim : int
+        GRU units, dimension of c.
+    n_predictions : int
+        K, the number of future steps predicted.
+    num_negatives : int, optional
+        Negatives drawn per query; None uses every other valid frame.
+
+    Example
+    -------
+    >>> model = CPCModel(WaveformConvEncoder(16), 16, 24, n_predictions=3)
+    >>> wavs, lengths = torch.rand(2, 8000), torch.tensor([1.0, 0.7])
+    >>> model(wavs, lengths).shape
+    torch.Size([2, 48, 24])
+    >>> z, c = model.encode(wavs, lengths)
+    >>> loss, accuracies = model.info_nce(z, c, lengths)
+    >>> loss.dim(), len(accuracies)
+    (0, 3)
+    """
+
+    def __init__(
+        self,
+        encoder,
+        encoder_dim,
+        context_dim,
+        n_predictions=12,
+        num_negatives=None,
+    ):
+        super().__init__()
+        self.encoder = encoder
+        self.context = torch.nn.GRU(encoder_dim, context_dim, batch_first=True)
+        self.heads = torch.nn.ModuleList(
+            torch.nn.Linear(context_dim, encoder_dim)
+            for _ in range(n_predictions)
+        )
+        self.num_negatives = num_negatives
+
+    def encode(self, x, lengths=None):
+        """Returns z (B, T, encoder_dim) and c (B, T, context_dim).
+
+        The GRU is causal, so c_i depends on z_1..z_i only.
+        """
+        z = self.encoder(x, lengths)
+        c, _ = self.context(z)
+        return z, c
+
+    def forward(self, x, lengths=None):
+        """The context frames c, for downstream use."""
+        return self.encode(x, lengths)[1]
+
+    def info_nce(self, z, c, lengths=None):
+        """CPC loss averaged over k = 1..K, and the accuracy of each k.
+
+        For step k, the queries are h_k(c_i) for every valid i with i + k
+        still valid; their positives are z_{i+k}. Padded frames take no
+        part.
+
+        Returns
+        -------
+        loss : torch.Tensor
+        accuracies : list of float
+            Fraction of queries whose positive scored highest, per k.
+        """
+        batch, frames, _ = z.shape
+        if lengths is None:
+            lengths = torch.ones(batch, device=z.device)
+        valid = valid_frames(lengths, frames).to(z.device)
+        positions = torch.arange(frames, device=z.device)
+        losses, accuracies = [], []
+        for k, head in enumerate(self.heads, start=1):
+            if frames <= k:
+                break
+            mask = positions[None, : frames - k] + k < valid[:, None]
+            if mask.sum() < 2:
+                break
+            loss, accuracy = info_nce_loss(
+                head(c[:, : frames - k]),
+                z[:, k:],
+                mask,
+                num_negatives=self.num_negatives,
+            )
+            losses.append(loss)
+            accuracies.append(accuracy.item())
+        if not losses:
+            raise ValueError(
+                f"utterances of {frames} frames are too short for CPC"
+            )
+        return torch.stack(losses).mean(), accuracies
