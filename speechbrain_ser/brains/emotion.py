@@ -19,6 +19,7 @@ from speechbrain_ser.metrics import (
     plot_confusion_matrix,
     roc_auc,
 )
+from speechbrain_ser.nnet.pooling import valid_frames
 
 logger = get_logger(__name__)
 
@@ -107,7 +108,7 @@ class EmotionBrain(sb.Brain):
         with torch.no_grad():
             frames = self.modules.encoder(x, lengths).detach()
         if ids is not None and self._encoder_cache is not None:
-            valid = torch.round(lengths * frames.shape[1]).long().clamp(min=1)
+            valid = valid_frames(lengths, frames.shape[1])
             for uid, item, n in zip(ids, frames, valid):
                 self._encoder_cache[uid] = item[:n].cpu()
         return frames

@@ -11,7 +11,7 @@ Authors
 import torch
 
 from speechbrain_ser.nnet.losses import info_nce_loss
-from speechbrain_ser.nnet.sa2sr import valid_frames
+from speechbrain_ser.nnet.pooling import time_mask, valid_frames
 
 
 class WaveformConvEncoder(torch.nn.Module):
@@ -55,13 +55,8 @@ class WaveformConvEncoder(torch.nn.Module):
 
     def forward(self, wavs, lengths=None):
         """(B, samples) -> (B, T, channels); relative lengths still hold."""
-        if lengths is not None:
-            valid = valid_frames(lengths, wavs.shape[1])
-            keep = (
-                torch.arange(wavs.shape[1], device=wavs.device) < valid[:, None]
-            )
-            wavs = wavs * keep
-        x = wavs.unsqueeze(1)
+        samples = wavs.unsqueeze(-1)  # (B, samples, 1)
+        x = (samples * time_mask(samples, lengths)).transpose(1, 2)
         for conv, norm in zip(self.convs, self.norms):
             x = torch.relu(norm(conv(x).transpose(1, 2))).transpose(1, 2)
         return x.transpose(1, 2)

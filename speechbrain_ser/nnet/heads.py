@@ -9,10 +9,9 @@ Authors
 """
 
 import torch
-from speechbrain.dataio.dataio import length_to_mask
 
 from speechbrain_ser.nnet.masked_conv import MaskedConv1d
-from speechbrain_ser.nnet.pooling import MeanStdPooling
+from speechbrain_ser.nnet.pooling import MeanStdPooling, time_mask
 
 
 def key_padding_mask(x, lengths):
@@ -38,9 +37,7 @@ def key_padding_mask(x, lengths):
     """
     if lengths is None:
         return None
-    frames = x.shape[1]
-    valid = torch.round(lengths * frames).clamp(min=1)
-    return ~length_to_mask(valid, max_len=frames, device=x.device).bool()
+    return time_mask(x, lengths)[..., 0] == 0
 
 
 class StatsPoolingMLP(torch.nn.Module):

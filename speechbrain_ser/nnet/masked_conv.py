@@ -6,7 +6,7 @@ Authors
 
 import torch
 
-from speechbrain_ser.nnet.pooling import time_mask
+from speechbrain_ser.nnet.pooling import time_mask, valid_frames
 
 
 class MaskedConv1d(torch.nn.Module):
@@ -66,6 +66,6 @@ class MaskedConv1d(torch.nn.Module):
         y = self.conv(x.transpose(1, 2)).transpose(1, 2)
         if lengths is None:
             return y, None
-        valid_in = torch.round(lengths * frames).clamp(min=1)
-        valid_out = self.output_frames(valid_in).to(lengths.dtype)
+        valid_out = self.output_frames(valid_frames(lengths, frames))
+        valid_out = valid_out.to(lengths.dtype)
         return y, (valid_out / y.shape[1]).clamp(max=1.0)

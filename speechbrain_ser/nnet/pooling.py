@@ -8,6 +8,20 @@ import torch
 from speechbrain.dataio.dataio import length_to_mask
 
 
+def valid_frames(lengths, frames):
+    """Absolute number of valid frames of each item (at least 1).
+
+    Every module here turns SpeechBrain's relative lengths into frame
+    counts this way.
+
+    Example
+    -------
+    >>> valid_frames(torch.tensor([1.0, 0.5]), 10).tolist()
+    [10, 5]
+    """
+    return torch.round(lengths * frames).long().clamp(min=1, max=frames)
+
+
 def time_mask(x, lengths):
     """(B, T, 1) float mask of the valid frames of a padded batch.
 
@@ -33,7 +47,7 @@ def time_mask(x, lengths):
     if lengths is None:
         return x.new_ones(batch, frames, 1)
     # At least one frame per item, so that pooling is always defined.
-    valid = torch.round(lengths * frames).clamp(min=1)
+    valid = valid_frames(lengths, frames)
     mask = length_to_mask(valid, max_len=frames, device=x.device)
     return mask.to(x.dtype).unsqueeze(-1)
 

@@ -10,18 +10,7 @@ Authors
 
 import torch
 
-from speechbrain_ser.nnet.pooling import time_mask
-
-
-def valid_frames(lengths, frames):
-    """Absolute number of valid frames of each item (at least 1).
-
-    Example
-    -------
-    >>> valid_frames(torch.tensor([1.0, 0.5]), 10).tolist()
-    [10, 5]
-    """
-    return torch.round(lengths * frames).long().clamp(min=1, max=frames)
+from speechbrain_ser.nnet.pooling import time_mask, valid_frames
 
 
 class FrameStacking(torch.nn.Module):
