@@ -144,7 +144,7 @@ class EmotionRecognizer(Pretrained):
     def labels(self):
         """Class names in output order (classification models)."""
         encoder = self.hparams.label_encoder
-        return [encoder.ind2lab[i] for i in range(len(encoder))]
+        return encoder.decode_ndim(list(range(len(encoder))))
 
     def encode_batch(self, wavs, wav_lens=None):
         """Utterance embeddings of a batch of 16 kHz mono waveforms.
@@ -225,7 +225,7 @@ class EmotionRecognizer(Pretrained):
         duration, file_rate, _ = audio_info(path)
         chunk = max(1, int(self.chunk_seconds * file_rate))
         total = int(round(duration * file_rate))
-        weighted, weight = None, 0.0
+        weighted, weight = 0.0, 0
         with torch.no_grad():
             for start in range(0, total, chunk):
                 wav = read_audio(
@@ -234,23 +234,18 @@ class EmotionRecognizer(Pretrained):
                 if wav.numel() < self.hparams.sample_rate // 100:
                     continue  # a sliver shorter than one feature frame
                 embedding = self.encode_batch(wav.unsqueeze(0))[0]
-                share = wav.numel()
-                weighted = (
-                    embedding * share
-                    if weighted is None
-                    else weighted + embedding * share
-                )
-                weight += share
-        if weighted is None:
+                weighted = weighted + embedding * wav.numel()
+                weight += wav.numel()
+        if weight == 0:
             raise AudioError(f"{path}: too short to analyse ({duration} s)")
         outputs = self.predict_embeddings((weighted / weight).unsqueeze(0))
         result = {"file": path}
         if "probabilities" in outputs:
-            probabilities = outputs["probabilities"][0].tolist()
-            result["emotion"] = self.labels[
-                int(torch.tensor(probabilities).argmax())
-            ]
-            result["probabilities"] = dict(zip(self.labels, probabilities))
+            probabilities = outputs["probabilities"][0]
+            result["emotion"] = self.labels[int(probabilities.argmax())]
+            result["probabilities"] = dict(
+                zip(self.labels, probabilities.tolist())
+            )
         if "avd" in outputs:
             result.update(zip(AVD_NAMES, outputs["avd"][0].tolist()))
         return result

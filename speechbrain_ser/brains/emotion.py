@@ -253,7 +253,7 @@ class EmotionBrain(sb.Brain):
     def class_names(self):
         """Class names in index order (classification tasks)."""
         encoder = self.hparams.label_encoder
-        return [encoder.ind2lab[i] for i in range(len(encoder))]
+        return encoder.decode_ndim(list(range(len(encoder))))
 
     def on_stage_end(self, stage, stage_loss, epoch=None):
         """Logs, anneals the learning rate, checkpoints, writes results."""
