@@ -107,7 +107,8 @@ def main(argv=None):
         with open(os.path.join(out, "results.json")) as fin:
             neural[fold] = json.load(fin)
         with open(os.path.join(out, "predictions.json")) as fin:
-            neural_predictions.update(json.load(fin))
+            fold_predictions = json.load(fin)
+        neural_predictions.update(fold_predictions)
         if args.baseline:
             from speechbrain_ser.baselines import logistic_regression_baseline
 
@@ -116,20 +117,16 @@ def main(argv=None):
                 for split in ("train", "valid", "test")
             }
             result = logistic_regression_baseline(manifests, args.data_folder)
-            fold_predictions = result.pop("predictions")
-            baseline[fold] = result
-            targets = {
-                uid: p["target"]
-                for uid, p in json.load(
-                    open(os.path.join(out, "predictions.json"))
-                ).items()
-            }
             baseline_predictions.update(
                 {
-                    uid: {"emotion": label, "target": targets[uid]}
-                    for uid, label in fold_predictions.items()
+                    uid: {
+                        "emotion": label,
+                        "target": fold_predictions[uid]["target"],
+                    }
+                    for uid, label in result.pop("predictions").items()
                 }
             )
+            baseline[fold] = result
     report = {
         "hparams": args.hparams,
         "protocol": neural[folds[0]].get("protocol"),

@@ -74,6 +74,38 @@ def read_manifest(path):
             ) from None
 
 
+def described_entries(path):
+    """Yields (description, entry) for every utterance of a manifest.
+
+    The description names the manifest, the id and the audio file, for
+    error messages.
+
+    Arguments
+    ---------
+    path : str
+        Manifest path.
+
+    Raises
+    ------
+    ValueError
+        If the manifest has no utterances.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> path = tempfile.mktemp(suffix=".json")
+    >>> write_manifest({"u1": {"wav": "a.wav"}}, path)
+    >>> for description, entry in described_entries(path):
+    ...     print(description.endswith("utterance 'u1' (a.wav)"), entry)
+    True {'wav': 'a.wav'}
+    """
+    entries = read_manifest(path)
+    if not entries:
+        raise ValueError(f"{path}: the manifest has no utterances")
+    for uid, entry in entries.items():
+        yield f"{path}: utterance {uid!r} ({entry.get('wav', 'no wav')})", entry
+
+
 def write_manifest(entries, path):
     """Writes id -> entry as an indented, key-sorted JSON manifest.
 

@@ -19,7 +19,11 @@ from speechbrain.dataio.encoder import CategoricalEncoder
 from speechbrain.dataio.sampler import BalancingDataSampler
 
 from speechbrain_ser.data.audio import read_audio
-from speechbrain_ser.data.manifest import AVD_KEYS, read_manifest
+from speechbrain_ser.data.manifest import (
+    AVD_KEYS,
+    described_entries,
+    read_manifest,
+)
 from speechbrain_ser.text.characters import normalize_transcript
 
 TASKS = ("classification", "regression", "both")
@@ -83,11 +87,7 @@ def check_manifest(path, task, avd_range=None, known_labels=None):
     """
     if task not in TASKS:
         raise ValueError(f"task must be one of {TASKS}, not {task!r}")
-    entries = read_manifest(path)
-    if not entries:
-        raise ValueError(f"{path}: the manifest has no utterances")
-    for uid, entry in entries.items():
-        where = f"{path}: utterance {uid!r} ({entry.get('wav', 'no wav')})"
+    for where, entry in described_entries(path):
         if "wav" not in entry:
             raise ValueError(f"{where}: no 'wav' field")
         if task in ("classification", "both"):
@@ -303,11 +303,7 @@ def check_pretraining_manifest(path):
     """Every entry needs a transcript and a known proxy sentiment label."""
     from speechbrain_ser.text.sentiment import SENTIMENTS
 
-    entries = read_manifest(path)
-    if not entries:
-        raise ValueError(f"{path}: the manifest has no utterances")
-    for uid, entry in entries.items():
-        where = f"{path}: utterance {uid!r} ({entry.get('wav', 'no wav')})"
+    for where, entry in described_entries(path):
         if not entry.get("transcript"):
             raise ValueError(f"{where}: no transcript")
         if entry.get("sentiment") not in SENTIMENTS:
