@@ -4,6 +4,8 @@
     speechbrain-ser demo-corpus --out demo_data --n 400
     speechbrain-ser plot-log SA2SR=a/train_log.txt ASR=b/train_log.txt \
         --keys "valid CER" "valid AUC" --out curves.png
+    speechbrain-ser tsne --run results/cpc/alt_fbank/1986 \
+        --manifest demo_data/manifests/test.json --out tsne.png
 
 Authors
  * speechbrain-ser developers 2026
@@ -56,6 +58,29 @@ def _plot_log(args):
     return 0
 
 
+def _tsne(args):
+    import os
+
+    from speechbrain_ser.representations import (
+        load_trained_module,
+        tsne_picture,
+        utterance_embeddings,
+    )
+
+    model, sample_rate = load_trained_module(
+        args.run, args.module, args.checkpoint
+    )
+    data_folder = args.data_folder or os.path.dirname(
+        os.path.dirname(os.path.abspath(args.manifest))
+    )
+    _, embeddings, labels = utterance_embeddings(
+        model, args.manifest, data_folder, args.label_key, sample_rate
+    )
+    result = tsne_picture(embeddings, labels, args.out, title=args.title)
+    print(f"{args.out} (silhouette {result['silhouette']:.3f})")
+    return 0
+
+
 def build_parser():
     """The argument parser of ``speechbrain-ser``."""
     parser = argparse.ArgumentParser(
@@ -76,7 +101,7 @@ def build_parser():
         "--savedir", default=None, help="where to link the model files"
     )
     predict.add_argument("files", nargs="+", help="audio files, any format")
-    predict.set_defaults(run=_predict)
+    predict.set_defaults(handler=_predict)
     demo = commands.add_parser(
         "demo-corpus", help="synthesise the built-in demo corpus"
     )
@@ -85,7 +110,7 @@ def build_parser():
     demo.add_argument("--n", type=int, default=400)
     demo.add_argument("--part", choices=("main", "alt"), default="main")
     demo.add_argument("--seed", type=int, default=1234)
-    demo.set_defaults(run=_demo_corpus)
+    demo.set_defaults(handler=_demo_corpus)
     plot = commands.add_parser(
         "plot-log", help="plot statistics of train_log.txt files per epoch"
     )
@@ -93,14 +118,35 @@ def build_parser():
     plot.add_argument("--keys", nargs="+", default=["valid loss"])
     plot.add_argument("--out", default="curves.png")
     plot.add_argument("--title", default=None)
-    plot.set_defaults(run=_plot_log)
+    plot.set_defaults(handler=_plot_log)
+    tsne = commands.add_parser(
+        "tsne",
+        help="t-SNE picture of a trained encoder's utterance representations",
+    )
+    tsne.add_argument(
+        "--run", required=True, help="output folder of a training run"
+    )
+    tsne.add_argument("--manifest", required=True, help="labelled manifest")
+    tsne.add_argument(
+        "--data-folder",
+        default=None,
+        help="replaces {data_root} (default: the manifest folder's parent)",
+    )
+    tsne.add_argument("--label-key", default="emotion")
+    tsne.add_argument("--module", default="cpc", help="module key in the YAML")
+    tsne.add_argument(
+        "--checkpoint", default=None, help="default: <run>/<module>.ckpt"
+    )
+    tsne.add_argument("--out", default="tsne.png")
+    tsne.add_argument("--title", default=None)
+    tsne.set_defaults(handler=_tsne)
     return parser
 
 
 def main(argv=None):
     """Runs ``speechbrain-ser`` with ``argv`` (default: sys.argv[1:])."""
     args = build_parser().parse_args(argv)
-    return args.run(args)
+    return args.handler(args)
 
 
 if __name__ == "__main__":

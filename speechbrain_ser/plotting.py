@@ -7,6 +7,7 @@ Authors
 import re
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*(?:e[-+]?\d+)?|nan|inf)"
+_STAT = rf"([A-Za-z_ ][A-Za-z0-9_ ]*): ({_NUMBER})"  # "valid acc_k1: 0.5"
 
 
 def read_train_log(path):
@@ -29,10 +30,13 @@ def read_train_log(path):
     >>> path = tempfile.mktemp()
     >>> _ = open(path, "w").write(
     ...     "epoch: 1, lr: 1.00e-03 - train loss: 2.5 - valid loss: 2.1, "
-    ...     "valid CER: 9.5e-01\\nepoch loaded: 1 - test CER: 0.9\\n")
+    ...     "valid CER: 9.5e-01, valid acc_k12: 0.25\\n"
+    ...     "epoch loaded: 1 - test CER: 0.9\\n")
     >>> rows = read_train_log(path)
     >>> len(rows), rows[0]["epoch"], rows[0]["train loss"], rows[0]["valid CER"]
     (1, 1.0, 2.5, 0.95)
+    >>> rows[0]["valid acc_k12"]
+    0.25
     """
     rows = []
     with open(path, encoding="utf-8") as fin:
@@ -40,7 +44,7 @@ def read_train_log(path):
             if not line.startswith("epoch:"):
                 continue
             row = {}
-            for key, value in re.findall(rf"([A-Za-z_ ]+): ({_NUMBER})", line):
+            for key, value in re.findall(_STAT, line):
                 row[key.strip()] = float(value)
             rows.append(row)
     return rows

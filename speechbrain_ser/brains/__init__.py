@@ -1,6 +1,7 @@
 """Brain subclasses, one per training objective."""
 
+from speechbrain_ser.brains.cpc import CPCBrain, JointCPCBrain
 from speechbrain_ser.brains.emotion import EmotionBrain
 from speechbrain_ser.brains.sa2sr import SA2SRBrain
 
-__all__ = ["EmotionBrain", "SA2SRBrain"]
+__all__ = ["CPCBrain", "EmotionBrain", "JointCPCBrain", "SA2SRBrain"]

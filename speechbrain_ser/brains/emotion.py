@@ -140,7 +140,11 @@ class EmotionBrain(sb.Brain):
         if stage == sb.Stage.TRAIN and hasattr(self.hparams, "wav_augment"):
             wavs, lengths = self.hparams.wav_augment(wavs, lengths)
             ids = None  # augmented audio differs every epoch: no caching
-        embedding = self.modules.head(self.encode(wavs, lengths, ids), lengths)
+        frames = self.encode(wavs, lengths, ids)
+        return self.predict(self.modules.head(frames, lengths))
+
+    def predict(self, embedding):
+        """Utterance embeddings -> dict with ``logits`` and/or ``avd``."""
         outputs = {}
         if self.task in ("classification", "both"):
             outputs["logits"] = self.modules.emotion_out(embedding)
@@ -258,10 +262,11 @@ class EmotionBrain(sb.Brain):
     def on_stage_end(self, stage, stage_loss, epoch=None):
         """Logs, anneals the learning rate, checkpoints, writes results."""
         if stage == sb.Stage.TRAIN:
-            self.train_loss = stage_loss
+            self.train_stats = {"loss": stage_loss, **self.extra_stats()}
             return
         metrics = self.compute_metrics()
         summary = {"loss": stage_loss, "score": metrics["score"]}
+        summary.update(self.extra_stats())
         for key in ("UA", "WA", "F1_macro"):
             if key in metrics:
                 summary[key] = metrics[key]
@@ -274,7 +279,7 @@ class EmotionBrain(sb.Brain):
                 sb.nnet.schedulers.update_learning_rate(self.optimizer, lr)
             self.hparams.train_logger.log_stats(
                 stats_meta={"epoch": epoch, "lr": lr},
-                train_stats={"loss": self.train_loss},
+                train_stats=self.train_stats,
                 valid_stats=summary,
             )
             self.checkpointer.save_and_keep_only(
@@ -286,7 +291,11 @@ class EmotionBrain(sb.Brain):
                 test_stats=summary,
             )
             if sb.utils.distributed.if_main_process():
-                self.write_results(metrics)
+                self.write_results({**metrics, **self.extra_stats()})
+
+    def extra_stats(self):
+        """Statistics a subclass adds to each stage's log (none here)."""
+        return {}
 
     def on_recipe_end(self, hparams_file, overrides):
         """Exports the best model to ``<output_folder>/inference``.

@@ -131,6 +131,73 @@ def audio_pipeline(sample_rate):
     return read
 
 
+def crop_pipeline(crop_samples, generator=None):
+    """Dynamic item ``sig -> sig_crop``: a random window of the waveform.
+
+    Utterances no longer than ``crop_samples`` are kept whole. CPC
+    pre-training trains on short random windows (20480 samples in the
+    original CPC), which also bounds the memory of long utterances.
+
+    Example
+    -------
+    >>> crop = crop_pipeline(4, torch.Generator().manual_seed(0))
+    >>> window = crop(torch.arange(10.0))
+    >>> len(window), bool((window.diff() == 1).all())
+    (4, True)
+    >>> len(crop(torch.arange(3.0)))
+    3
+    """
+
+    @sb.utils.data_pipeline.takes("sig")
+    @sb.utils.data_pipeline.provides("sig_crop")
+    def crop(sig):
+        extra = len(sig) - crop_samples
+        if extra <= 0:
+            return sig
+        start = int(torch.randint(0, extra + 1, (1,), generator=generator))
+        return sig[start : start + crop_samples]
+
+    return crop
+
+
+def unlabelled_dataio_prep(hparams):
+    """Datasets of audio only, for self-supervised pre-training (CPC).
+
+    Reads ``train_manifest``, ``valid_manifest``, ``test_manifest``,
+    ``data_folder`` (replaces ``{data_root}``), ``sample_rate``,
+    ``sorting`` and ``crop_seconds`` (null: whole utterances; otherwise
+    training utterances are cut to a random window of that length, a new
+    one each epoch; valid and test stay whole) from ``hparams``. Labels,
+    if the manifests have any, are ignored.
+
+    Returns
+    -------
+    datasets : dict
+        split -> DynamicItemDataset with ``id`` and ``sig``.
+    extras : dict
+        Empty.
+    """
+    datasets = {}
+    for split in ("train", "valid", "test"):
+        path = hparams[f"{split}_manifest"]
+        for where, entry in described_entries(path):
+            if not entry.get("wav"):
+                raise ValueError(f"{where}: no 'wav' path")
+        datasets[split] = sb.dataio.dataset.DynamicItemDataset.from_json(
+            json_path=path,
+            replacements={"data_root": hparams["data_folder"]},
+            dynamic_items=[audio_pipeline(hparams["sample_rate"])],
+            output_keys=["id", "sig"],
+        )
+    sort_training_set(datasets, hparams)
+    crop_seconds = hparams.get("crop_seconds")
+    if crop_seconds:
+        samples = int(crop_seconds * hparams["sample_rate"])
+        datasets["train"].add_dynamic_item(crop_pipeline(samples))
+        datasets["train"].set_output_keys({"id": "id", "sig": "sig_crop"})
+    return datasets, {}
+
+
 def emotion_pipeline(label_encoder):
     """Dynamic item ``emotion -> emotion_encoded`` (a (1,) long tensor)."""
 

@@ -49,7 +49,9 @@ class WaveformConvEncoder(torch.nn.Module):
         self.norms = torch.nn.ModuleList()
         size = 1
         for kernel, stride in zip(kernel_sizes, strides):
-            self.convs.append(torch.nn.Conv1d(size, channels, kernel, stride))
+            self.convs.append(
+                torch.nn.Conv1d(size, channels, kernel, stride, bias=False)
+            )
             self.norms.append(torch.nn.LayerNorm(channels))
             size = channels
 
@@ -62,12 +64,72 @@ class WaveformConvEncoder(torch.nn.Module):
         return x.transpose(1, 2)
 
 
+class FilterbankEncoder(torch.nn.Module):
+    """Log filterbanks then frame-wise layers: f in CPC over features.
+
+    Each frame is encoded on its own (Linear -> LayerNorm -> ReLU per
+    layer), so z_i sees x_i only and no future frame leaks into the
+    context that predicts it.
+
+    Arguments
+    ---------
+    compute_features : torch.nn.Module
+        Waveforms (B, samples) -> features (B, T, n_features), e.g.
+        ``speechbrain.lobes.features.Fbank``.
+    input_size : int
+        n_features.
+    channels : int
+        Output dimension of every layer.
+    n_layers : int
+        Number of frame-wise layers.
+    normalize : torch.nn.Module, optional
+        ``(features, lengths) -> features``, e.g. SpeechBrain's
+        ``InputNormalization`` with ``norm_type: sentence``.
+
+    Example
+    -------
+    >>> from speechbrain.lobes.features import Fbank
+    >>> f = FilterbankEncoder(Fbank(n_mels=20), input_size=20, channels=32)
+    >>> f(torch.rand(2, 16000), torch.tensor([1.0, 0.5])).shape
+    torch.Size([2, 101, 32])
+    """
+
+    def __init__(
+        self,
+        compute_features,
+        input_size,
+        channels=256,
+        n_layers=2,
+        normalize=None,
+    ):
+        super().__init__()
+        self.compute_features = compute_features
+        self.normalize = normalize
+        layers = []
+        for i in range(n_layers):
+            layers += [
+                torch.nn.Linear(input_size if i == 0 else channels, channels),
+                torch.nn.LayerNorm(channels),
+                torch.nn.ReLU(),
+            ]
+        self.layers = torch.nn.Sequential(*layers)
+
+    def forward(self, wavs, lengths=None):
+        """(B, samples) -> (B, T, channels) at the features' frame rate."""
+        feats = self.compute_features(wavs)
+        if self.normalize is not None:
+            feats = self.normalize(feats, lengths)
+        return self.layers(feats) * time_mask(feats, lengths)
+
+
 class CPCModel(torch.nn.Module):
     """Frame encoder f, autoregressive GRU g and prediction heads h_1..h_K.
 
     Called as a module, it returns the context frames c, so a CPC model
-    can be the ``encoder`` of an emotion recipe; :meth:`encode` gives z and
-    c, and :meth:`info_nce` the CPC loss and the accuracy of each step k.
+    can be the ``encoder`` of an emotion recipe; with ``with_loss=True``
+    it also returns the CPC loss and the accuracy of each step k (this
+    way the loss is computed inside ``forward``, as DDP wants).
+    :meth:`encode` gives z and c, :meth:`info_nce` the loss from them.
 
     Arguments
     ---------
@@ -88,6 +150,7 @@ class CPCModel(torch.nn.Module):
     >>> wavs, lengths = torch.rand(2, 8000), torch.tensor([1.0, 0.7])
     >>> model(wavs, lengths).shape
     torch.Size([2, 48, 24])
+    >>> c, loss, accuracies = model(wavs, lengths, with_loss=True)
     >>> z, c = model.encode(wavs, lengths)
     >>> loss, accuracies = model.info_nce(z, c, lengths)
     >>> loss.dim(), len(accuracies)
@@ -120,9 +183,29 @@ class CPCModel(torch.nn.Module):
         c, _ = self.context(z)
         return z, c
 
-    def forward(self, x, lengths=None):
-        """The context frames c, for downstream use."""
-        return self.encode(x, lengths)[1]
+    def forward(self, x, lengths=None, with_loss=False):
+        """The context frames c; with ``with_loss``, (c, loss, accuracies).
+
+        Arguments
+        ---------
+        x : torch.Tensor
+            Input of the frame encoder f (e.g. waveforms (B, samples)).
+        lengths : torch.Tensor, optional
+            Relative lengths (B,).
+        with_loss : bool
+            Also compute :meth:`info_nce`.
+
+        Returns
+        -------
+        c : torch.Tensor
+            (B, T, context_dim)
+        loss, accuracies : torch.Tensor, list of float
+            Only with ``with_loss``.
+        """
+        z, c = self.encode(x, lengths)
+        if not with_loss:
+            return c
+        return (c, *self.info_nce(z, c, lengths))
 
     def info_nce(self, z, c, lengths=None):
         """CPC loss averaged over k = 1..K, and the accuracy of each k.

@@ -72,6 +72,24 @@ class ConvEncoder(torch.nn.Module):
         return x * mask
 
 
+class PassThrough(torch.nn.Module):
+    """No encoder: the recognizer works on the features themselves.
+
+    The ``encoder`` of recipes whose head reads handcrafted features
+    directly (seed 001's Sup baseline on log filterbanks).
+
+    Example
+    -------
+    >>> feats = torch.rand(2, 10, 40)
+    >>> torch.equal(PassThrough()(feats, torch.tensor([1.0, 0.5])), feats)
+    True
+    """
+
+    def forward(self, x, lengths=None):
+        """Returns ``x`` unchanged."""
+        return x
+
+
 class WhisperEncoder(torch.nn.Module):
     """The encoder of a Whisper model from a local folder, as frames.
 

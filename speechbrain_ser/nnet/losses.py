@@ -4,6 +4,8 @@ Authors
  * speechbrain-ser developers 2026
 """
 
+import math
+
 import torch
 
 
@@ -158,8 +160,9 @@ def info_nce_loss(
     mask : torch.Tensor
         (B, T) bool, True on valid positions.
     num_negatives : int, optional
-        Negatives drawn per query, uniformly from the other valid frames;
-        None uses all of them.
+        Number of valid frames drawn at random (one draw shared by all
+        queries) as negatives; a query's own positive is left out of its
+        negatives. None uses every other valid frame.
     generator : torch.Generator, optional
         For drawing negatives.
 
@@ -187,13 +190,14 @@ def info_nce_loss(
         logits = queries @ pool.t()
         labels = torch.arange(count, device=pool.device)
     else:
-        drawn = torch.randint(
-            0, count - 1, (count, num_negatives), generator=generator
-        ).to(pool.device)
-        own = torch.arange(count, device=pool.device).unsqueeze(1)
-        drawn = drawn + (drawn >= own).long()  # skip the positive itself
+        # One shared draw for all queries: a (count, num_negatives) score
+        # matrix instead of a (count, num_negatives, D) gather.
+        drawn = torch.randperm(count, generator=generator)[:num_negatives]
+        drawn = drawn.to(pool.device)
         positive = (queries * pool).sum(-1, keepdim=True)
-        negative = torch.einsum("nd,nkd->nk", queries, pool[drawn])
+        negative = queries @ pool[drawn].t()
+        own = torch.arange(count, device=pool.device).unsqueeze(1)
+        negative = negative.masked_fill(drawn.unsqueeze(0) == own, -math.inf)
         logits = torch.cat([positive, negative], dim=1)
         labels = torch.zeros(count, dtype=torch.long, device=pool.device)
     loss = torch.nn.functional.cross_entropy(logits, labels)

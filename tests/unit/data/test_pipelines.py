@@ -188,3 +188,32 @@ def test_balanced_sampling_draws_classes_evenly(tmp_path, tone):
         drawn += [datasets["train"][i]["emotion"] for i in iter(sampler)]
     share_sad = drawn.count("sad") / len(drawn)
     assert 0.35 < share_sad < 0.65  # 2 of 12 without balancing
+
+
+def test_unlabelled_datasets_crop_training_audio_only(tmp_path, tone):
+    from speechbrain_ser.data.pipelines import unlabelled_dataio_prep
+
+    entries = {
+        f"u{i}": {"wav": str(tone(tmp_path / f"u{i}.wav", seconds=seconds))}
+        for i, seconds in enumerate((0.2, 0.5, 1.0))
+    }  # no labels: pre-training audio
+    hparams = {
+        "data_folder": str(tmp_path),
+        "sample_rate": 16000,
+        "crop_seconds": 0.3,
+        "train_dataloader_options": {"batch_size": 2},
+    }
+    for split in ("train", "valid", "test"):
+        hparams[f"{split}_manifest"] = write_manifest(
+            tmp_path / f"{split}.json", entries
+        )
+    datasets, extras = unlabelled_dataio_prep(hparams)
+    assert extras == {}
+    train = {item["id"]: len(item["sig"]) for item in datasets["train"]}
+    assert train == {"u0": 3200, "u1": 4800, "u2": 4800}
+    valid = {item["id"]: len(item["sig"]) for item in datasets["valid"]}
+    assert valid == {"u0": 3200, "u1": 8000, "u2": 16000}
+    entries["u1"] = {"speaker": "s"}
+    write_manifest(tmp_path / "train.json", entries)
+    with pytest.raises(ValueError, match="'u1'.*no 'wav'"):
+        unlabelled_dataio_prep(hparams)

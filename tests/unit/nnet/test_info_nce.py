@@ -75,3 +75,18 @@ def test_info_nce_decreases_when_learning_to_predict():
     )
     assert last_loss < 0.5 * first_loss
     assert last_accuracy > first_accuracy + 0.3
+
+
+def test_shared_draw_never_counts_the_positive_as_a_negative():
+    targets = 5 * torch.eye(10).unsqueeze(0)
+    mask = torch.ones(1, 10, dtype=torch.bool)
+    # 8 of 10 frames drawn: most queries find their own positive in the
+    # draw; were it kept as a negative, the loss would be about 0.8 log 2.
+    loss, accuracy = info_nce_loss(
+        targets,
+        targets,
+        mask,
+        num_negatives=8,
+        generator=torch.Generator().manual_seed(0),
+    )
+    assert loss.item() < 1e-6 and accuracy.item() == 1.0

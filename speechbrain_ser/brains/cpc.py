@@ -1,0 +1,187 @@
+"""Contrastive predictive coding: pre-training and joint training (seed 001).
+
+Authors
+ * speechbrain-ser developers 2026
+"""
+
+import json
+import os
+
+import speechbrain as sb
+import torch
+from speechbrain.utils.logger import get_logger
+
+from speechbrain_ser.brains.emotion import EmotionBrain
+
+logger = get_logger(__name__)
+
+
+class CPCStats:
+    """Running means of the CPC loss and of the accuracy of each step k.
+
+    Example
+    -------
+    >>> stats = CPCStats()
+    >>> stats.append(torch.tensor(2.0), [0.5, 0.25])
+    >>> stats.append(torch.tensor(1.0), [1.0, 0.75])
+    >>> stats.summarize()
+    {'cpc_loss': 1.5, 'acc_k1': 0.75, 'acc_k2': 0.5, 'acc_mean': 0.625}
+    """
+
+    def __init__(self):
+        self.loss = 0.0
+        self.accuracies = []
+        self.batches = 0
+
+    def append(self, loss, accuracies):
+        """Adds one batch's loss (tensor) and per-k accuracies (floats)."""
+        self.loss += loss.detach().item()
+        if len(accuracies) > len(self.accuracies):
+            self.accuracies += [0.0] * (len(accuracies) - len(self.accuracies))
+        for k, accuracy in enumerate(accuracies):
+            self.accuracies[k] += accuracy
+        self.batches += 1
+
+    def summarize(self):
+        """{"cpc_loss", "acc_k1", ..., "acc_kK", "acc_mean"} (empty if none).
+
+        Accuracies are averaged over batches; a step k that a batch was
+        too short for counts as 0 for that batch.
+        """
+        if not self.batches:
+            return {}
+        stats = {"cpc_loss": self.loss / self.batches}
+        for k, total in enumerate(self.accuracies, start=1):
+            stats[f"acc_k{k}"] = total / self.batches
+        if self.accuracies:
+            stats["acc_mean"] = sum(self.accuracies) / (
+                self.batches * len(self.accuracies)
+            )
+        return stats
+
+
+class CPCBrain(sb.Brain):
+    """Pre-trains a :class:`speechbrain_ser.nnet.cpc.CPCModel` with InfoNCE.
+
+    YAML ``modules``: ``cpc`` (the CPC model; its frame encoder takes
+    waveforms, or computes filterbanks itself). Other hparams:
+    ``wav_augment`` (optional, train only), ``epoch_counter``,
+    ``train_logger``, ``output_folder``, ``protocol``.
+
+    Every validation pass logs the CPC loss and the accuracy of each
+    prediction step k (how often the true future frame z_{i+k} scores
+    highest among the candidates); the checkpoint with the lowest
+    validation loss is kept, tested, and saved as
+    ``<output_folder>/cpc.ckpt`` for fine-tuning recipes.
+    """
+
+    test_checkpoint = {"min_key": "cpc_loss"}
+
+    def compute_forward(self, batch, stage):
+        """Returns the CPC loss and per-k accuracies of the batch."""
+        batch = batch.to(self.device)
+        wavs, lengths = batch.sig
+        if stage == sb.Stage.TRAIN and hasattr(self.hparams, "wav_augment"):
+            wavs, lengths = self.hparams.wav_augment(wavs, lengths)
+        _, loss, accuracies = self.modules.cpc(wavs, lengths, with_loss=True)
+        return loss, accuracies
+
+    def compute_objectives(self, predictions, batch, stage):
+        """The InfoNCE loss; records it and the accuracies."""
+        loss, accuracies = predictions
+        self.cpc_stats.append(loss, accuracies)
+        return loss
+
+    def on_stage_start(self, stage, epoch=None):
+        """Fresh loss and accuracy accumulators."""
+        self.cpc_stats = CPCStats()
+
+    def on_stage_end(self, stage, stage_loss, epoch=None):
+        """Logs loss and accuracies per k; checkpoints; writes results."""
+        stats = self.cpc_stats.summarize()
+        if stage == sb.Stage.TRAIN:
+            self.train_stats = stats
+            return
+        if stage == sb.Stage.VALID:
+            self.hparams.train_logger.log_stats(
+                stats_meta={
+                    "epoch": epoch,
+                    "lr": self.optimizer.param_groups[0]["lr"],
+                },
+                train_stats=self.train_stats,
+                valid_stats=stats,
+            )
+            self.checkpointer.save_and_keep_only(
+                meta=stats, min_keys=["cpc_loss"], num_to_keep=1
+            )
+        elif stage == sb.Stage.TEST:
+            self.hparams.train_logger.log_stats(
+                stats_meta={"epoch loaded": self.hparams.epoch_counter.current},
+                test_stats=stats,
+            )
+            if sb.utils.distributed.if_main_process():
+                stats["protocol"] = getattr(
+                    self.hparams, "protocol", "unspecified"
+                )
+                path = os.path.join(self.hparams.output_folder, "results.json")
+                with open(path, "w", encoding="utf-8") as fout:
+                    json.dump(stats, fout, indent=2)
+
+    def on_recipe_end(self, hparams_file, overrides):
+        """Saves the selected CPC model as ``<output_folder>/cpc.ckpt``."""
+        path = os.path.join(self.hparams.output_folder, "cpc.ckpt")
+        model = getattr(self.modules.cpc, "module", self.modules.cpc)
+        sb.utils.distributed.run_on_main(
+            torch.save, args=[model.state_dict(), path]
+        )
+        logger.info(f"pre-trained CPC model saved to {path}")
+
+
+class JointCPCBrain(EmotionBrain):
+    """jointCPC: emotion loss + ``cpc_weight`` * CPC loss, trained together.
+
+    The ``encoder`` module must be a
+    :class:`speechbrain_ser.nnet.cpc.CPCModel` fed with waveforms (its
+    frame encoder computes any features). Everything else is as in
+    :class:`EmotionBrain` (the head, outputs, CCC or cross-entropy losses,
+    checkpoint selection on the validation score, results and export);
+    the CPC loss and per-k accuracies are logged for every stage.
+    """
+
+    def on_fit_start(self):
+        """Joint training updates the encoder: it cannot be frozen."""
+        if self.hparams.freeze_encoder:
+            raise ValueError(
+                "jointCPC trains the CPC encoder with the emotion loss: "
+                "set freeze_encoder: False"
+            )
+        super().on_fit_start()
+
+    def compute_forward(self, batch, stage):
+        """Emotion outputs, plus the batch's CPC loss and accuracies."""
+        batch = batch.to(self.device)
+        wavs, lengths = batch.sig
+        if stage == sb.Stage.TRAIN and hasattr(self.hparams, "wav_augment"):
+            wavs, lengths = self.hparams.wav_augment(wavs, lengths)
+        frames, loss, accuracies = self.modules.encoder(
+            wavs, lengths, with_loss=True
+        )
+        outputs = self.predict(self.modules.head(frames, lengths))
+        outputs["cpc"] = (loss, accuracies)
+        return outputs
+
+    def compute_objectives(self, predictions, batch, stage):
+        """Emotion loss (see :class:`EmotionBrain`) + weighted CPC loss."""
+        loss_cpc, accuracies = predictions.pop("cpc")
+        self.cpc_stats.append(loss_cpc, accuracies)
+        loss = super().compute_objectives(predictions, batch, stage)
+        return loss + self.hparams.cpc_weight * loss_cpc
+
+    def on_stage_start(self, stage, epoch=None):
+        """Fresh outputs and CPC accumulators."""
+        super().on_stage_start(stage, epoch)
+        self.cpc_stats = CPCStats()
+
+    def extra_stats(self):
+        """This stage's CPC loss and accuracies."""
+        return self.cpc_stats.summarize()

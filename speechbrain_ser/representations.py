@@ -1,0 +1,208 @@
+"""Utterance representations of a trained encoder, and their t-SNE picture.
+
+Seed 001 shows a t-SNE plot of CPC representations coloured by emotion:
+points of one emotion cluster although CPC never saw a label. Here an
+utterance's representation is u = [mean(c); std(c)] over its valid frames
+(c: the encoder's frames, e.g. CPC's context vectors).
+
+    speechbrain-ser tsne --run results/cpc/alt_fbank/1986 \
+        --manifest demo_data/manifests/test.json --out tsne.png
+
+Authors
+ * speechbrain-ser developers 2026
+"""
+
+import json
+import os
+
+import numpy as np
+import speechbrain as sb
+import torch
+from hyperpyyaml import load_hyperpyyaml
+from speechbrain.utils.logger import get_logger
+
+from speechbrain_ser.data.manifest import described_entries, read_manifest
+from speechbrain_ser.data.pipelines import audio_pipeline
+from speechbrain_ser.nnet.pooling import MeanStdPooling
+
+logger = get_logger(__name__)
+
+
+def load_trained_module(run_folder, module="cpc", checkpoint=None):
+    """Rebuilds ``module`` from a run's YAML and loads its trained weights.
+
+    Arguments
+    ---------
+    run_folder : str
+        Output folder of a training run (it holds ``hyperparams.yaml``,
+        the YAML with the run's overrides).
+    module : str
+        Key of the module in that YAML.
+    checkpoint : str, optional
+        State dict to load; default ``<run_folder>/<module>.ckpt`` (what
+        :class:`speechbrain_ser.brains.CPCBrain` saves).
+
+    Returns
+    -------
+    model : torch.nn.Module
+        In eval mode.
+    sample_rate : int
+        The YAML's ``sample_rate`` (16000 if it has none).
+    """
+    yaml = os.path.join(run_folder, "hyperparams.yaml")
+    checkpoint = checkpoint or os.path.join(run_folder, f"{module}.ckpt")
+    for path in (yaml, checkpoint):
+        if not os.path.isfile(path):
+            raise FileNotFoundError(
+                f"{path}: not found; --run must be the output folder of a "
+                "finished training run"
+            )
+    with open(yaml, encoding="utf-8") as fin:
+        hparams = load_hyperpyyaml(fin)
+    if module not in hparams:
+        raise KeyError(f"{yaml}: no module named {module!r}")
+    model = hparams[module]
+    model.load_state_dict(torch.load(checkpoint, map_location="cpu"))
+    return model.eval(), hparams.get("sample_rate", 16000)
+
+
+@torch.no_grad()
+def utterance_embeddings(
+    model,
+    manifest,
+    data_folder,
+    label_key="emotion",
+    sample_rate=16000,
+    batch_size=8,
+):
+    """Embeds every utterance of a labelled manifest.
+
+    Arguments
+    ---------
+    model : torch.nn.Module
+        ``(wavs, lengths) -> (B, T, D)`` frames, e.g. a CPC model.
+    manifest : str
+        Manifest JSON whose entries have ``wav`` and ``label_key``.
+    data_folder : str
+        Replaces ``{data_root}`` in the manifest.
+    label_key : str
+        The entry field that colours the picture.
+    sample_rate : int
+        Rate the model expects (audio is resampled to it).
+    batch_size : int
+        Utterances per forward pass (padding does not change the result).
+
+    Returns
+    -------
+    ids : list of str
+    embeddings : numpy.ndarray
+        (N, 2D) u = [mean; std] of each utterance's valid frames.
+    labels : list of str
+    """
+    for where, entry in described_entries(manifest):
+        if entry.get(label_key) in (None, ""):
+            raise ValueError(f"{where}: no {label_key!r} to colour it by")
+    labels = {
+        uid: str(entry[label_key])
+        for uid, entry in read_manifest(manifest).items()
+    }
+    dataset = sb.dataio.dataset.DynamicItemDataset.from_json(
+        json_path=manifest,
+        replacements={"data_root": data_folder},
+        dynamic_items=[audio_pipeline(sample_rate)],
+        output_keys=["id", "sig"],
+    )
+    loader = sb.dataio.dataloader.make_dataloader(
+        dataset, batch_size=batch_size
+    )
+    pooling = MeanStdPooling()
+    ids, embeddings = [], []
+    for batch in loader:
+        wavs, lengths = batch.sig
+        embeddings.append(pooling(model(wavs, lengths), lengths))
+        ids += list(batch.id)
+    return (
+        ids,
+        torch.cat(embeddings).numpy(),
+        [labels[uid] for uid in ids],
+    )
+
+
+def tsne_picture(embeddings, labels, path, title=None, seed=0):
+    """2-D t-SNE of the embeddings, one colour per label, saved as PNG.
+
+    Also writes ``<path without .png>.json`` with the 2-D points and the
+    silhouette score of the labels in the original space (cosine
+    distance; 1 = tight, separate clusters, about 0 = mixed), a number to
+    go with the picture.
+
+    Arguments
+    ---------
+    embeddings : numpy.ndarray
+        (N, D), N >= 3.
+    labels : list of str
+        N labels.
+    path : str
+        Output PNG.
+    title : str, optional
+        Plot title (the silhouette score is appended).
+    seed : int
+        t-SNE's random state.
+
+    Returns
+    -------
+    dict
+        ``{"points": (N, 2) list, "labels": [...], "silhouette": float}``
+
+    Example
+    -------
+    >>> import tempfile
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.normal(0, 1, (20, 4))
+    >>> x[10:, 0] += 8  # two clusters
+    >>> labels = ["a"] * 10 + ["b"] * 10
+    >>> out = tsne_picture(x, labels, tempfile.mktemp(".png"))
+    >>> len(out["points"]), out["silhouette"] > 0.5
+    (20, True)
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.manifold import TSNE
+    from sklearn.metrics import silhouette_score
+
+    count = len(embeddings)
+    if count < 3:
+        raise ValueError(f"t-SNE needs at least 3 utterances, got {count}")
+    points = TSNE(
+        n_components=2,
+        perplexity=min(30.0, (count - 1) / 3),
+        init="pca",
+        random_state=seed,
+    ).fit_transform(np.asarray(embeddings, dtype=np.float64))
+    silhouette = (
+        float(silhouette_score(embeddings, labels, metric="cosine"))
+        if 1 < len(set(labels)) < count
+        else float("nan")
+    )
+    fig, ax = plt.subplots(figsize=(5.5, 4.5))
+    for label in sorted(set(labels)):
+        chosen = [i for i, item in enumerate(labels) if item == label]
+        ax.scatter(*points[chosen].T, s=14, label=label)
+    ax.legend(fontsize=8)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(f"{title or 't-SNE'} (silhouette {silhouette:.2f})")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    result = {
+        "points": points.tolist(),
+        "labels": list(labels),
+        "silhouette": silhouette,
+    }
+    with open(os.path.splitext(path)[0] + ".json", "w") as fout:
+        json.dump(result, fout)
+    logger.info(f"t-SNE of {count} utterances written to {path}")
+    return result
