@@ -13,15 +13,13 @@ Numbers count input utterances (speed perturbation triples what the model
 sees), after ``--warmup`` untimed steps.
 """
 
-import argparse
 import json
 import os
 import sys
-import time
 
 import speechbrain as sb
 import torch
-from hyperpyyaml import load_hyperpyyaml
+from timing import audio_seconds, parse, seconds_per_step, training_brain
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -49,50 +47,22 @@ def synthetic_batch(batch_size, seconds, sample_rate, generator):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--hparams", default=os.path.join(ROOT, "hparams", "sa2sr.yaml")
+    args, overrides = parse(
+        __doc__.split("\n\n")[0], os.path.join(ROOT, "hparams", "sa2sr.yaml")
     )
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--batch_size", type=int, default=16)
-    parser.add_argument("--seconds", type=float, default=3.0)
-    parser.add_argument("--steps", type=int, default=5)
-    parser.add_argument("--warmup", type=int, default=1)
-    args, overrides = parser.parse_known_args()
-    overrides = dict(item.lstrip("-").split("=", 1) for item in overrides)
-    overrides.setdefault("data_folder", "unused")
-    with open(args.hparams) as fin:
-        hparams = load_hyperpyyaml(fin, overrides)
     from speechbrain_ser.text.characters import character_encoder
 
-    hparams["char_encoder"] = character_encoder()
-    brain = hparams["brain_class"](
-        modules=hparams["modules"],
-        opt_class=hparams["opt_class"],
-        hparams=hparams,
-        run_opts={"device": args.device},
+    brain, hparams = training_brain(
+        args.hparams,
+        overrides,
+        args.device,
+        extras={"char_encoder": character_encoder()},
     )
-    brain.init_optimizers()
-    brain.on_stage_start(sb.Stage.TRAIN)
     generator = torch.Generator().manual_seed(0)
     batch = synthetic_batch(
         args.batch_size, args.seconds, hparams["sample_rate"], generator
     )
-    audio_seconds = (
-        batch.sig[1].sum().item()
-        * batch.sig[0].shape[1]
-        / hparams["sample_rate"]
-    )
-    for _ in range(args.warmup):
-        brain.fit_batch(batch)
-    if args.device.startswith("cuda"):
-        torch.cuda.synchronize()
-    start = time.perf_counter()
-    for _ in range(args.steps):
-        brain.fit_batch(batch)
-    if args.device.startswith("cuda"):
-        torch.cuda.synchronize()
-    elapsed = time.perf_counter() - start
+    step = seconds_per_step(brain, batch, args.steps, args.warmup, args.device)
     print(
         json.dumps(
             {
@@ -102,11 +72,9 @@ def main():
                 "batch_size": args.batch_size,
                 "hidden_size": hparams["hidden_size"],
                 "num_layers": hparams["num_layers"],
-                "train_utterances_per_s": round(
-                    args.steps * args.batch_size / elapsed, 2
-                ),
+                "train_utterances_per_s": round(args.batch_size / step, 2),
                 "train_audio_seconds_per_s": round(
-                    args.steps * audio_seconds / elapsed, 2
+                    audio_seconds(batch, hparams["sample_rate"]) / step, 2
                 ),
             }
         )

@@ -225,3 +225,71 @@ def test_tsne_command(pretrained, tmp_path):
                 str(out),
             ]
         )
+
+
+def test_corpus_recipes_pretrain_then_every_mode(tmp_path, tone):
+    """LibriSpeech CPC pre-training, then preCPC on MSP-Podcast and
+    IEMOCAP, and Sup, miniCPC and jointCPC on IEMOCAP, on fake trees."""
+    from tests import fakes
+
+    libri = tmp_path / "LibriSpeech"
+    for subset, speakers in (
+        ("train-clean-100", ("19", "26")),
+        ("dev-clean", ("84",)),
+        ("test-clean", ("61",)),
+    ):
+        for speaker in speakers:
+            fakes.make_librispeech(libri, tone, subset, speaker, n=3)
+    recipes = os.path.join(ROOT, "recipes")
+
+    def run(corpus, yaml, out, *extra, small=SMALL):
+        path = os.path.join(recipes, corpus, "CPC", "hparams", yaml)
+        flags = [f"--{k}={v}" for k, v in small.items()]
+        run_recipe(
+            [path, f"--output_folder={out}", "--number_of_epochs=1"]
+            + flags
+            + list(extra)
+        )
+        return json.load(open(out / "results.json"))
+
+    pre = tmp_path / "libri_cpc"
+    results = run(
+        "LibriSpeech",
+        "cpc.yaml",
+        pre,
+        f"--data_folder={libri}",
+        "--train_splits=[train-clean-100]",
+    )
+    assert f"acc_k{K}" in results
+    msp = fakes.make_msp_podcast(tmp_path / "MSP", tone)
+    iemocap = tmp_path / "IEMOCAP"
+    fakes.make_iemocap(iemocap, tone, sessions=(1, 2, 3))
+    tuned = {**SMALL, "d_model": 16}
+    for corpus, folder, extra in (
+        ("MSP-Podcast", msp, []),
+        ("IEMOCAP", iemocap, ["--test_session=1"]),
+    ):
+        results = run(
+            corpus,
+            "finetune.yaml",
+            tmp_path / corpus,
+            f"--data_folder={folder}",
+            f"--pretrained_cpc={pre / 'cpc.ckpt'}",
+            *extra,
+            small=tuned,
+        )
+        assert set(results["CCC"]) == {
+            "activation",
+            "valence",
+            "dominance",
+            "mean",
+        }
+    common = [f"--data_folder={iemocap}", "--test_session=1"]
+    mini = tmp_path / "iemocap_pretrain"
+    assert "acc_mean" in run("IEMOCAP", "pretrain.yaml", mini, *common)
+    for yaml, small in (
+        ("sup.yaml", {"d_model": 16}),
+        ("jointcpc.yaml", tuned),
+    ):
+        results = run("IEMOCAP", yaml, tmp_path / yaml, *common, small=small)
+        assert "CCC" in results

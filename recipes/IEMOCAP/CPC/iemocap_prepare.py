@@ -1,0 +1,1 @@
+../../../speechbrain_ser/data/iemocap_prepare.py

@@ -1,0 +1,1 @@
+../../../speechbrain_ser/data/librispeech_prepare.py

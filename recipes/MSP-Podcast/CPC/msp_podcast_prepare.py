@@ -1,0 +1,1 @@
+../../../speechbrain_ser/data/msp_podcast_prepare.py
