@@ -45,18 +45,31 @@ class CPCStats:
     def summarize(self):
         """{"cpc_loss", "acc_k1", ..., "acc_kK", "acc_mean"} (empty if none).
 
-        Accuracies are averaged over batches; a step k that a batch was
-        too short for counts as 0 for that batch.
+        Accuracies are averaged over batches (of every DDP process); a
+        step k that a batch was too short for counts as 0 for that batch.
         """
-        if not self.batches:
-            return {}
-        stats = {"cpc_loss": self.loss / self.batches}
-        for k, total in enumerate(self.accuracies, start=1):
-            stats[f"acc_k{k}"] = total / self.batches
-        if self.accuracies:
-            stats["acc_mean"] = sum(self.accuracies) / (
-                self.batches * len(self.accuracies)
+        parts = [(self.loss, self.accuracies, self.batches)]
+        if (
+            torch.distributed.is_available()
+            and torch.distributed.is_initialized()
+        ):
+            parts = [None] * torch.distributed.get_world_size()
+            torch.distributed.all_gather_object(
+                parts, (self.loss, self.accuracies, self.batches)
             )
+        batches = sum(part[2] for part in parts)
+        if not batches:
+            return {}
+        steps = max(len(part[1]) for part in parts)
+        totals = [
+            sum(part[1][k] for part in parts if k < len(part[1]))
+            for k in range(steps)
+        ]
+        stats = {"cpc_loss": sum(part[0] for part in parts) / batches}
+        for k, total in enumerate(totals, start=1):
+            stats[f"acc_k{k}"] = total / batches
+        if totals:
+            stats["acc_mean"] = sum(totals) / (batches * steps)
         return stats
 
 

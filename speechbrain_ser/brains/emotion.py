@@ -265,8 +265,8 @@ class EmotionBrain(sb.Brain):
             self.train_stats = {"loss": stage_loss, **self.extra_stats()}
             return
         metrics = self.compute_metrics()
-        summary = {"loss": stage_loss, "score": metrics["score"]}
-        summary.update(self.extra_stats())
+        extras = self.extra_stats()  # every DDP process calls it once
+        summary = {"loss": stage_loss, "score": metrics["score"], **extras}
         for key in ("UA", "WA", "F1_macro"):
             if key in metrics:
                 summary[key] = metrics[key]
@@ -291,10 +291,13 @@ class EmotionBrain(sb.Brain):
                 test_stats=summary,
             )
             if sb.utils.distributed.if_main_process():
-                self.write_results({**metrics, **self.extra_stats()})
+                self.write_results({**metrics, **extras})
 
     def extra_stats(self):
-        """Statistics a subclass adds to each stage's log (none here)."""
+        """Statistics a subclass adds to each stage's log (none here).
+
+        Called once per stage on every DDP process, so it may gather.
+        """
         return {}
 
     def on_recipe_end(self, hparams_file, overrides):
