@@ -11,6 +11,9 @@ Authors
 
 import ctypes
 import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
 
@@ -57,6 +60,11 @@ class EspeakSynthesizer:
 
         library_path = library_path or espeakng_loader.get_library_path()
         data_path = data_path or espeakng_loader.get_data_path()
+        # espeak-ng exits the whole process when its data is missing.
+        if not os.path.isfile(os.path.join(data_path, "phontab")):
+            raise FileNotFoundError(
+                f"{data_path} is not an espeak-ng-data folder (no phontab)"
+            )
         self._lib = ctypes.CDLL(library_path)
         self._chunks = []
         self.sample_rate = self._lib.espeak_Initialize(
@@ -136,19 +144,29 @@ class EspeakSynthesizer:
 
 
 _WORKER_SYNTHESIZER = None
+_WORKER_START_ERROR = None
 
 
-def _start_worker(seed):
-    global _WORKER_SYNTHESIZER
-    _WORKER_SYNTHESIZER = EspeakSynthesizer(seed=seed)
+def _start_worker(synthesizer_kwargs):
+    # Keep the error for the requests: raised here, it would only say that
+    # the worker's initializer failed.
+    global _WORKER_SYNTHESIZER, _WORKER_START_ERROR
+    try:
+        _WORKER_SYNTHESIZER = EspeakSynthesizer(**synthesizer_kwargs)
+    except Exception as error:
+        _WORKER_START_ERROR = error
 
 
 def _synthesize_request(request):
+    if _WORKER_START_ERROR is not None:
+        raise _WORKER_START_ERROR
     wav = _WORKER_SYNTHESIZER.synthesize(**request)
     return wav, _WORKER_SYNTHESIZER.sample_rate
 
 
-def synthesize_in_fresh_process(requests, seed=0, chunksize=8):
+def synthesize_in_fresh_process(
+    requests, seed=0, chunksize=8, **synthesizer_kwargs
+):
     """Synthesises requests in order, in one newly spawned process.
 
     espeak-ng carries state from one utterance to the next (neither
@@ -166,6 +184,10 @@ def synthesize_in_fresh_process(requests, seed=0, chunksize=8):
         Seed of espeak-ng's noise generator.
     chunksize : int
         Requests sent to the worker at a time.
+    **synthesizer_kwargs
+        Other arguments of :class:`EspeakSynthesizer` (``library_path``,
+        ``data_path``). If it cannot start, its error is raised here;
+        if the worker process dies, ``RuntimeError``.
 
     Yields
     ------
@@ -179,6 +201,19 @@ def synthesize_in_fresh_process(requests, seed=0, chunksize=8):
     >>> [bool((a == b).all()) for (a, _), (b, _) in zip(*runs)]
     [True, True]
     """
-    context = multiprocessing.get_context("spawn")
-    with context.Pool(1, initializer=_start_worker, initargs=(seed,)) as pool:
-        yield from pool.imap(_synthesize_request, requests, chunksize)
+    synthesizer_kwargs["seed"] = seed
+    # Not multiprocessing.Pool: it replaces a dead worker forever (a hang).
+    with ProcessPoolExecutor(
+        1,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_start_worker,
+        initargs=(synthesizer_kwargs,),
+    ) as pool:
+        try:
+            yield from pool.map(
+                _synthesize_request, requests, chunksize=chunksize
+            )
+        except BrokenProcessPool as error:
+            raise RuntimeError(
+                f"the espeak-ng worker process died ({error})"
+            ) from error

@@ -82,3 +82,21 @@ def test_generated_audio(tmp_path):
         again[first]["wav"].replace("{data_root}", str(tmp_path / "again"))
     )[0]
     np.testing.assert_array_equal(a, b)
+
+
+def test_synthesizer_that_cannot_start_raises_in_the_caller(tmp_path):
+    # espeak-ng exits its process when its data is missing, and a
+    # multiprocessing.Pool restarts such a worker forever: the caller must
+    # get the error instead.
+    from speechbrain_ser.data.synthesis import synthesize_in_fresh_process
+
+    missing = str(tmp_path / "no-espeak-ng-data")
+    requests = [{"text": "Hi.", "voice": "en"}]
+    with pytest.raises(FileNotFoundError, match="no-espeak-ng-data"):
+        list(synthesize_in_fresh_process(requests, data_path=missing))
+    # Past that check, espeak-ng still exits on the next missing file.
+    (tmp_path / "partial").mkdir()
+    (tmp_path / "partial" / "phontab").touch()
+    partial = str(tmp_path / "partial")
+    with pytest.raises(RuntimeError, match="worker process died"):
+        list(synthesize_in_fresh_process(requests, data_path=partial))
