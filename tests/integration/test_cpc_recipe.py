@@ -102,6 +102,11 @@ def test_sup_trains_on_filterbanks(tmp_path):
     assert not any(True for _ in brain.modules.encoder.parameters())
     results = json.load(open(tmp_path / "sup" / "results.json"))
     assert set(results["CCC"]) == {"activation", "valence", "dominance", "mean"}
+    # Targets lie in [-1, 1]. On filterbanks without variance normalisation
+    # the recognizer's outputs ran off (|AVD| > 5 after this one epoch).
+    predictions = json.load(open(tmp_path / "sup" / "predictions.json"))
+    outputs = [abs(v) for item in predictions.values() for v in item["avd"]]
+    assert max(outputs) < 2
 
 
 @pytest.mark.parametrize("frozen", [True, False])
