@@ -215,5 +215,8 @@ def synthesize_in_fresh_process(
             )
         except BrokenProcessPool as error:
             raise RuntimeError(
-                f"the espeak-ng worker process died ({error})"
+                f"the espeak-ng worker process died ({error}); espeak-ng "
+                "exits on broken data, and a spawned worker also dies when "
+                "the calling script lacks an `if __name__ == '__main__':` "
+                "guard"
             ) from error
