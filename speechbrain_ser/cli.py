@@ -37,7 +37,7 @@ def _predict(args):
 
 
 def _demo_corpus(args):
-    from speechbrain_ser.data.demo import prepare_demo
+    from speechbrain_ser.demo.prepare import prepare_demo
 
     prepare_demo(
         args.out,

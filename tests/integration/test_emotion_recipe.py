@@ -18,7 +18,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
     """40 utterances: 4 per voice, one per emotion."""
-    from speechbrain_ser.data.demo import prepare_demo
+    from speechbrain_ser.demo.prepare import prepare_demo
 
     folder = tmp_path_factory.mktemp("demo")
     prepare_demo(str(folder), str(folder / "manifests"), n_utterances=40)

@@ -1,1 +1,1 @@
-../../../speechbrain_ser/data/emodb_prepare.py
+../../../speechbrain_ser/corpora/emodb_prepare.py

@@ -1,1 +1,1 @@
-../../../speechbrain_ser/data/iemocap_prepare.py
+../../../speechbrain_ser/corpora/iemocap_prepare.py

@@ -1,1 +1,1 @@
-../../../speechbrain_ser/data/librispeech_prepare.py
+../../../speechbrain_ser/corpora/librispeech_prepare.py

@@ -1,1 +1,1 @@
-../../../speechbrain_ser/data/msp_podcast_prepare.py
+../../../speechbrain_ser/corpora/msp_podcast_prepare.py

@@ -1,1 +1,1 @@
-../../../speechbrain_ser/data/ravdess_prepare.py
+../../../speechbrain_ser/corpora/ravdess_prepare.py

@@ -1,1 +1,1 @@
-../../../speechbrain_ser/data/folder_prepare.py
+../../../speechbrain_ser/corpora/folder_prepare.py

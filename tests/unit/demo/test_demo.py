@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 import soundfile
 
-from speechbrain_ser.data.demo import (
+from speechbrain_ser.demo.prepare import (
     EMOTIONS,
     generate_demo_corpus,
     plan_corpus,
 )
-from speechbrain_ser.data.demo_sentences import sentence_bank
+from speechbrain_ser.demo.sentences import sentence_bank
 
 
 def test_sentence_bank_has_hundreds_and_disjoint_halves():
@@ -88,7 +88,7 @@ def test_synthesizer_that_cannot_start_raises_in_the_caller(tmp_path):
     # espeak-ng exits its process when its data is missing, and a
     # multiprocessing.Pool restarts such a worker forever: the caller must
     # get the error instead.
-    from speechbrain_ser.data.synthesis import synthesize_in_fresh_process
+    from speechbrain_ser.demo.synthesis import synthesize_in_fresh_process
 
     missing = str(tmp_path / "no-espeak-ng-data")
     requests = [{"text": "Hi.", "voice": "en"}]

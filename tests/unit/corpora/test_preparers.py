@@ -5,14 +5,14 @@ import os
 
 import pytest
 
-from speechbrain_ser.data.csv_prepare import prepare_csv
-from speechbrain_ser.data.emodb_prepare import prepare_emodb
-from speechbrain_ser.data.folder_prepare import prepare_class_folders
-from speechbrain_ser.data.iemocap_prepare import prepare_iemocap
-from speechbrain_ser.data.librispeech_prepare import prepare_librispeech
+from speechbrain_ser.corpora.csv_prepare import prepare_csv
+from speechbrain_ser.corpora.emodb_prepare import prepare_emodb
+from speechbrain_ser.corpora.folder_prepare import prepare_class_folders
+from speechbrain_ser.corpora.iemocap_prepare import prepare_iemocap
+from speechbrain_ser.corpora.librispeech_prepare import prepare_librispeech
+from speechbrain_ser.corpora.msp_podcast_prepare import prepare_msp_podcast
+from speechbrain_ser.corpora.ravdess_prepare import prepare_ravdess
 from speechbrain_ser.data.manifest import PreparationError
-from speechbrain_ser.data.msp_podcast_prepare import prepare_msp_podcast
-from speechbrain_ser.data.ravdess_prepare import prepare_ravdess
 from tests.fakes import (
     make_class_folders,
     make_emodb,

@@ -31,7 +31,6 @@ import torchaudio
 from speechbrain.utils.logger import get_logger
 from tqdm import tqdm
 
-from speechbrain_ser.data.demo_sentences import sentence_bank
 from speechbrain_ser.data.manifest import (
     manifests_up_to_date,
     read_manifest,
@@ -39,6 +38,7 @@ from speechbrain_ser.data.manifest import (
     write_splits,
 )
 from speechbrain_ser.data.splits import split_by_field
+from speechbrain_ser.demo.sentences import sentence_bank
 
 logger = get_logger(__name__)
 
@@ -224,7 +224,7 @@ def generate_demo_corpus(
     dict
         The manifest: id -> entry.
     """
-    from speechbrain_ser.data.synthesis import synthesize_in_fresh_process
+    from speechbrain_ser.demo.synthesis import synthesize_in_fresh_process
 
     wav_folder = os.path.join(data_folder, "wavs")
     os.makedirs(wav_folder, exist_ok=True)
