@@ -12,27 +12,53 @@ Authors
 """
 
 import argparse
-import json
+import os
 import sys
 
 
 def _predict(args):
     from speechbrain_ser.data.audio import AudioError
     from speechbrain_ser.inference import EmotionRecognizer
+    from speechbrain_ser.prediction import (
+        ResultWriter,
+        expand_inputs,
+        plot_timeline,
+        predict_corpus,
+    )
 
     recognizer = EmotionRecognizer.from_hparams(
         source=args.model,
         savedir=args.savedir,
         run_opts={"device": args.device},
     )
+    if args.segment is None:
+        counts = predict_corpus(
+            recognizer,
+            args.files,
+            output=args.output,
+            max_batch_seconds=args.batch_seconds,
+            max_batch_size=args.batch_size,
+            num_workers=args.num_workers,
+            progress=not args.no_progress,
+        )
+        return 1 if counts["errors"] else 0
+    files = expand_inputs(args.files)
+    if args.plot and len(files) != 1:
+        raise SystemExit("--plot draws one recording: give exactly one file")
     failures = 0
-    for path in args.files:
-        try:
-            result = recognizer.classify_file(path)
-        except AudioError as error:
-            result = {"file": path, "error": str(error)}
-            failures += 1
-        print(json.dumps(result), flush=True)
+    with ResultWriter(args.output) as writer:
+        for path in files:
+            try:
+                rows = recognizer.classify_segments(
+                    path, args.segment, args.hop or args.segment
+                )
+            except AudioError as error:
+                rows = [{"file": path, "error": str(error)}]
+                failures += 1
+            for row in rows:
+                writer.write(row)
+            if args.plot and "error" not in rows[0]:
+                plot_timeline(rows, args.plot, title=os.path.basename(path))
     return 1 if failures else 0
 
 
@@ -100,7 +126,41 @@ def build_parser():
     predict.add_argument(
         "--savedir", default=None, help="where to link the model files"
     )
-    predict.add_argument("files", nargs="+", help="audio files, any format")
+    predict.add_argument(
+        "files",
+        nargs="+",
+        help="audio files (any format), folders (searched recursively), "
+        "glob patterns or JSON manifests",
+    )
+    predict.add_argument(
+        "--output",
+        default=None,
+        help="JSON-lines file, or CSV for a .csv name (default: stdout); "
+        "files already in it are skipped, so a killed run resumes",
+    )
+    predict.add_argument(
+        "--batch-seconds",
+        type=float,
+        default=160.0,
+        help="bound on clips per batch x longest clip (seconds)",
+    )
+    predict.add_argument("--batch-size", type=int, default=32)
+    predict.add_argument(
+        "--num-workers", type=int, default=0, help="audio decoding processes"
+    )
+    predict.add_argument(
+        "--segment",
+        type=float,
+        default=None,
+        help="predict every SEGMENT seconds of each recording",
+    )
+    predict.add_argument(
+        "--hop", type=float, default=None, help="seconds between segments"
+    )
+    predict.add_argument(
+        "--plot", default=None, help="with --segment: timeline PNG"
+    )
+    predict.add_argument("--no-progress", action="store_true")
     predict.set_defaults(handler=_predict)
     demo = commands.add_parser(
         "demo-corpus", help="synthesise the built-in demo corpus"

@@ -250,6 +250,31 @@ class EmotionRecognizer(Pretrained):
             result.update(zip(AVD_NAMES, outputs["avd"][0].tolist()))
         return result
 
+    def classify_segments(self, path, segment, hop=None, batch_size=16):
+        """Predictions over time for a recording of any length.
+
+        Arguments
+        ---------
+        path : str
+            Audio file.
+        segment : float
+            Segment length in seconds.
+        hop : float, optional
+            Seconds between segment starts (default: ``segment``).
+        batch_size : int
+            Segments per forward pass; memory is bounded by
+            ``batch_size x segment``.
+
+        Returns
+        -------
+        list of dict
+            ``start``, ``end`` (seconds) and the prediction per segment;
+            see :func:`speechbrain_ser.prediction.predict_segments`.
+        """
+        from speechbrain_ser.prediction import predict_segments
+
+        return predict_segments(self, path, segment, hop or segment, batch_size)
+
     def forward(self, wavs, wav_lens=None):
         """Same as :meth:`predict_batch`."""
         return self.predict_batch(wavs, wav_lens)

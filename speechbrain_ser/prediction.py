@@ -1,0 +1,619 @@
+"""Corpus-scale prediction: many files in length-sorted batches, resumable.
+
+:func:`predict_corpus` takes files, folders (searched recursively for
+audio), glob patterns and JSON manifests, reads the audio in worker
+processes, groups clips of similar length into batches bounded by total
+duration, and writes one JSON line (or CSV row) per file. Files already in
+the output are skipped, so a killed run continues where it stopped. A bad
+file gives an error line, never a stop. :func:`segment_bounds` and
+:func:`predict_segments` give predictions over time for long recordings.
+
+Authors
+ * speechbrain-ser developers 2026
+"""
+
+import csv
+import glob
+import json
+import os
+
+import torch
+from speechbrain.utils.data_utils import batch_pad_right
+from speechbrain.utils.logger import get_logger
+
+from speechbrain_ser.data.audio import AudioError, audio_info, read_audio
+from speechbrain_ser.data.manifest import read_manifest
+from speechbrain_ser.metrics import AVD_NAMES
+
+logger = get_logger(__name__)
+
+AUDIO_EXTENSIONS = (
+    ".wav",
+    ".flac",
+    ".ogg",
+    ".opus",
+    ".mp3",
+    ".aiff",
+    ".aif",
+    ".au",
+    ".sph",
+)
+
+
+def _manifest_files(path):
+    """Audio paths of a JSON manifest, ``{data_root}`` resolved as the
+    manifest folder's parent (the layout every preparer writes)."""
+    data_root = os.path.dirname(os.path.dirname(os.path.abspath(path)))
+    return [
+        entry["wav"].replace("{data_root}", data_root)
+        for entry in read_manifest(path).values()
+    ]
+
+
+def expand_inputs(inputs):
+    """Audio files named by paths, folders, glob patterns and manifests.
+
+    Folders are searched recursively for files with an audio extension;
+    ``.json`` files are read as manifests; a pattern with ``*``, ``?`` or
+    ``[`` is expanded (``**`` recursively). Other paths are kept as they
+    are, so a missing file later becomes an error line. Order is kept and
+    duplicates are dropped.
+
+    Arguments
+    ---------
+    inputs : list of str
+        What the user named.
+
+    Returns
+    -------
+    list of str
+        Audio paths.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> root = tempfile.mkdtemp()
+    >>> os.makedirs(f"{root}/a/b")
+    >>> for name in ("a/x.wav", "a/b/y.flac", "a/notes.txt"):
+    ...     open(f"{root}/{name}", "w").close()
+    >>> [os.path.relpath(p, root) for p in expand_inputs([f"{root}/a"])]
+    ['a/x.wav', 'a/b/y.flac']
+    >>> len(expand_inputs([f"{root}/**/*.flac"]))
+    1
+    """
+    files = []
+    for item in inputs:
+        if os.path.isdir(item):
+            found = []
+            for folder, _, names in os.walk(item):
+                found += [
+                    os.path.join(folder, name)
+                    for name in names
+                    if name.lower().endswith(AUDIO_EXTENSIONS)
+                ]
+            files += sorted(found, key=lambda p: (p.count(os.sep), p))
+        elif item.lower().endswith(".json") and os.path.isfile(item):
+            files += _manifest_files(item)
+        elif any(char in item for char in "*?["):
+            files += sorted(glob.glob(item, recursive=True))
+        else:
+            files.append(item)
+    return list(dict.fromkeys(files))
+
+
+def done_files(output):
+    """Files already predicted in an output file (JSON lines or CSV).
+
+    A last line cut short by a kill is removed from the file, so that
+    appending continues cleanly.
+
+    Arguments
+    ---------
+    output : str
+        The ``--output`` file; it may not exist yet.
+
+    Returns
+    -------
+    set of str
+        The ``file`` values found.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> path = tempfile.mktemp(suffix=".jsonl")
+    >>> with open(path, "w") as fout:
+    ...     _ = fout.write('{"file": "a.wav"}\\n{"file": "b.w')
+    >>> sorted(done_files(path))
+    ['a.wav']
+    >>> open(path).read()
+    '{"file": "a.wav"}\\n'
+    """
+    if not output or not os.path.isfile(output):
+        return set()
+    with open(output, encoding="utf-8") as fin:
+        text = fin.read()
+    if text and not text.endswith("\n"):  # killed mid-line
+        text = text[: text.rfind("\n") + 1]
+        with open(output, "w", encoding="utf-8") as fout:
+            fout.write(text)
+    if output.lower().endswith(".csv"):
+        return {row["file"] for row in csv.DictReader(text.splitlines())}
+    files = set()
+    for number, line in enumerate(text.splitlines(), start=1):
+        try:
+            files.add(json.loads(line)["file"])
+        except (json.JSONDecodeError, KeyError, TypeError) as error:
+            raise ValueError(
+                f"{output}, line {number}: not a prediction line ({error}); "
+                "use another --output or remove the line"
+            ) from error
+    return files
+
+
+def duration_batches(durations, max_seconds, max_size):
+    """Groups items into length-sorted batches bounded by padded duration.
+
+    Items are sorted longest first; a batch grows while ``size x longest``
+    stays within ``max_seconds`` and its size within ``max_size``, so the
+    padding (and the memory) of every batch is bounded.
+
+    Arguments
+    ---------
+    durations : list of float
+        Seconds per item.
+    max_seconds : float
+        Bound on batch size times the longest item of the batch.
+    max_size : int
+        Bound on the number of items.
+
+    Returns
+    -------
+    list of list of int
+        Item indices per batch.
+
+    Example
+    -------
+    >>> duration_batches([1.0, 4.0, 2.0, 2.0, 1.0], 6.0, 8)
+    [[1], [2, 3, 0], [4]]
+    """
+    order = sorted(range(len(durations)), key=lambda i: -durations[i])
+    batches, current = [], []
+    for index in order:
+        longest = durations[current[0]] if current else durations[index]
+        if current and (
+            len(current) >= max_size
+            or (len(current) + 1) * longest > max_seconds
+        ):
+            batches.append(current)
+            current = []
+        current.append(index)
+    if current:
+        batches.append(current)
+    return batches
+
+
+class AudioFiles(torch.utils.data.Dataset):
+    """Reads audio files for prediction; a bad file becomes its error.
+
+    Arguments
+    ---------
+    files : list of str
+        Audio paths.
+    sample_rate : int
+        Rate of the returned waveforms.
+
+    Example
+    -------
+    >>> data = AudioFiles(["missing.wav"], 16000)
+    >>> data[0]
+    ('missing.wav', 'missing.wav: no such audio file')
+    """
+
+    def __init__(self, files, sample_rate):
+        self.files = files
+        self.sample_rate = sample_rate
+
+    def __len__(self):
+        return len(self.files)
+
+    def __getitem__(self, index):
+        path = self.files[index]
+        try:
+            return path, read_audio(path, self.sample_rate)
+        except AudioError as error:
+            return path, str(error)
+
+
+def _collate(items):
+    """Keeps the (path, waveform or error) pairs as they are."""
+    return items
+
+
+def result_rows(recognizer, paths, outputs):
+    """One result dict per path from :meth:`predict_batch` outputs.
+
+    Arguments
+    ---------
+    recognizer : EmotionRecognizer
+        Gives the class names.
+    paths : list of str
+        Files (or segment names) in batch order.
+    outputs : dict
+        ``probabilities`` (B, C) and/or ``avd`` (B, 3).
+
+    Returns
+    -------
+    list of dict
+        ``file``, ``emotion`` + ``probabilities`` and/or A/V/D.
+
+    Example
+    -------
+    >>> class Labels:
+    ...     labels = ["angry", "sad"]
+    >>> rows = result_rows(Labels(), ["a.wav"],
+    ...     {"probabilities": torch.tensor([[0.25, 0.75]])})
+    >>> rows[0]["emotion"], rows[0]["probabilities"]["angry"]
+    ('sad', 0.25)
+    """
+    rows = [{"file": path} for path in paths]
+    if "probabilities" in outputs:
+        labels = recognizer.labels
+        for row, probabilities in zip(rows, outputs["probabilities"].cpu()):
+            row["emotion"] = labels[int(probabilities.argmax())]
+            row["probabilities"] = dict(zip(labels, probabilities.tolist()))
+    if "avd" in outputs:
+        for row, avd in zip(rows, outputs["avd"].cpu()):
+            row.update(zip(AVD_NAMES, avd.tolist()))
+    return rows
+
+
+class ResultWriter:
+    """Appends results as JSON lines, or as CSV rows for a ``.csv`` path.
+
+    Without a path, JSON lines go to standard output.
+
+    Arguments
+    ---------
+    output : str or None
+        Output file.
+    columns : list of str
+        CSV columns (the first rows' keys when not given).
+
+    Example
+    -------
+    >>> import tempfile
+    >>> path = tempfile.mktemp(suffix=".csv")
+    >>> with ResultWriter(path) as writer:
+    ...     writer.write({"file": "a.wav", "emotion": "sad"})
+    >>> open(path).read().splitlines()
+    ['file,emotion,error', 'a.wav,sad,']
+    """
+
+    def __init__(self, output=None, columns=None):
+        self.output = output
+        self.columns = columns
+        self.csv = bool(output) and output.lower().endswith(".csv")
+        self.stream = None
+        self.writer = None
+
+    def __enter__(self):
+        if self.output:
+            new = not os.path.isfile(self.output)
+            self.stream = open(self.output, "a", encoding="utf-8", newline="")
+            self.new = new or os.path.getsize(self.output) == 0
+        return self
+
+    def write(self, row):
+        """Writes one result (flattening probabilities for CSV)."""
+        if not self.output:
+            print(json.dumps(row), flush=True)
+            return
+        if not self.csv:
+            self.stream.write(json.dumps(row) + "\n")
+            self.stream.flush()
+            return
+        flat = {k: v for k, v in row.items() if k != "probabilities"}
+        for label, p in row.get("probabilities", {}).items():
+            flat[f"p_{label}"] = p
+        if self.writer is None:
+            columns = self.columns or list(flat) + ["error"]
+            columns = list(dict.fromkeys(columns))
+            self.writer = csv.DictWriter(
+                self.stream, columns, extrasaction="ignore"
+            )
+            if self.new:
+                self.writer.writeheader()
+        self.writer.writerow(flat)
+        self.stream.flush()
+
+    def __exit__(self, *exc):
+        if self.stream is not None:
+            self.stream.close()
+
+
+def predict_corpus(
+    recognizer,
+    inputs,
+    output=None,
+    max_batch_seconds=160.0,
+    max_batch_size=32,
+    num_workers=0,
+    progress=True,
+):
+    """Predicts every audio file named by ``inputs``.
+
+    Durations are read from the file headers; clips longer than the
+    recognizer's ``chunk_seconds`` go through
+    :meth:`EmotionRecognizer.classify_file` one at a time (bounded
+    memory), the others through length-sorted batches whose audio is read
+    by ``num_workers`` worker processes.
+
+    Arguments
+    ---------
+    recognizer : EmotionRecognizer
+        The model.
+    inputs : list of str
+        Files, folders, globs, manifests (see :func:`expand_inputs`).
+    output : str, optional
+        JSON-lines file, or CSV when it ends in ``.csv``; files already in
+        it are skipped (resume). Standard output when None.
+    max_batch_seconds : float
+        Bound on batch size x longest clip.
+    max_batch_size : int
+        Bound on clips per batch.
+    num_workers : int
+        Audio decoding processes (0: in this process).
+    progress : bool
+        Show a tqdm progress bar (on standard error).
+
+    Returns
+    -------
+    dict
+        ``predicted``, ``errors``, ``skipped`` counts.
+
+    Example
+    -------
+    >>> import tempfile, numpy as np, soundfile
+    >>> from speechbrain_ser.inference import (
+    ...     EmotionRecognizer, tiny_model_folder)
+    >>> recognizer = EmotionRecognizer.from_hparams(
+    ...     source=tiny_model_folder(), savedir=tempfile.mkdtemp())
+    >>> folder = tempfile.mkdtemp()
+    >>> for i in range(3):
+    ...     soundfile.write(f"{folder}/{i}.wav",
+    ...         np.random.randn(8000 * (i + 1)) * 0.1, 16000)
+    >>> out = f"{folder}/predictions.jsonl"
+    >>> predict_corpus(recognizer, [folder, "gone.wav"], out,
+    ...     progress=False)
+    {'predicted': 3, 'errors': 1, 'skipped': 0}
+    >>> predict_corpus(recognizer, [folder], out, progress=False)
+    {'predicted': 0, 'errors': 0, 'skipped': 3}
+    """
+    from tqdm import tqdm
+
+    files = expand_inputs(inputs)
+    done = done_files(output)
+    todo = [path for path in files if path not in done]
+    counts = {"predicted": 0, "errors": 0, "skipped": len(files) - len(todo)}
+    durations, short, long_files = {}, [], []
+    bar = tqdm(total=len(todo), disable=not progress, unit="file")
+    with ResultWriter(output) as writer:
+
+        def emit(row):
+            counts["errors" if "error" in row else "predicted"] += 1
+            writer.write(row)
+            bar.update(1)
+
+        for path in todo:
+            try:
+                durations[path] = audio_info(path)[0]
+            except AudioError as error:
+                emit({"file": path, "error": str(error)})
+                continue
+            if durations[path] > recognizer.chunk_seconds:
+                long_files.append(path)
+            else:
+                short.append(path)
+        for path in long_files:
+            try:
+                emit(recognizer.classify_file(path))
+            except AudioError as error:
+                emit({"file": path, "error": str(error)})
+        batches = duration_batches(
+            [durations[path] for path in short],
+            max_batch_seconds,
+            max_batch_size,
+        )
+        loader = torch.utils.data.DataLoader(
+            AudioFiles(short, recognizer.hparams.sample_rate),
+            batch_sampler=batches,
+            num_workers=num_workers,
+            collate_fn=_collate,
+        )
+        for items in loader:
+            good = [(p, w) for p, w in items if isinstance(w, torch.Tensor)]
+            for path, error in items:
+                if isinstance(error, str):
+                    emit({"file": path, "error": error})
+            if not good:
+                continue
+            paths, wavs = zip(*good)
+            batch, lengths = batch_pad_right(list(wavs))
+            outputs = recognizer.predict_batch(batch, lengths)
+            for row in result_rows(recognizer, paths, outputs):
+                emit(row)
+    bar.close()
+    return counts
+
+
+def segment_bounds(duration, segment, hop):
+    """Start and end times of the segments that cover a recording.
+
+    Segments of ``segment`` seconds start every ``hop`` seconds; the last
+    one is the first that reaches the end (and is cut there); a recording
+    shorter than one segment is one segment.
+
+    Arguments
+    ---------
+    duration : float
+        Recording length in seconds.
+    segment : float
+        Segment length in seconds.
+    hop : float
+        Seconds between segment starts.
+
+    Returns
+    -------
+    list of tuple
+        (start, end) in seconds.
+
+    Example
+    -------
+    >>> segment_bounds(5.0, 2.0, 1.5)
+    [(0.0, 2.0), (1.5, 3.5), (3.0, 5.0)]
+    >>> segment_bounds(1.2, 2.0, 1.0)
+    [(0.0, 1.2)]
+    """
+    if segment <= 0 or hop <= 0:
+        raise ValueError(f"segment ({segment}) and hop ({hop}) must be > 0")
+    bounds, start = [], 0.0
+    while True:
+        end = min(start + segment, duration)
+        bounds.append((round(start, 6), round(end, 6)))
+        if end >= duration:
+            return bounds
+        start += hop
+
+
+def predict_segments(recognizer, path, segment, hop, batch_size=16):
+    """Predictions over time: one row per segment of a recording.
+
+    Only ``batch_size`` segments are in memory at a time, so memory is
+    bounded by the segment length, not by the recording.
+
+    Arguments
+    ---------
+    recognizer : EmotionRecognizer
+        The model.
+    path : str
+        Audio file of any length.
+    segment : float
+        Segment length in seconds.
+    hop : float
+        Seconds between segment starts.
+    batch_size : int
+        Segments per forward pass.
+
+    Returns
+    -------
+    list of dict
+        ``file``, ``start``, ``end`` and the prediction of each segment.
+
+    Example
+    -------
+    >>> import tempfile, numpy as np, soundfile
+    >>> from speechbrain_ser.inference import (
+    ...     EmotionRecognizer, tiny_model_folder)
+    >>> recognizer = EmotionRecognizer.from_hparams(
+    ...     source=tiny_model_folder(), savedir=tempfile.mkdtemp())
+    >>> path = tempfile.mktemp(suffix=".wav")
+    >>> soundfile.write(path, np.random.randn(40000) * 0.1, 16000)
+    >>> rows = predict_segments(recognizer, path, segment=1.0, hop=1.0)
+    >>> [(row["start"], row["end"]) for row in rows]
+    [(0.0, 1.0), (1.0, 2.0), (2.0, 2.5)]
+    """
+    duration, file_rate, _ = audio_info(path)
+    bounds = segment_bounds(duration, segment, hop)
+    rows = []
+    for first in range(0, len(bounds), batch_size):
+        chunk = bounds[first : first + batch_size]
+        wavs = [
+            read_audio(
+                path,
+                recognizer.hparams.sample_rate,
+                int(round(start * file_rate)),
+                int(round(end * file_rate)),
+            )
+            for start, end in chunk
+        ]
+        batch, lengths = batch_pad_right(wavs)
+        outputs = recognizer.predict_batch(batch, lengths)
+        for (start, end), row in zip(
+            chunk, result_rows(recognizer, [path] * len(chunk), outputs)
+        ):
+            rows.append({"file": path, "start": start, "end": end, **row})
+    return rows
+
+
+def plot_timeline(rows, path, title=None):
+    """Draws per-segment predictions: classes as a band, A/V/D as curves.
+
+    Arguments
+    ---------
+    rows : list of dict
+        Output of :func:`predict_segments`.
+    path : str
+        PNG file to write.
+    title : str, optional
+        Figure title.
+
+    Returns
+    -------
+    str
+        ``path``.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> rows = [{"start": 0.0, "end": 1.0, "emotion": "sad", "valence": 2.0},
+    ...         {"start": 1.0, "end": 2.0, "emotion": "happy",
+    ...          "valence": 4.0}]
+    >>> out = plot_timeline(rows, tempfile.mktemp(suffix=".png"))
+    >>> os.path.getsize(out) > 0
+    True
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    has_classes = any("emotion" in row for row in rows)
+    dims = [name for name in AVD_NAMES if any(name in row for row in rows)]
+    panels = int(has_classes) + int(bool(dims))
+    fig, axes = plt.subplots(
+        panels, 1, figsize=(10, 1.8 + 2 * panels), sharex=True, squeeze=False
+    )
+    axes = list(axes[:, 0])
+    centres = [(row["start"] + row["end"]) / 2 for row in rows]
+    if has_classes:
+        ax = axes.pop(0)
+        labels = sorted({row["emotion"] for row in rows})
+        colours = plt.get_cmap("tab10")
+        for row in rows:
+            ax.axvspan(
+                row["start"],
+                row["end"],
+                color=colours(labels.index(row["emotion"]) % 10),
+                alpha=0.6,
+                lw=0,
+            )
+        handles = [
+            plt.Rectangle((0, 0), 1, 1, color=colours(i % 10), alpha=0.6)
+            for i in range(len(labels))
+        ]
+        ax.legend(handles, labels, loc="upper right", ncol=len(labels))
+        ax.set_yticks([])
+        ax.set_ylabel("class")
+    if dims:
+        ax = axes.pop(0)
+        for name in dims:
+            ax.plot(centres, [row.get(name) for row in rows], label=name)
+        ax.legend(loc="upper right")
+        ax.set_ylabel("A/V/D")
+    fig.axes[-1].set_xlabel("time (s)")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
