@@ -1,6 +1,9 @@
 """Console entry point ``speechbrain-ser``.
 
     speechbrain-ser predict --model results/demo/1986/inference a.wav b.flac
+    speechbrain-ser predict --model ... --output out.jsonl folder/ "**/*.flac"
+    speechbrain-ser predict --model ... --segment 3 --hop 1 --plot t.png x.wav
+    speechbrain-ser export --onnx --model results/demo/1986/inference
     speechbrain-ser demo-corpus --out demo_data --n 400
     speechbrain-ser plot-log SA2SR=a/train_log.txt ASR=b/train_log.txt \
         --keys "valid CER" "valid AUC" --out curves.png
@@ -19,6 +22,7 @@ import sys
 def _predict(args):
     from speechbrain_ser.data.audio import AudioError
     from speechbrain_ser.inference import EmotionRecognizer
+    from speechbrain_ser.onnx_export import OnnxEmotionRecognizer
     from speechbrain_ser.prediction import (
         ResultWriter,
         expand_inputs,
@@ -26,11 +30,17 @@ def _predict(args):
         predict_corpus,
     )
 
-    recognizer = EmotionRecognizer.from_hparams(
+    onnx = args.backend == "onnx"
+    recognizer_class = OnnxEmotionRecognizer if onnx else EmotionRecognizer
+    recognizer = recognizer_class.from_hparams(
         source=args.model,
         savedir=args.savedir,
         run_opts={"device": args.device},
     )
+    if onnx:
+        recognizer.load_onnx(
+            args.onnx_file or os.path.join(args.model, "model.onnx")
+        )
     if args.segment is None:
         counts = predict_corpus(
             recognizer,
@@ -60,6 +70,21 @@ def _predict(args):
             if args.plot and "error" not in rows[0]:
                 plot_timeline(rows, args.plot, title=os.path.basename(path))
     return 1 if failures else 0
+
+
+def _export(args):
+    from speechbrain_ser.inference import EmotionRecognizer
+    from speechbrain_ser.onnx_export import export_onnx
+
+    if not args.onnx:
+        raise SystemExit("say which format: --onnx")
+    recognizer = EmotionRecognizer.from_hparams(
+        source=args.model, savedir=args.savedir
+    )
+    out = args.out or os.path.join(args.model, "model.onnx")
+    export_onnx(recognizer, out)
+    print(out)
+    return 0
 
 
 def _demo_corpus(args):
@@ -161,7 +186,26 @@ def build_parser():
         "--plot", default=None, help="with --segment: timeline PNG"
     )
     predict.add_argument("--no-progress", action="store_true")
+    predict.add_argument(
+        "--backend",
+        choices=("torch", "onnx"),
+        default="torch",
+        help="onnx: run the graph written by 'export --onnx' (CPU)",
+    )
+    predict.add_argument(
+        "--onnx-file", default=None, help="default: <model>/model.onnx"
+    )
     predict.set_defaults(handler=_predict)
+    export = commands.add_parser(
+        "export", help="write a trained model in another format (ONNX)"
+    )
+    export.add_argument("--model", required=True, help="inference folder")
+    export.add_argument("--onnx", action="store_true", help="ONNX graph")
+    export.add_argument(
+        "--out", default=None, help="default: <model>/model.onnx"
+    )
+    export.add_argument("--savedir", default=None)
+    export.set_defaults(handler=_export)
     demo = commands.add_parser(
         "demo-corpus", help="synthesise the built-in demo corpus"
     )

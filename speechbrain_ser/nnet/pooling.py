@@ -5,7 +5,6 @@ Authors
 """
 
 import torch
-from speechbrain.dataio.dataio import length_to_mask
 
 
 def valid_frames(lengths, frames):
@@ -48,7 +47,10 @@ def time_mask(x, lengths):
         return x.new_ones(batch, frames, 1)
     # At least one frame per item, so that pooling is always defined.
     valid = valid_frames(lengths, frames)
-    mask = length_to_mask(valid, max_len=frames, device=x.device)
+    # arange < length rather than length_to_mask, whose len(lengths) would
+    # fix the batch size when the model is exported (ONNX)
+    steps = torch.arange(frames, device=x.device)
+    mask = steps.unsqueeze(0) < valid.to(x.device).unsqueeze(1)
     return mask.to(x.dtype).unsqueeze(-1)
 
 

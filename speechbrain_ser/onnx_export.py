@@ -1,0 +1,200 @@
+"""ONNX export of a trained emotion model, and an onnxruntime recognizer.
+
+The exported graph takes ``wavs`` (batch, samples) at the model's sample
+rate and ``wav_lens`` (batch,) relative lengths, and computes everything
+the PyTorch recognizer does: features (filterbanks via ONNX's STFT, or
+Whisper's log-mel), normalisation, encoder, pooling head and output
+layers. Batch and length axes are dynamic. Outputs: ``embeddings``, and
+``probabilities`` and/or ``avd`` (on the corpus scale) by task.
+
+    speechbrain-ser export --onnx --model results/demo/1986/inference
+    speechbrain-ser predict --backend onnx --model ... audio/
+
+Authors
+ * speechbrain-ser developers 2026
+"""
+
+import torch
+
+from speechbrain_ser.inference import EmotionRecognizer
+
+OUTPUTS = {
+    "classification": ("probabilities",),
+    "regression": ("avd",),
+    "both": ("probabilities", "avd"),
+}
+
+
+class ExportableEmotionModel(torch.nn.Module):
+    """The recognizer's whole forward pass as one traceable module.
+
+    Arguments
+    ---------
+    recognizer : EmotionRecognizer
+        A loaded PyTorch recognizer (its modules are shared, not copied).
+
+    Example
+    -------
+    >>> import tempfile
+    >>> from speechbrain_ser.inference import tiny_model_folder
+    >>> recognizer = EmotionRecognizer.from_hparams(
+    ...     source=tiny_model_folder(), savedir=tempfile.mkdtemp())
+    >>> model = ExportableEmotionModel(recognizer)
+    >>> [o.shape for o in model(torch.rand(2, 8000), torch.ones(2))]
+    [torch.Size([2, 8]), torch.Size([2, 4]), torch.Size([2, 3])]
+    """
+
+    def __init__(self, recognizer):
+        super().__init__()
+        self.recognizer = recognizer
+        self.output_names = ("embeddings",) + OUTPUTS[recognizer.task]
+
+    def forward(self, wavs, wav_lens):
+        """Embeddings, then probabilities and/or A/V/D."""
+        embeddings = self.recognizer.encode_batch(wavs, wav_lens)
+        outputs = self.recognizer.predict_embeddings(embeddings)
+        return (embeddings,) + tuple(
+            outputs[name] for name in OUTPUTS[self.recognizer.task]
+        )
+
+
+def export_onnx(recognizer, path, example_seconds=2.0, opset=18):
+    """Writes the recognizer's model as ONNX with dynamic batch and length.
+
+    Arguments
+    ---------
+    recognizer : EmotionRecognizer
+        The loaded model (CPU).
+    path : str
+        Output ``.onnx`` file.
+    example_seconds : float
+        Length of the example input that is traced.
+    opset : int
+        ONNX opset (18 has the STFT operator filterbanks need).
+
+    Returns
+    -------
+    str
+        ``path``.
+
+    Example
+    -------
+    >>> import os, tempfile
+    >>> from speechbrain_ser.inference import tiny_model_folder
+    >>> recognizer = EmotionRecognizer.from_hparams(
+    ...     source=tiny_model_folder(), savedir=tempfile.mkdtemp())
+    >>> path = export_onnx(recognizer, tempfile.mktemp(suffix=".onnx"))
+    >>> os.path.getsize(path) > 0
+    True
+    """
+    import logging
+    import warnings
+
+    model = ExportableEmotionModel(recognizer).eval()
+    rate = recognizer.hparams.sample_rate
+    samples = int(example_seconds * rate)
+    wavs = torch.randn(3, samples) * 0.1
+    wav_lens = torch.tensor([1.0, 0.8, 0.6])
+    batch = torch.export.Dim("batch")
+    length = torch.export.Dim("samples", min=rate // 10)
+    # the exporter warns about every torchvision operator it skips
+    quiet = logging.getLogger("torch.onnx._internal.exporter._registration")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            # both inputs share the batch axis, which the exporter remarks on
+            warnings.simplefilter("ignore", UserWarning)
+            torch.onnx.export(
+                model,
+                (wavs, wav_lens),
+                path,
+                input_names=["wavs", "wav_lens"],
+                output_names=list(model.output_names),
+                dynamic_shapes={
+                    "wavs": {0: batch, 1: length},
+                    "wav_lens": {0: batch},
+                },
+                opset_version=opset,
+                dynamo=True,
+                verbose=False,
+            )
+    finally:
+        quiet.setLevel(level)
+    return path
+
+
+class OnnxEmotionRecognizer(EmotionRecognizer):
+    """:class:`EmotionRecognizer` whose forward pass runs in onnxruntime.
+
+    Loads like its parent (``from_hparams``) for the labels and settings,
+    then :meth:`load_onnx` attaches the exported graph; ``predict_batch``,
+    ``classify_file`` (long files chunked as usual) and corpus prediction
+    then run the graph.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> from speechbrain_ser.inference import tiny_model_folder
+    >>> folder = tiny_model_folder()
+    >>> torch_model = EmotionRecognizer.from_hparams(
+    ...     source=folder, savedir=tempfile.mkdtemp())
+    >>> path = export_onnx(torch_model, f"{folder}/model.onnx")
+    >>> onnx_model = OnnxEmotionRecognizer.from_hparams(
+    ...     source=folder, savedir=tempfile.mkdtemp()).load_onnx(path)
+    >>> onnx_model.predict_batch(torch.rand(2, 12000))["avd"].shape
+    torch.Size([2, 3])
+
+    (tests/unit/test_onnx_export.py compares it with PyTorch's outputs.)
+    """
+
+    def load_onnx(self, path, threads=None):
+        """Attaches an exported graph (see :func:`export_onnx`).
+
+        Arguments
+        ---------
+        path : str
+            The ``.onnx`` file.
+        threads : int, optional
+            onnxruntime intra-op threads (default: its own choice).
+
+        Returns
+        -------
+        OnnxEmotionRecognizer
+            ``self``.
+        """
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+        self.session = onnxruntime.InferenceSession(
+            path, options, providers=["CPUExecutionProvider"]
+        )
+        self.output_names = [o.name for o in self.session.get_outputs()]
+        return self
+
+    def _run(self, wavs, wav_lens):
+        if wav_lens is None:
+            wav_lens = torch.ones(wavs.shape[0])
+        values = self.session.run(
+            None,
+            {
+                "wavs": wavs.detach().cpu().float().numpy(),
+                "wav_lens": wav_lens.detach().cpu().float().numpy(),
+            },
+        )
+        return {
+            name: torch.from_numpy(value)
+            for name, value in zip(self.output_names, values)
+        }
+
+    def encode_batch(self, wavs, wav_lens=None):
+        """Utterance embeddings from the ONNX graph."""
+        return self._run(wavs, wav_lens)["embeddings"]
+
+    def predict_batch(self, wavs, wav_lens=None):
+        """Probabilities and/or A/V/D from the ONNX graph."""
+        outputs = self._run(wavs, wav_lens)
+        outputs.pop("embeddings")
+        return outputs
