@@ -44,7 +44,13 @@ def main():
     args, overrides = parse(
         __doc__.split("\n\n")[0], os.path.join(ROOT, "hparams", "cpc.yaml")
     )
-    brain, hparams = training_brain(args.hparams, overrides, args.device)
+    brain, hparams = training_brain(
+        args.hparams,
+        overrides,
+        args.device,
+        precision=args.precision,
+        compile=args.compile,
+    )
     generator = torch.Generator().manual_seed(0)
     batch = synthetic_batch(
         args.batch_size, args.seconds, hparams["sample_rate"], generator
@@ -55,6 +61,8 @@ def main():
             {
                 "hparams": os.path.relpath(args.hparams, ROOT),
                 "device": args.device,
+                "precision": args.precision,
+                "compile": args.compile,
                 "torch_threads": torch.get_num_threads(),
                 "batch_size": args.batch_size,
                 "input_type": hparams["input_type"],

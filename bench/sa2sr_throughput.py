@@ -57,6 +57,8 @@ def main():
         overrides,
         args.device,
         extras={"char_encoder": character_encoder()},
+        precision=args.precision,
+        compile=args.compile,
     )
     generator = torch.Generator().manual_seed(0)
     batch = synthetic_batch(
@@ -68,6 +70,8 @@ def main():
             {
                 "hparams": os.path.relpath(args.hparams, ROOT),
                 "device": args.device,
+                "precision": args.precision,
+                "compile": args.compile,
                 "torch_threads": torch.get_num_threads(),
                 "batch_size": args.batch_size,
                 "hidden_size": hparams["hidden_size"],

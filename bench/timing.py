@@ -23,14 +23,30 @@ def parse(description, default_hparams):
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=1)
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="repeats; the median is kept"
+    )
+    parser.add_argument(
+        "--precision",
+        default="fp32",
+        choices=("fp32", "fp16", "bf16"),
+        help="SpeechBrain's mixed precision (autocast) for training steps",
+    )
+    parser.add_argument(
+        "--compile", action="store_true", help="torch.compile the modules"
+    )
     args, overrides = parser.parse_known_args()
     overrides = dict(item.lstrip("-").split("=", 1) for item in overrides)
     overrides.setdefault("data_folder", "unused")
     return args, overrides
 
 
-def training_brain(hparams_file, overrides, device, extras=None):
-    """The YAML's Brain with its optimiser, ready for ``fit_batch``."""
+def training_brain(hparams_file, overrides, device, extras=None, **run_opts):
+    """The YAML's Brain with its optimiser, ready for ``fit_batch``.
+
+    ``run_opts`` (e.g. ``precision="bf16"``, ``compile=True``) go to the
+    Brain as SpeechBrain's command-line options would.
+    """
     with open(hparams_file) as fin:
         hparams = load_hyperpyyaml(fin, overrides)
     hparams.update(extras or {})
@@ -38,8 +54,10 @@ def training_brain(hparams_file, overrides, device, extras=None):
         modules=hparams["modules"],
         opt_class=hparams["opt_class"],
         hparams=hparams,
-        run_opts={"device": device},
+        run_opts={"device": device, **run_opts},
     )
+    if run_opts.get("compile"):
+        brain._compile()
     brain.init_optimizers()
     brain.on_stage_start(sb.Stage.TRAIN)
     return brain, hparams

@@ -1,0 +1,188 @@
+#!/usr/bin/env python3
+"""Training-loop overhead: our Brain against a bare PyTorch loop.
+
+The same model (the YAML's modules, copied so that both start from the
+same weights), the same batches and the same optimiser settings are
+trained ``--steps`` steps by ``EmotionBrain.fit_batch`` and by a plain
+loop (features, normalisation, encoder, head, cross-entropy + CCC,
+backward, gradient-norm clipping as SpeechBrain does, Adam step). The two
+alternate in ``--rounds`` rounds and the median is kept. The data loader
+that training uses (``emotion_dataio_prep`` + SpeechBrain's loader over
+WAV files written here) is timed alone, to show it is never the
+bottleneck. Prints one JSON line.
+
+    python bench/brain_overhead.py                       # demo model, CPU
+    python bench/brain_overhead.py --device cuda --batch_size 32
+"""
+
+import copy
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+
+import numpy as np
+import soundfile
+import speechbrain as sb
+import torch
+from timing import parse
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+LABELS = ("angry", "happy", "neutral", "sad")
+
+
+def write_corpus(folder, n, seconds, sample_rate=16000, seed=0):
+    """n random WAV clips of 0.7-1.0 x ``seconds`` and three manifests."""
+    rng = np.random.default_rng(seed)
+    entries = {}
+    for i in range(n):
+        path = os.path.join(folder, f"utt{i}.wav")
+        length = int(sample_rate * seconds * rng.uniform(0.7, 1.0))
+        soundfile.write(path, rng.standard_normal(length) * 0.1, sample_rate)
+        entries[f"utt{i}"] = {
+            "wav": path,
+            "duration": length / sample_rate,
+            "speaker": f"s{i % 4}",
+            "emotion": LABELS[i % 4],
+            "activation": float(rng.uniform(1, 5)),
+            "valence": float(rng.uniform(1, 5)),
+            "dominance": float(rng.uniform(1, 5)),
+        }
+    paths = {}
+    for split in ("train", "valid", "test"):
+        paths[split] = os.path.join(folder, f"{split}.json")
+        with open(paths[split], "w") as fout:
+            json.dump(entries, fout)
+    return paths
+
+
+def bare_step(modules, features, optimizer, batch, hparams, device):
+    """One plain PyTorch training step of the same computation."""
+    wavs, lengths = batch.sig
+    x = features(wavs.to(device))
+    lengths = lengths.to(device)
+    if "mean_var_norm" in modules:
+        x = modules["mean_var_norm"](x, lengths)
+    embedding = modules["head"](modules["encoder"](x, lengths), lengths)
+    labels = batch.emotion_encoded.data.to(device).view(-1)
+    loss = torch.nn.functional.cross_entropy(
+        modules["emotion_out"](embedding), labels
+    )
+    loss = loss + hparams["ccc_loss"](
+        modules["avd_out"](embedding), batch.avd.data.to(device)
+    )
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(
+        [p for m in modules.values() for p in m.parameters()], 5.0
+    )
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+    return loss.detach()
+
+
+def timed(run, batches, device):
+    """Wall seconds of ``run(batch)`` over all batches."""
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    for batch in batches:
+        run(batch)
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+    return time.perf_counter() - start
+
+
+def main():
+    args, overrides = parse(
+        __doc__.split("\n\n")[0], os.path.join(ROOT, "hparams", "demo.yaml")
+    )
+    from hyperpyyaml import load_hyperpyyaml
+
+    from speechbrain_ser.data.pipelines import emotion_dataio_prep
+
+    folder = tempfile.mkdtemp()
+    n_files = args.batch_size * max(args.steps, 4)
+    paths = write_corpus(folder, n_files, args.seconds)
+    overrides.update(
+        {
+            "data_folder": folder,
+            "output_folder": os.path.join(folder, "run"),
+            "train_manifest": paths["train"],
+            "valid_manifest": paths["valid"],
+            "test_manifest": paths["test"],
+            "batch_size": args.batch_size,
+            "prepare": None,
+        }
+    )
+    with open(args.hparams) as fin:
+        hparams = load_hyperpyyaml(fin, overrides)
+    datasets, extras = emotion_dataio_prep(hparams)
+    hparams.update(extras)
+    loader = sb.dataio.dataloader.make_dataloader(
+        datasets["train"], **hparams["train_dataloader_options"]
+    )
+    start = time.perf_counter()
+    batches = list(loader)
+    loader_seconds = time.perf_counter() - start
+    batches = batches[: args.steps]
+
+    bare_modules = {
+        name: copy.deepcopy(module).to(args.device).train()
+        for name, module in hparams["modules"].items()
+    }
+    features = copy.deepcopy(hparams["compute_features"]).to(args.device)
+    bare_optimizer = hparams["opt_class"](
+        [p for m in bare_modules.values() for p in m.parameters()]
+    )
+    brain = hparams["brain_class"](
+        modules=hparams["modules"],
+        opt_class=hparams["opt_class"],
+        hparams=hparams,
+        run_opts={"device": args.device},
+    )
+    brain.init_optimizers()
+    brain.modules.train()
+    brain.on_stage_start(sb.Stage.TRAIN)
+
+    def bare(batch):
+        bare_step(
+            bare_modules, features, bare_optimizer, batch, hparams, args.device
+        )
+
+    for _ in range(args.warmup):
+        brain.fit_batch(batches[0])
+        bare(batches[0])
+    brain_times, bare_times = [], []
+    for _ in range(args.rounds):
+        brain_times.append(timed(brain.fit_batch, batches, args.device))
+        bare_times.append(timed(bare, batches, args.device))
+    brain_step = statistics.median(brain_times) / len(batches)
+    bare_step_s = statistics.median(bare_times) / len(batches)
+    loader_batch = loader_seconds / max(1, len(loader))
+    print(
+        json.dumps(
+            {
+                "hparams": os.path.relpath(args.hparams, ROOT),
+                "device": args.device,
+                "torch_threads": torch.get_num_threads(),
+                "batch_size": args.batch_size,
+                "clip_seconds": args.seconds,
+                "steps": len(batches),
+                "rounds": args.rounds,
+                "brain_step_ms": round(1000 * brain_step, 2),
+                "bare_step_ms": round(1000 * bare_step_s, 2),
+                "brain_over_bare": round(brain_step / bare_step_s, 3),
+                "loader_batches_per_s": round(1 / loader_batch, 2),
+                "steps_per_s": round(1 / brain_step, 2),
+                "loader_over_step_rate": round(brain_step / loader_batch, 2),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
