@@ -17,7 +17,7 @@
 # take the others' time.
 set -u
 cd "$(dirname "$0")/.."
-export PYTHONPATH=$PWD PYTHONUNBUFFERED=1
+export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1
 OUT=${OUT:-/tmp/bench_out}
 mkdir -p "$OUT"
 LOG=$OUT/log.txt

@@ -58,7 +58,10 @@ def peak_memory_mb(folder, path):
         "peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
         "print(base / 1024, peak / 1024)\n"
     )
-    env = dict(os.environ, PYTHONPATH=ROOT)
+    env = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join([ROOT, os.environ.get("PYTHONPATH", "")]),
+    )
     out = subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,
