@@ -12,7 +12,8 @@ WAV files written here) is timed alone, to show it is never the
 bottleneck. Prints one JSON line.
 
     python bench/brain_overhead.py                       # demo model, CPU
-    python bench/brain_overhead.py --device cuda --batch_size 32
+    python bench/brain_overhead.py --device cuda --batch_size 32 \
+        --num_workers=8
 """
 
 import copy
@@ -100,6 +101,8 @@ def main():
     args, overrides = parse(
         __doc__.split("\n\n")[0], os.path.join(ROOT, "hparams", "demo.yaml")
     )
+    workers = overrides.pop("num_workers", None)  # the loader's only
+    args.num_workers = None if workers is None else int(workers)
     from hyperpyyaml import load_hyperpyyaml
 
     from speechbrain_ser.data.pipelines import emotion_dataio_prep
@@ -122,8 +125,11 @@ def main():
         hparams = load_hyperpyyaml(fin, overrides)
     datasets, extras = emotion_dataio_prep(hparams)
     hparams.update(extras)
+    loader_options = dict(hparams["train_dataloader_options"])
+    if args.num_workers is not None:
+        loader_options["num_workers"] = args.num_workers
     loader = sb.dataio.dataloader.make_dataloader(
-        datasets["train"], **hparams["train_dataloader_options"]
+        datasets["train"], **loader_options
     )
     start = time.perf_counter()
     batches = list(loader)
@@ -176,6 +182,7 @@ def main():
                 "brain_step_ms": round(1000 * brain_step, 2),
                 "bare_step_ms": round(1000 * bare_step_s, 2),
                 "brain_over_bare": round(brain_step / bare_step_s, 3),
+                "loader_workers": loader_options.get("num_workers", 0),
                 "loader_batches_per_s": round(1 / loader_batch, 2),
                 "steps_per_s": round(1 / brain_step, 2),
                 "loader_over_step_rate": round(brain_step / loader_batch, 2),

@@ -52,7 +52,8 @@ def peak_memory_mb(folder, path):
         "import resource, sys, torch\n"
         "torch.set_num_threads(1)\n"
         "from speechbrain_ser.inference import EmotionRecognizer\n"
-        f"r = EmotionRecognizer.from_hparams(source={folder!r})\n"
+        f"r = EmotionRecognizer.from_hparams(source={folder!r},"
+        " run_opts={'device': 'cpu'})\n"
         "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
         f"r.classify_file({path!r})\n"
         "peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
@@ -103,7 +104,9 @@ def main():
         if kind == "whisper_stats_pooling" and not args.whisper_source:
             continue
         folder = inference_folder(kind, args.whisper_source)
-        recognizer = EmotionRecognizer.from_hparams(source=folder)
+        recognizer = EmotionRecognizer.from_hparams(
+            source=folder, run_opts={"device": "cpu"}
+        )
         forward = bare_forward(recognizer)
 
         def bare():
@@ -133,7 +136,7 @@ def main():
 
                 path = export_onnx(recognizer, os.path.join(work, "m.onnx"))
                 onnx = OnnxEmotionRecognizer.from_hparams(
-                    source=folder
+                    source=folder, run_opts={"device": "cpu"}
                 ).load_onnx(path, threads=args.threads)
                 row["onnx_classify_file_ms"] = round(
                     1000 * median_seconds(lambda: onnx.classify_file(clip), 5),

@@ -81,9 +81,9 @@ def inference_folder(kind, whisper_source=None, root=None):
 def bare_forward(recognizer):
     """The model's forward pass with no recognizer around it.
 
-    Returns a function ``(wavs, lengths) -> outputs`` that calls the same
-    feature extractor and modules directly, as a bare PyTorch program
-    would.
+    Returns a function ``(wavs, lengths) -> outputs`` (on the CPU) that
+    calls the same feature extractor and modules directly, as a bare
+    PyTorch program would.
     """
     features = getattr(recognizer.hparams, "compute_features", None)
     mods = recognizer.mods
@@ -100,6 +100,8 @@ def bare_forward(recognizer):
             if norm is not None:
                 x = norm(x, lengths)
             embedding = mods.head(mods.encoder(x, lengths), lengths)
-            return [layer(embedding) for layer in outputs]
+            # on the CPU, as any program that uses the results (and a GPU
+            # computation is only finished once they are there)
+            return [layer(embedding).cpu() for layer in outputs]
 
     return forward
