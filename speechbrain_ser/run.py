@@ -10,6 +10,10 @@ The YAML names everything that differs between recipes:
 * ``brain_class``: a ``!name:`` Brain subclass; its ``test_checkpoint``
   (``{"max_key": ...}`` or ``{"min_key": ...}``) picks the checkpoint
   that is tested;
+* ``dynamic_batching`` (optional): batches of at most
+  ``max_batch_seconds`` of padded audio from SpeechBrain's
+  ``DynamicBatchSampler`` (see ``data/batching.py``) instead of a fixed
+  ``batch_size``;
 * ``pretrainer`` (optional): a SpeechBrain ``Pretrainer`` that loads
   pre-trained parameters (e.g. an SA2SR or CPC encoder) before training;
   ``--pretrainer=null`` trains from scratch.
@@ -23,6 +27,8 @@ import sys
 import speechbrain as sb
 from hyperpyyaml import load_hyperpyyaml
 from speechbrain.utils.distributed import run_on_main
+
+from speechbrain_ser.data.batching import dynamic_batch_loader_options
 
 
 def run_recipe(argv):
@@ -55,6 +61,10 @@ def run_recipe(argv):
         hparams["pretrainer"].load_collected()
     datasets, extras = hparams["dataio_prep"](hparams)
     hparams.update(extras)
+    if hparams.get("dynamic_batching"):
+        hparams["train_dataloader_options"] = dynamic_batch_loader_options(
+            datasets["train"], hparams
+        )
     brain = hparams["brain_class"](
         modules=hparams["modules"],
         opt_class=hparams["opt_class"],

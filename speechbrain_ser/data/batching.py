@@ -1,0 +1,63 @@
+"""Dynamic batching by total duration for training.
+
+With ``dynamic_batching: True`` in a YAML, the training loader draws
+batches from SpeechBrain's ``DynamicBatchSampler``: utterances of similar
+duration are bucketed together and each batch holds at most
+``max_batch_seconds`` of padded audio, so batches of short clips are large,
+batches of long clips small, and little compute goes to padding.
+
+Authors
+ * speechbrain-ser developers 2026
+"""
+
+from speechbrain.dataio.sampler import DynamicBatchSampler
+
+
+def dynamic_batch_loader_options(train_set, hparams):
+    """Training loader options that batch by total duration.
+
+    Reads ``max_batch_seconds`` (padded seconds per batch), ``num_buckets``
+    (default 20), ``seed`` and, from ``train_dataloader_options``,
+    ``num_workers``; the utterances' ``duration`` comes from the manifest.
+
+    Arguments
+    ---------
+    train_set : DynamicItemDataset
+        The training set (manifest entries with ``duration``).
+    hparams : dict
+        Loaded YAML.
+
+    Returns
+    -------
+    dict
+        Loader options with a ``batch_sampler`` (no batch size, no
+        shuffle: the sampler shuffles its buckets every epoch).
+
+    Example
+    -------
+    >>> from speechbrain.dataio.dataset import DynamicItemDataset
+    >>> data = DynamicItemDataset(
+    ...     {f"u{i}": {"duration": 1.0 + i % 5} for i in range(40)})
+    >>> options = dynamic_batch_loader_options(data, {
+    ...     "max_batch_seconds": 12, "num_buckets": 5, "seed": 0,
+    ...     "train_dataloader_options": {"num_workers": 0}})
+    >>> batches = list(options["batch_sampler"])
+    >>> sorted(i for batch in batches for i in batch) == list(range(40))
+    True
+    >>> max(len(b) * max(1.0 + i % 5 for i in b) for b in batches) <= 12
+    True
+    """
+    options = hparams.get("train_dataloader_options", {})
+    sampler = DynamicBatchSampler(
+        train_set,
+        max_batch_length=hparams["max_batch_seconds"],
+        num_buckets=hparams.get("num_buckets", 20),
+        length_func=lambda entry: entry["duration"],
+        shuffle=True,
+        batch_ordering="random",
+        seed=hparams.get("seed", 42),
+    )
+    return {
+        "batch_sampler": sampler,
+        "num_workers": options.get("num_workers", 0),
+    }
