@@ -6,6 +6,7 @@ Authors
 
 import json
 import os
+import urllib.parse
 
 import numpy as np
 import speechbrain as sb
@@ -125,19 +126,24 @@ class EmotionBrain(sb.Brain):
         """An utterance's cached float16 frames, or None."""
         if uid in self._encoder_cache:
             return self._encoder_cache[uid]
-        folder = getattr(self.hparams, "encoder_cache_folder", None)
-        path = os.path.join(folder or "", f"{uid}.pt")
-        if folder and os.path.exists(path):
+        path = self._cache_path(uid)
+        if path and os.path.exists(path):
             return torch.load(path)
         return None
 
-    def _store_frames(self, uid, frames):
-        """Caches an utterance's frames in memory or in the cache folder."""
+    def _cache_path(self, uid):
+        """``<encoder_cache_folder>/<quoted id>.pt``, or None."""
         folder = getattr(self.hparams, "encoder_cache_folder", None)
         if not folder:
+            return None
+        return os.path.join(folder, urllib.parse.quote(uid, safe="") + ".pt")
+
+    def _store_frames(self, uid, frames):
+        """Caches an utterance's frames in memory or in the cache folder."""
+        path = self._cache_path(uid)
+        if path is None:
             self._encoder_cache[uid] = frames
             return
-        path = os.path.join(folder, f"{uid}.pt")
         torch.save(frames, f"{path}.{os.getpid()}.tmp")
         os.replace(f"{path}.{os.getpid()}.tmp", path)
 
@@ -352,7 +358,7 @@ class EmotionBrain(sb.Brain):
         return {}
 
     def layer_weights(self):
-        """Normalised weights of every layer-weighting module, by name.
+        """Normalised weights of every learned layer weighting, by name.
 
         Returns
         -------
@@ -366,6 +372,7 @@ class EmotionBrain(sb.Brain):
             name.replace("module.", ""): module.layer_weights()
             for name, module in self.modules.named_modules()
             if isinstance(module, WeightedLayerSum)
+            and module.layer == "weighted"
         }
 
     def report_layer_weights(self):

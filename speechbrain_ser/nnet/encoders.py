@@ -90,6 +90,11 @@ class PassThrough(torch.nn.Module):
         return x
 
 
+# "weighted" means "all" for an encoder, so that one YAML key (``layers:
+# weighted`` or an int) can set both the encoder and its LayerWeightedHead.
+ALL_LAYERS = ("all", "weighted")
+
+
 def select_layers(hiddens, layer):
     """Stacked hidden states (L, B, T, D) -> one layer or all of them.
 
@@ -98,7 +103,8 @@ def select_layers(hiddens, layer):
     hiddens : torch.Tensor
         (L, B, T, D) hidden states, the input embedding first.
     layer : int or str
-        An index into the L states (-1: the last), or ``"all"``.
+        An index into the L states (-1: the last), or ``"all"`` (alias
+        ``"weighted"``).
 
     Returns
     -------
@@ -115,20 +121,20 @@ def select_layers(hiddens, layer):
     >>> select_layers(hiddens, "all").shape
     torch.Size([2, 10, 3, 4])
     """
-    if layer == "all":
+    if layer in ALL_LAYERS:
         return hiddens.permute(1, 2, 0, 3)
     return hiddens[layer]
 
 
 def check_layer(layer, n_hidden_states, source):
     """Raises a ValueError unless ``layer`` is ``"all"`` or a valid index."""
-    if layer == "all":
+    if layer in ALL_LAYERS:
         return
     if not isinstance(layer, int) or not (
         -n_hidden_states <= layer < n_hidden_states
     ):
         raise ValueError(
-            f"{source}: layer must be 'all' or an int in "
+            f"{source}: layer must be 'all', 'weighted' or an int in "
             f"[{-n_hidden_states}, {n_hidden_states - 1}] (the model has "
             f"{n_hidden_states} hidden states), got {layer!r}"
         )

@@ -19,7 +19,15 @@ class WeightedLayerSum(torch.nn.Module):
     With ``layer="weighted"`` the output is sum_l softmax(w)_l h_l with one
     learned logit w_l per hidden state, initialised equal (the mean of the
     layers), as SUPERB's weighted sum. With an int, the output is that
-    hidden state and nothing is learned (e.g. -1: the last layer).
+    hidden state and nothing is learned (e.g. -1: the last layer); a
+    (B, T, D) input is then taken as that layer already chosen by the
+    encoder and returned as is, so that one YAML key can set both::
+
+        layers: -1  # or weighted
+        encoder: !new:speechbrain_ser.nnet.encoders.WhisperEncoder
+            layer: !ref <layers>  # "weighted" returns every layer
+        head: !new:speechbrain_ser.nnet.layer_weighting.LayerWeightedHead
+            layers: !ref <layers>
 
     Arguments
     ---------
@@ -57,6 +65,8 @@ class WeightedLayerSum(torch.nn.Module):
 
     def forward(self, hiddens):
         """Reduces (B, T, L, D) hidden states to (B, T, D)."""
+        if self.layer != "weighted" and hiddens.dim() == 3:
+            return hiddens  # the encoder returned this one layer already
         if hiddens.shape[-2] != self.n_layers:
             raise ValueError(
                 f"expected {self.n_layers} hidden states in dimension -2 of "

@@ -125,7 +125,9 @@ def test_layer_selection(frozen, whisper_folder):
         torch.testing.assert_close(
             encode(frozen, wav, layer=layer), every[:, :, layer]
         )
-    with pytest.raises(ValueError, match="layer must be 'all' or an int"):
+    with pytest.raises(
+        ValueError, match="layer must be 'all', 'weighted' or an int"
+    ):
         whisper(whisper_folder, layer=3)
 
 

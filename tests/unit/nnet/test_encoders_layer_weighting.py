@@ -24,6 +24,8 @@ def test_one_hot_weights_give_the_chosen_layer():
     chosen = WeightedLayerSum(4, layer=2)
     assert torch.equal(chosen(hiddens), hiddens[:, :, 2])
     assert not list(chosen.parameters())  # nothing to learn
+    # the encoder chose the layer already: (B, T, D) passes through
+    assert torch.equal(chosen(hiddens[:, :, 2]), hiddens[:, :, 2])
 
 
 def test_initial_weights_average_the_layers_and_learn():
@@ -103,10 +105,10 @@ def test_cache_folder_is_shared_and_keyed_on_the_encoder(tmp_path):
     folder = str(tmp_path / "cache")
     wavs, lengths = torch.randn(1, 40), torch.tensor([1.0])
     first = make_brain(CountingEncoder(), tmp_path, encoder_cache_folder=folder)
-    frames = first.encode(wavs, lengths, ids=["a"])
+    frames = first.encode(wavs, lengths, ids=["Happy/a"])  # ids with "/"
     second_encoder = CountingEncoder()
     second = make_brain(second_encoder, tmp_path, encoder_cache_folder=folder)
-    again = second.encode(torch.zeros(1, 40), lengths, ids=["a"])
+    again = second.encode(torch.zeros(1, 40), lengths, ids=["Happy/a"])
     assert second_encoder.calls == 0  # read from the first run's folder
     torch.testing.assert_close(again, frames, atol=1e-2, rtol=1e-3)
     other = make_brain(
