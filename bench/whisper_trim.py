@@ -43,7 +43,7 @@ def clips(folder, seconds, count, generator):
         wav = 0.1 * torch.randn(count, samples, generator=generator)
         envelope = (torch.arange(samples) // 2000 % 3 != 0).float()
         return wav * envelope
-    import torchaudio
+    from speechbrain_ser.data.audio import read_audio
 
     files = sorted(
         glob.glob(os.path.join(folder, "**", "*.flac"), recursive=True)
@@ -51,8 +51,7 @@ def clips(folder, seconds, count, generator):
     )
     out = []
     for path in files:
-        wav, rate = torchaudio.load(path)
-        wav = torchaudio.functional.resample(wav.mean(0), rate, SAMPLE_RATE)
+        wav = read_audio(path, SAMPLE_RATE)
         if wav.shape[0] >= samples:
             out.append(wav[:samples])
         if len(out) == count:
