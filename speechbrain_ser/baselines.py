@@ -85,11 +85,13 @@ class FbankStatistics:
 def hidden_states(encoder, inputs, lengths):
     """Every hidden state of a frame encoder, as a list of (B, T, D).
 
-    Uses, in this order: the encoder's own ``all_hidden_states(inputs,
-    lengths)``; the SpeechBrain Whisper wrapper inside
-    :class:`speechbrain_ser.nnet.encoders.WhisperEncoder` (built with
-    ``output_all_hiddens``; the convolutional front end is layer 0); else
-    the encoder's output as its only layer.
+    Uses, in this order: an encoder with ``n_hidden_states`` and a
+    ``layer`` option, run with ``layer="all"`` ((B, T, L, D) frames, e.g.
+    the Whisper and SSL encoders of :mod:`speechbrain_ser.nnet.encoders`,
+    so their own options such as trimming apply); the SpeechBrain Whisper
+    wrapper inside a ``WhisperEncoder`` built with ``output_all_hiddens``
+    (the convolutional front end is layer 0); else the encoder's output as
+    its only layer.
 
     Arguments
     ---------
@@ -111,9 +113,21 @@ def hidden_states(encoder, inputs, lengths):
     >>> enc = ConvEncoder(input_size=4, channels=6, n_layers=1)
     >>> [h.shape for h in hidden_states(enc, torch.rand(1, 9, 4), None)]
     [torch.Size([1, 9, 6])]
+    >>> class Layered(torch.nn.Module):  # layer="all": (B, T, L, D)
+    ...     n_hidden_states, layer = 3, -1
+    ...     def forward(self, x, lengths=None):
+    ...         states = torch.stack([x, 2 * x, 3 * x], dim=2)
+    ...         return states if self.layer == "all" else states[:, :, -1]
+    >>> states = hidden_states(Layered(), torch.ones(1, 5, 4), None)
+    >>> len(states), states[-1][0, 0, 0].item()
+    (3, 3.0)
     """
-    if hasattr(encoder, "all_hidden_states"):
-        return list(encoder.all_hidden_states(inputs, lengths))
+    if hasattr(encoder, "n_hidden_states") and hasattr(encoder, "layer"):
+        kept, encoder.layer = encoder.layer, "all"
+        try:
+            return list(encoder(inputs, lengths).unbind(2))
+        finally:
+            encoder.layer = kept
     whisper = getattr(encoder, "whisper", None)
     if whisper is not None and getattr(whisper, "output_all_hiddens", False):
         states = whisper(inputs)
