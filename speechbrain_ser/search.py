@@ -35,6 +35,7 @@ Authors
 import argparse
 import csv
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -583,6 +584,9 @@ def main(argv=None):
             valid_key = None
         folds = fold_overrides(args.fold_key, fold_list, valid_key)
     study = open_study(args.study_folder, space, args.study_name, args.seed)
+    # `kill <pid>` stops the running trial's train.py too (see
+    # train_and_watch); the trial is queued again on the next call.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     objective = Objective(
         args.hparams,
         space,
