@@ -407,7 +407,9 @@ def open_study(study_folder, space, study_name="search", seed=1986):
 
 
 def trials_table(study):
-    """Rows of every trial: number, state, value, values, folder.
+    """Rows of every trial: number, state, value (a pruned trial's is its
+    last reported one), number of epochs (folds) reported, the overridden
+    values, categorical labels, folder.
 
     Arguments
     ---------
@@ -424,9 +426,11 @@ def trials_table(study):
             "trial": trial.number,
             "state": trial.state.name,
             "value": trial.value,
-            "last step": max(trial.intermediate_values, default=None),
+            "steps reported": len(trial.intermediate_values),
         }
-        row.update(trial.user_attrs.get("overrides", trial.params))
+        row.update(trial.user_attrs.get("overrides", {}))
+        for name, value in trial.params.items():  # e.g. a model size label
+            row.setdefault(name, value)
         row["folder"] = trial.user_attrs.get("folder", "")
         rows.append(row)
     return rows
