@@ -238,7 +238,7 @@ def train_and_watch(command, folder, metric, on_epoch, poll_seconds=2.0):
     """
     os.makedirs(folder, exist_ok=True)
     log_path = os.path.join(folder, "train_log.txt")
-    seen = len(epoch_values(log_path, metric))  # a resumed run's epochs
+    seen = 0  # a resumed run's earlier epochs are reported too
     with open(os.path.join(folder, "stdout.txt"), "a") as output:
         process = subprocess.Popen(command, stdout=output, stderr=output)
         try:
