@@ -19,12 +19,15 @@ WORDS = [
 BERT_SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
 
-def save_tiny_bert(folder, hidden_size=16, layers=1, heads=2, seed=0):
+def save_tiny_bert(
+    folder, hidden_size=16, layers=1, heads=2, seed=0, words=WORDS
+):
     """Saves a random ``BertModel`` and a WordPiece tokenizer to ``folder``.
 
-    The vocabulary is :data:`BERT_SPECIALS` + :data:`WORDS`, written to
-    ``vocab.txt``. Returns ``folder`` (a str).
+    The vocabulary is :data:`BERT_SPECIALS` + ``words`` (default
+    :data:`WORDS`), written to ``vocab.txt``. Returns ``folder`` (a str).
     """
+    words = list(dict.fromkeys(words))
     import torch
     from transformers import BertConfig, BertModel, BertTokenizer
 
@@ -32,11 +35,11 @@ def save_tiny_bert(folder, hidden_size=16, layers=1, heads=2, seed=0):
     os.makedirs(folder, exist_ok=True)
     vocab = os.path.join(folder, "vocab.txt")
     with open(vocab, "w") as handle:
-        handle.write("\n".join(BERT_SPECIALS + WORDS) + "\n")
+        handle.write("\n".join(BERT_SPECIALS + words) + "\n")
     BertTokenizer(vocab).save_pretrained(folder)
     torch.manual_seed(seed)
     config = BertConfig(
-        vocab_size=len(BERT_SPECIALS) + len(WORDS),
+        vocab_size=len(BERT_SPECIALS) + len(words),
         hidden_size=hidden_size,
         num_hidden_layers=layers,
         num_attention_heads=heads,
