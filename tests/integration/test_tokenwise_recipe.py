@@ -112,3 +112,116 @@ def test_finetuning_from_the_pretrained_model(
         result = recognizer.classify_file(str(wav))
         assert result["emotion"] in results["labels"]
         assert sum(result["probabilities"].values()) == pytest.approx(1)
+
+
+def save_tiny_whisper(folder):
+    from transformers import (
+        WhisperConfig,
+        WhisperFeatureExtractor,
+        WhisperModel,
+    )
+
+    config = WhisperConfig(
+        d_model=16,
+        encoder_layers=2,
+        decoder_layers=1,
+        encoder_attention_heads=2,
+        decoder_attention_heads=2,
+        encoder_ffn_dim=32,
+        decoder_ffn_dim=32,
+        num_mel_bins=80,
+    )
+    WhisperModel(config).save_pretrained(folder)
+    WhisperFeatureExtractor().save_pretrained(folder)
+    return str(folder)
+
+
+def recipe_yaml(corpus):
+    return os.path.join(
+        ROOT,
+        "recipes",
+        corpus,
+        "TokenwiseContrastive",
+        "hparams",
+        "tokenwise.yaml",
+    )
+
+
+def test_recipe_chain_librispeech_to_iemocap_and_emodb(tmp_path, tone):
+    """Whisper pre-trained (top layer only) on a fake LibriSpeech tree, then
+    the IEMOCAP and EmoDB downstream recipes from its checkpoint."""
+    from tests import fakes
+
+    whisper = save_tiny_whisper(tmp_path / "whisper")
+    words = ["hello", "number", "0", "1", "2", "3"]
+    words += [
+        w
+        for *_, text in fakes.IEMOCAP_UTTERANCES
+        for w in re.findall(r"\w+|[^\w\s]", text.lower())
+    ]
+    teacher = save_tiny_bert(tmp_path / "bert", words=words)
+    libri = tmp_path / "libri"
+    for subset, speaker in (
+        ("train-clean-100", "19"),
+        ("train-clean-100", "26"),
+        ("dev-clean", "84"),
+        ("test-clean", "61"),
+    ):
+        fakes.make_librispeech(libri, tone, subset, speaker, n=4)
+    tiny = dict(
+        whisper_source=whisper,
+        teacher_source=teacher,
+        text_hidden_size=16,
+        speech_size=16,
+        cross_modal_heads=2,
+        cross_modal_ffn=16,
+        batch_size=4,
+        number_of_epochs=1,
+    )
+    pre = tmp_path / "pre"
+    brain = run_recipe(
+        [recipe_yaml("LibriSpeech")]
+        + [
+            f"--{k}={v}"
+            for k, v in dict(
+                tiny,
+                data_folder=libri,
+                output_folder=pre,
+                train_splits="[train-clean-100]",
+                speech_trainable_layers=1,
+                num_workers=0,
+            ).items()
+        ]
+    )
+    encoder = brain.modules.speech_encoder
+    trainable = {n for n, p in encoder.named_parameters() if p.requires_grad}
+    assert trainable and all(
+        ".layers.1." in n or "layer_norm" in n for n in trainable
+    )
+    assert json.load(open(pre / "results.json"))["tokens"] > 0
+    for corpus, build, extra in (
+        ("IEMOCAP", fakes.make_iemocap, {"test_session": 1}),
+        (
+            "EmoDB",
+            fakes.make_emodb,
+            {"split_protocol": "loso", "test_speaker": 10, "valid_speaker": 3},
+        ),
+    ):
+        build(tmp_path / corpus, tone)
+        out = tmp_path / f"{corpus}_out"
+        run_recipe(
+            [recipe_yaml(corpus)]
+            + [
+                f"--{k}={v}"
+                for k, v in dict(
+                    tiny,
+                    data_folder=tmp_path / corpus,
+                    output_folder=out,
+                    pretrained_folder=pre,
+                    head_size=8,
+                    **extra,
+                ).items()
+            ]
+        )
+        results = json.load(open(out / "results.json"))
+        assert 0 <= results["UA"] <= 1 and "F1_macro" in results
