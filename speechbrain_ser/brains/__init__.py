@@ -3,5 +3,16 @@
 from speechbrain_ser.brains.cpc import CPCBrain, JointCPCBrain
 from speechbrain_ser.brains.emotion import EmotionBrain
 from speechbrain_ser.brains.sa2sr import SA2SRBrain
+from speechbrain_ser.brains.tokenwise import (
+    TokenwiseContrastiveBrain,
+    TranscriptEmotionBrain,
+)
 
-__all__ = ["CPCBrain", "EmotionBrain", "JointCPCBrain", "SA2SRBrain"]
+__all__ = [
+    "CPCBrain",
+    "EmotionBrain",
+    "JointCPCBrain",
+    "SA2SRBrain",
+    "TokenwiseContrastiveBrain",
+    "TranscriptEmotionBrain",
+]

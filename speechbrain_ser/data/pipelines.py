@@ -422,3 +422,88 @@ def sa2sr_dataio_prep(hparams):
         )
     sort_training_set(datasets, hparams)
     return datasets, {"char_encoder": char_encoder}
+
+
+def text_token_pipeline(tokenizer):
+    """Dynamic item ``transcript -> text_tokens``: the teacher's token ids.
+
+    Arguments
+    ---------
+    tokenizer : transformers tokenizer
+        E.g. ``HFTextEncoder(...).tokenizer``; its special tokens ([CLS],
+        [SEP], ...) are added.
+
+    Returns
+    -------
+    A dynamic item giving a (L,) LongTensor per utterance.
+    """
+
+    @sb.utils.data_pipeline.takes("transcript")
+    @sb.utils.data_pipeline.provides("text_tokens")
+    def tokenize(transcript):
+        ids = tokenizer(transcript, truncation=True)["input_ids"]
+        return torch.LongTensor(ids)
+
+    return tokenize
+
+
+def check_transcripts(path):
+    """Every entry of the manifest at ``path`` needs a non-empty
+    ``transcript``."""
+    for where, entry in described_entries(path):
+        if not str(entry.get("transcript") or "").strip():
+            raise ValueError(
+                f"{where}: no transcript; tokenwise training needs one per "
+                "utterance (e.g. from `speechbrain-ser transcribe`)"
+            )
+
+
+def tokenwise_dataio_prep(hparams):
+    """Datasets for tokenwise contrastive pre-training: audio + tokens.
+
+    Reads ``train_manifest``, ``valid_manifest``, ``test_manifest``,
+    ``data_folder`` (replaces ``{data_root}``), ``sample_rate``,
+    ``sorting`` and ``teacher`` (an :class:`HFTextEncoder`, whose
+    tokenizer tokenises the ``transcript`` field) from ``hparams``.
+
+    Returns
+    -------
+    datasets : dict
+        split -> DynamicItemDataset with ``id``, ``sig``, ``text_tokens``.
+    extras : dict
+        Empty.
+    """
+    items = [
+        audio_pipeline(hparams["sample_rate"]),
+        text_token_pipeline(hparams["teacher"].tokenizer),
+    ]
+    datasets = {}
+    for split in ("train", "valid", "test"):
+        path = hparams[f"{split}_manifest"]
+        check_transcripts(path)
+        datasets[split] = sb.dataio.dataset.DynamicItemDataset.from_json(
+            json_path=path,
+            replacements={"data_root": hparams["data_folder"]},
+            dynamic_items=items,
+            output_keys=["id", "sig", "text_tokens"],
+        )
+    sort_training_set(datasets, hparams)
+    return datasets, {}
+
+
+def transcript_emotion_dataio_prep(hparams):
+    """:func:`emotion_dataio_prep` plus the teacher's ``text_tokens`` of
+    each ``transcript`` (given or ASR-made), for models whose head reads
+    the transcript (``TokenwiseHead`` with ``query: transcript``).
+
+    Reads what :func:`emotion_dataio_prep` reads, and ``teacher``.
+    """
+    datasets, extras = emotion_dataio_prep(hparams)
+    for split in ("train", "valid", "test"):
+        check_transcripts(hparams[f"{split}_manifest"])
+    item = text_token_pipeline(hparams["teacher"].tokenizer)
+    for dataset in datasets.values():
+        dataset.add_dynamic_item(item)
+        keys = list(dataset.pipeline.output_mapping) + ["text_tokens"]
+        dataset.set_output_keys(keys)
+    return datasets, extras

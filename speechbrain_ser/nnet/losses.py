@@ -203,3 +203,95 @@ def info_nce_loss(
     loss = torch.nn.functional.cross_entropy(logits, labels)
     accuracy = (logits.argmax(dim=1) == labels).float().mean()
     return loss, accuracy
+
+
+def tokenwise_contrastive_loss(outputs, targets, mask, temperature=0.07):
+    """Tokenwise InfoNCE of Sunder et al. (Interspeech 2022, sec. 2.2).
+
+    Each output token must be closest (cosine similarity / temperature) to
+    the teacher's contextual embedding of the same token, against every
+    other valid token of the batch (other tokens of the same utterance
+    and all tokens of the other utterances). Tokens where ``mask`` is
+    False (padding, special tokens such as [CLS] and [SEP]) are neither
+    queries nor candidates. It is :func:`info_nce_loss` on unit vectors
+    scaled by 1 / temperature.
+
+    Arguments
+    ---------
+    outputs : torch.Tensor
+        (B, L, D) tokens from speech (the cross-modal block).
+    targets : torch.Tensor
+        (B, L, D) the teacher's contextual embeddings.
+    mask : torch.Tensor
+        (B, L) bool, True on the tokens that count.
+    temperature : float or torch.Tensor
+        Softmax temperature (a tensor when learned).
+
+    Returns
+    -------
+    loss : torch.Tensor
+        Mean cross-entropy of retrieving the right teacher token.
+    accuracy : torch.Tensor
+        Token retrieval top-1 accuracy.
+
+    Example
+    -------
+    >>> targets = torch.eye(3).unsqueeze(0)
+    >>> mask = torch.tensor([[True, True, False]])
+    >>> loss, accuracy = tokenwise_contrastive_loss(targets, targets, mask,
+    ...     temperature=0.1)
+    >>> round(loss.item(), 6), accuracy.item()
+    (4.5e-05, 1.0)
+    """
+    outputs = torch.nn.functional.normalize(outputs, dim=-1)
+    targets = torch.nn.functional.normalize(targets, dim=-1)
+    return info_nce_loss(outputs / temperature, targets, mask.bool())
+
+
+class TokenwiseContrastiveLoss(torch.nn.Module):
+    """:func:`tokenwise_contrastive_loss` with a fixed or learned temperature.
+
+    A learned temperature is kept as its logarithm (so it stays positive)
+    and clamped to [``min_temperature``, 1], as CLIP does with its scale.
+
+    Arguments
+    ---------
+    temperature : float
+        The (initial) temperature.
+    learn_temperature : bool
+        If True the temperature is a trained parameter.
+    min_temperature : float
+        Lower bound of a learned temperature.
+
+    Example
+    -------
+    >>> loss = TokenwiseContrastiveLoss(temperature=0.1)
+    >>> targets = torch.eye(3).unsqueeze(0)
+    >>> mask = torch.tensor([[True, True, False]])
+    >>> [round(v.item(), 6) for v in loss(targets, targets, mask)]
+    [4.5e-05, 1.0]
+    >>> len(list(TokenwiseContrastiveLoss(learn_temperature=True).parameters()))
+    1
+    """
+
+    def __init__(
+        self, temperature=0.07, learn_temperature=False, min_temperature=0.01
+    ):
+        super().__init__()
+        log_temperature = torch.tensor(math.log(temperature))
+        if learn_temperature:
+            self.log_temperature = torch.nn.Parameter(log_temperature)
+        else:
+            self.register_buffer("log_temperature", log_temperature)
+        self.min_temperature = min_temperature
+
+    @property
+    def temperature(self):
+        """The current temperature (a scalar tensor)."""
+        return self.log_temperature.exp().clamp(self.min_temperature, 1.0)
+
+    def forward(self, outputs, targets, mask):
+        """Returns the loss and the top-1 retrieval accuracy."""
+        return tokenwise_contrastive_loss(
+            outputs, targets, mask, self.temperature
+        )

@@ -1,0 +1,1 @@
+../../../speechbrain_ser/corpora/emodb_prepare.py

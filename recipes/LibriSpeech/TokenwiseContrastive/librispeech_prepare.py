@@ -1,0 +1,1 @@
+../../../speechbrain_ser/corpora/librispeech_prepare.py

@@ -1,0 +1,256 @@
+"""Tokenwise contrastive speech-to-BERT pre-training and transcript-aware
+fine-tuning (Sunder et al., Interspeech 2022; applied to emotion by Sarkar
+and Tarigopula).
+
+Authors
+ * speechbrain-ser developers 2026
+"""
+
+import json
+import os
+
+import speechbrain as sb
+import torch
+from speechbrain.utils.logger import get_logger
+
+from speechbrain_ser.brains.emotion import EmotionBrain
+from speechbrain_ser.nnet.tokenwise import padded_token_mask, train_top_layers
+
+logger = get_logger(__name__)
+
+
+def _unwrap(module):
+    """The module inside a DDP / DP wrapper."""
+    return getattr(module, "module", module)
+
+
+def teacher_tokens(teacher, text_tokens):
+    """Padded ``text_tokens`` (ids, relative lengths) -> (ids, mask).
+
+    Padded positions get the teacher's pad id (a ``PaddedBatch`` pads
+    with 0, RoBERTa's pad id is 1).
+
+    Arguments
+    ---------
+    teacher : HFTextEncoder
+        The text encoder whose tokenizer made the ids.
+    text_tokens : tuple
+        ``(ids (B, L), relative lengths (B,))``.
+
+    Returns
+    -------
+    input_ids : torch.LongTensor
+        (B, L).
+    attention_mask : torch.LongTensor
+        (B, L), 1 on real tokens.
+    """
+    ids, lengths = text_tokens
+    mask = padded_token_mask(lengths, ids.shape[1])
+    pad_id = teacher.tokenizer.pad_token_id or 0
+    return ids.masked_fill(mask == 0, pad_id), mask
+
+
+class TokenwiseStats:
+    """Running mean loss and token retrieval accuracy, DDP-gathered.
+
+    The accuracy is over tokens (every valid token of every batch counts
+    once), the loss a mean over batches.
+
+    Example
+    -------
+    >>> stats = TokenwiseStats()
+    >>> stats.append(torch.tensor(2.0), torch.tensor(0.5), 4)
+    >>> stats.append(torch.tensor(1.0), torch.tensor(1.0), 6)
+    >>> stats.summarize()
+    {'loss': 1.5, 'retrieval_acc': 0.8, 'tokens': 10}
+    """
+
+    def __init__(self):
+        self.loss = 0.0
+        self.correct = 0.0
+        self.tokens = 0
+        self.batches = 0
+
+    def append(self, loss, accuracy, tokens):
+        """Adds one batch: loss and accuracy (tensors), its token count."""
+        tokens = int(tokens)
+        self.loss += loss.detach().item()
+        self.correct += accuracy.detach().item() * tokens
+        self.tokens += tokens
+        self.batches += 1
+
+    def summarize(self):
+        """{"loss", "retrieval_acc", "tokens"} over every DDP process
+        (empty if no batch)."""
+        parts = [(self.loss, self.correct, self.tokens, self.batches)]
+        if (
+            torch.distributed.is_available()
+            and torch.distributed.is_initialized()
+        ):
+            parts = [None] * torch.distributed.get_world_size()
+            torch.distributed.all_gather_object(
+                parts, (self.loss, self.correct, self.tokens, self.batches)
+            )
+        batches = sum(part[3] for part in parts)
+        tokens = sum(part[2] for part in parts)
+        if not batches:
+            return {}
+        return {
+            "loss": sum(part[0] for part in parts) / batches,
+            "retrieval_acc": sum(part[1] for part in parts) / max(tokens, 1),
+            "tokens": tokens,
+        }
+
+
+class TokenwiseContrastiveBrain(sb.Brain):
+    """Tokenwise contrastive pre-training of a speech encoder with a frozen
+    BERT-like teacher (Sunder et al., Interspeech 2022, sec. 2).
+
+    The transcript's tokens (teacher's tokenizer) give the queries: the
+    teacher's embedding-layer output. The cross-modal block attends from
+    them to the speech frames and returns one vector per token, which must
+    retrieve the teacher's contextual embedding of the same token among
+    all tokens of the batch (tokenwise InfoNCE; special tokens and padding
+    excluded).
+
+    YAML ``modules``: ``speech_encoder`` (``(wavs, lengths) -> frames``),
+    ``cross_modal`` (:class:`CrossModalEncoder`), ``teacher``
+    (:class:`HFTextEncoder`, frozen), ``loss``
+    (:class:`TokenwiseContrastiveLoss`; in ``modules`` so that a learned
+    temperature is trained). Other hparams: ``speech_trainable_layers``
+    (null: train the speech encoder fully; N: only its top N layers),
+    ``epoch_counter``, ``train_logger``, ``output_folder``, ``protocol``.
+
+    Every validation pass logs the loss and the token retrieval top-1
+    accuracy; the checkpoint with the lowest validation loss is kept,
+    tested, and exported as ``<output_folder>/speech_encoder.ckpt`` and
+    ``<output_folder>/cross_modal.ckpt`` for fine-tuning recipes.
+    """
+
+    test_checkpoint = {"min_key": "loss"}
+
+    def on_fit_start(self):
+        """Teacher frozen, [CLS] query stored, top-N layers, then recover."""
+        teacher = self.modules.teacher
+        if not teacher.freeze or any(
+            p.requires_grad for p in teacher.parameters()
+        ):
+            raise ValueError(
+                "the teacher must be frozen: HFTextEncoder(freeze=True)"
+            )
+        cls_id = teacher.tokenizer.cls_token_id
+        if cls_id is None:
+            cls_id = teacher.tokenizer.bos_token_id
+        ids = torch.tensor([[cls_id]], device=self.device)
+        self.modules.cross_modal.set_cls_query(
+            teacher.input_embeddings(ids)[0, 0]
+        )
+        layers = getattr(self.hparams, "speech_trainable_layers", None)
+        if layers is not None:
+            names = train_top_layers(self.modules.speech_encoder, layers)
+            logger.info(f"training {len(names)} speech encoder tensors")
+        super().on_fit_start()
+
+    def compute_forward(self, batch, stage):
+        """Returns the loss, the retrieval accuracy and the token count."""
+        batch = batch.to(self.device)
+        wavs, wav_lens = batch.sig
+        teacher = self.modules.teacher
+        ids, mask = teacher_tokens(teacher, batch.text_tokens)
+        frames = self.modules.speech_encoder(wavs, wav_lens)
+        queries = teacher.input_embeddings(ids)
+        targets = teacher(ids, mask)
+        content = teacher.content_mask(ids, mask)
+        outputs = self.modules.cross_modal(queries, mask, frames, wav_lens)
+        loss, accuracy = self.modules.loss(outputs, targets, content)
+        return loss, accuracy, content.sum()
+
+    def compute_objectives(self, predictions, batch, stage):
+        """The tokenwise InfoNCE loss; records it and the accuracy."""
+        loss, accuracy, tokens = predictions
+        self.tokenwise_stats.append(loss, accuracy, tokens)
+        return loss
+
+    def on_stage_start(self, stage, epoch=None):
+        """Fresh loss and accuracy accumulators."""
+        self.tokenwise_stats = TokenwiseStats()
+
+    def on_stage_end(self, stage, stage_loss, epoch=None):
+        """Logs loss and retrieval accuracy; checkpoints; writes results."""
+        stats = self.tokenwise_stats.summarize()
+        stats["temperature"] = _unwrap(self.modules.loss).temperature.item()
+        if stage == sb.Stage.TRAIN:
+            self.train_stats = stats
+            return
+        if stage == sb.Stage.VALID:
+            self.hparams.train_logger.log_stats(
+                stats_meta={
+                    "epoch": epoch,
+                    "lr": self.optimizer.param_groups[0]["lr"],
+                },
+                train_stats=self.train_stats,
+                valid_stats=stats,
+            )
+            self.checkpointer.save_and_keep_only(
+                meta=stats, min_keys=["loss"], num_to_keep=1
+            )
+        elif stage == sb.Stage.TEST:
+            self.hparams.train_logger.log_stats(
+                stats_meta={"epoch loaded": self.hparams.epoch_counter.current},
+                test_stats=stats,
+            )
+            if sb.utils.distributed.if_main_process():
+                stats["protocol"] = getattr(
+                    self.hparams, "protocol", "unspecified"
+                )
+                path = os.path.join(self.hparams.output_folder, "results.json")
+                with open(path, "w", encoding="utf-8") as fout:
+                    json.dump(stats, fout, indent=2)
+
+    def on_recipe_end(self, hparams_file, overrides):
+        """Saves ``speech_encoder.ckpt`` and ``cross_modal.ckpt`` (with the
+        [CLS] query) to ``<output_folder>``."""
+        for name in ("speech_encoder", "cross_modal"):
+            path = os.path.join(self.hparams.output_folder, f"{name}.ckpt")
+            model = _unwrap(self.modules[name])
+            sb.utils.distributed.run_on_main(
+                torch.save, args=[model.state_dict(), path]
+            )
+            logger.info(f"pre-trained {name} saved to {path}")
+
+
+class TranscriptEmotionBrain(EmotionBrain):
+    """:class:`EmotionBrain` whose head also reads the transcript.
+
+    For :class:`TokenwiseHead` with ``query: transcript`` (the source's
+    pooled token embeddings with a given or ASR transcript): the batch's
+    ``text_tokens`` (see
+    :func:`speechbrain_ser.data.pipelines.transcript_emotion_dataio_prep`)
+    become the teacher's input embeddings, the head's queries. The
+    ``teacher`` (frozen :class:`HFTextEncoder`) is an hparam, not a
+    module: it is neither trained nor exported. Metrics, checkpoints and
+    results are :class:`EmotionBrain`'s. Waveform augmentation is not
+    supported (it would need the tokens replicated too).
+    """
+
+    def on_fit_start(self):
+        """Moves the teacher to the device, then as EmotionBrain."""
+        if hasattr(self.hparams, "wav_augment"):
+            raise ValueError("TranscriptEmotionBrain has no wav_augment")
+        self.hparams.teacher.to(self.device)
+        super().on_fit_start()
+
+    def on_evaluate_start(self, max_key=None, min_key=None):
+        """Moves the teacher to the device, then as EmotionBrain."""
+        self.hparams.teacher.to(self.device)
+        super().on_evaluate_start(max_key=max_key, min_key=min_key)
+
+    def compute_forward(self, batch, stage):
+        """Emotion outputs from speech frames and transcript queries."""
+        batch = batch.to(self.device)
+        wavs, lengths = batch.sig
+        frames = self.encode(wavs, lengths, batch.id)
+        teacher = self.hparams.teacher
+        ids, mask = teacher_tokens(teacher, batch.text_tokens)
+        queries = teacher.input_embeddings(ids)
+        return self.predict(self.modules.head(frames, lengths, queries, mask))
