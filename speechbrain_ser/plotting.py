@@ -87,3 +87,46 @@ def plot_curves(logs, keys, path, title=None):
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def plot_layer_weights(weights, path, title=None):
+    """Bar plot of learned layer weights (hidden state 0 = input embedding).
+
+    Arguments
+    ---------
+    weights : dict
+        Name -> list of normalised weights, one per hidden state; or
+        name -> (mean list, std list) to plot error bars over runs.
+    path : str
+        Output PNG.
+    title : str, optional
+        Figure title.
+
+    Example
+    -------
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "w.png")
+    >>> plot_layer_weights({"head.layer_sum": [0.2, 0.3, 0.5]}, path)
+    >>> os.path.exists(path)
+    True
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    width = 0.8 / len(weights)
+    for i, (name, values) in enumerate(weights.items()):
+        mean, std = (values, None) if np.ndim(values) == 1 else values
+        positions = np.arange(len(mean)) + i * width
+        ax.bar(positions, mean, width, yerr=std, label=name, capsize=3)
+    ax.set_xlabel("hidden state (0: input embedding)")
+    ax.set_ylabel("softmax weight")
+    ax.legend()
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

@@ -6,6 +6,7 @@ Authors
 
 import json
 import os
+import urllib.parse
 
 import numpy as np
 import speechbrain as sb
@@ -105,15 +106,23 @@ class EmotionBrain(sb.Brain):
         """Waveforms -> (B, T, D) encoder frames (features first if set).
 
         With ``freeze_encoder`` and ``cache_frozen_encoder`` both true and
-        ``ids`` given, each utterance's valid frames are kept in memory
+        ``ids`` given, each utterance's valid frames are stored in float16
         after their first pass and reused, so a frozen encoder (e.g.
         Whisper, which pads every clip to 30 s) runs once per utterance.
+        The frames may be (B, T, L, D), every hidden state (encoder
+        ``layer: all``): the cache then holds all of them, and the head
+        weights them (:class:`~speechbrain_ser.nnet.layer_weighting.
+        LayerWeightedHead`). The cache lives in memory, or with
+        ``encoder_cache_folder`` on disk (one file per utterance, shared by
+        runs and folds with the same encoder: the folder records the
+        encoder's printout and refuses another).
         """
-        if ids is not None and self._encoder_cache is not None:
-            if all(uid in self._encoder_cache for uid in ids):
-                frames = [self._encoder_cache[uid] for uid in ids]
+        cache = self._encoder_cache
+        if ids is not None and cache is not None:
+            frames = [self._cached_frames(uid) for uid in ids]
+            if all(item is not None for item in frames):
                 return torch.nn.utils.rnn.pad_sequence(
-                    frames, batch_first=True
+                    [item.float() for item in frames], batch_first=True
                 ).to(self.device)
         x = wavs
         if hasattr(self.hparams, "compute_features"):
@@ -127,11 +136,36 @@ class EmotionBrain(sb.Brain):
         self.modules.encoder.eval()
         with torch.no_grad():
             frames = self.modules.encoder(x, lengths).detach()
-        if ids is not None and self._encoder_cache is not None:
+        if ids is not None and cache is not None:
             valid = valid_frames(lengths, frames.shape[1])
             for uid, item, n in zip(ids, frames, valid):
-                self._encoder_cache[uid] = item[:n].cpu()
+                self._store_frames(uid, item[:n].to(torch.float16).cpu())
         return frames
+
+    def _cached_frames(self, uid):
+        """An utterance's cached float16 frames, or None."""
+        if uid in self._encoder_cache:
+            return self._encoder_cache[uid]
+        path = self._cache_path(uid)
+        if path and os.path.exists(path):
+            return torch.load(path)
+        return None
+
+    def _cache_path(self, uid):
+        """``<encoder_cache_folder>/<quoted id>.pt``, or None."""
+        folder = getattr(self.hparams, "encoder_cache_folder", None)
+        if not folder:
+            return None
+        return os.path.join(folder, urllib.parse.quote(uid, safe="") + ".pt")
+
+    def _store_frames(self, uid, frames):
+        """Caches an utterance's frames in memory or in the cache folder."""
+        path = self._cache_path(uid)
+        if path is None:
+            self._encoder_cache[uid] = frames
+            return
+        torch.save(frames, f"{path}.{os.getpid()}.tmp")
+        os.replace(f"{path}.{os.getpid()}.tmp", path)
 
     @property
     def _encoder_cache(self):
@@ -149,8 +183,30 @@ class EmotionBrain(sb.Brain):
                     "not change during training: use mean_var_norm with "
                     "norm_type: sentence, or no mean_var_norm"
                 )
+            self._check_cache_folder()
             self._cache = {}
         return self._cache
+
+    def _check_cache_folder(self):
+        """Creates ``encoder_cache_folder``, or checks that its frames
+        come from the same encoder (same printout, options included)."""
+        folder = getattr(self.hparams, "encoder_cache_folder", None)
+        if not folder:
+            return
+        encoder = getattr(self.modules.encoder, "module", self.modules.encoder)
+        features = getattr(self.hparams, "compute_features", None)
+        key = f"{encoder!r}\nfeatures: {features!r}\n"
+        os.makedirs(folder, exist_ok=True)
+        path = os.path.join(folder, "encoder.txt")
+        if not os.path.exists(path):
+            with open(path, "w", encoding="utf-8") as fout:
+                fout.write(key)
+        with open(path, encoding="utf-8") as fin:
+            if fin.read() != key:
+                raise ValueError(
+                    f"{path}: encoder_cache_folder holds frames of another "
+                    "encoder or feature set; give another folder or empty it"
+                )
 
     def compute_forward(self, batch, stage):
         """Returns a dict with ``logits`` and/or ``avd``, and the lengths."""
@@ -166,7 +222,7 @@ class EmotionBrain(sb.Brain):
         if self._augments(stage, "fbank_augment"):  # masking keeps lengths
             lengths = self.hparams.fbank_augment.replicate_labels(lengths)
         if self._augments(stage, "frame_augment"):
-            frames, lengths = self._augment("frame_augment", frames, lengths)
+            frames, lengths = self._augment_frames(frames, lengths)
         return self.predict(self.modules.head(frames, lengths))
 
     def _augments(self, stage, *names):
@@ -178,6 +234,15 @@ class EmotionBrain(sb.Brain):
         return stage == sb.Stage.TRAIN and any(
             getattr(self.hparams, name, None) is not None for name in names
         )
+
+    def _augment_frames(self, frames, lengths):
+        """``frame_augment`` on (B, T, D) frames, or on (B, T, L, D) hidden
+        states viewed as (B, T, L * D): a time mask then covers every
+        layer, a channel mask a band of one layer."""
+        shape = frames.shape
+        flat = frames.reshape(shape[0], shape[1], -1)
+        flat, lengths = self._augment("frame_augment", flat, lengths)
+        return flat.reshape(flat.shape[0], *shape[1:]), lengths
 
     def _augment(self, name, x, lengths):
         """Applies the Augmenter ``name``; notes it for the labels."""
@@ -383,6 +448,7 @@ class EmotionBrain(sb.Brain):
                 self.write_results(
                     {**metrics, **extras, "selected_epoch": selected}
                 )
+                self.report_layer_weights()
 
     def extra_stats(self):
         """Statistics a subclass adds to each stage's log (none here).
@@ -390,6 +456,50 @@ class EmotionBrain(sb.Brain):
         Called once per stage on every DDP process, so it may gather.
         """
         return {}
+
+    def layer_weights(self):
+        """Normalised weights of every learned layer weighting, by name.
+
+        Returns
+        -------
+        dict
+            e.g. ``{"head.layer_sum": [0.1, ...]}``; empty without
+            :class:`~speechbrain_ser.nnet.layer_weighting.WeightedLayerSum`.
+        """
+        from speechbrain_ser.nnet.layer_weighting import WeightedLayerSum
+
+        return {
+            name.replace("module.", ""): module.layer_weights()
+            for name, module in self.modules.named_modules()
+            if isinstance(module, WeightedLayerSum)
+            and module.layer == "weighted"
+        }
+
+    def report_layer_weights(self):
+        """Logs the layer weights to train_log.txt, adds them to
+        results.json and plots them to ``layer_weights.png``."""
+        weights = self.layer_weights()
+        if not weights:
+            return
+        from speechbrain_ser.plotting import plot_layer_weights
+
+        folder = self.hparams.output_folder
+        path = os.path.join(folder, "results.json")
+        with open(path, encoding="utf-8") as fin:
+            results = json.load(fin)
+        results["layer_weights"] = weights
+        with open(path, "w", encoding="utf-8") as fout:
+            json.dump(results, fout, indent=2)
+        lines = [
+            f"layer weights ({name}): " + " ".join(f"{w:.4f}" for w in ws)
+            for name, ws in weights.items()
+        ]
+        with open(
+            self.hparams.train_logger.save_file, "a", encoding="utf-8"
+        ) as fout:
+            fout.write("\n".join(lines) + "\n")
+        logger.info("; ".join(lines))
+        plot_layer_weights(weights, os.path.join(folder, "layer_weights.png"))
 
     def on_recipe_end(self, hparams_file, overrides):
         """Exports the best model to ``<output_folder>/inference``.

@@ -90,13 +90,121 @@ class PassThrough(torch.nn.Module):
         return x
 
 
+# "weighted" means "all" for an encoder, so that one YAML key (``layers:
+# weighted`` or an int) can set both the encoder and its LayerWeightedHead.
+ALL_LAYERS = ("all", "weighted")
+
+
+def select_layers(hiddens, layer):
+    """Stacked hidden states (L, B, T, D) -> one layer or all of them.
+
+    Arguments
+    ---------
+    hiddens : torch.Tensor
+        (L, B, T, D) hidden states, the input embedding first.
+    layer : int or str
+        An index into the L states (-1: the last), or ``"all"`` (alias
+        ``"weighted"``).
+
+    Returns
+    -------
+    torch.Tensor
+        (B, T, D) for an index; (B, T, L, D) for ``"all"``, so that time
+        stays dimension 1 (relative lengths, caching and padding work as
+        for one layer).
+
+    Example
+    -------
+    >>> hiddens = torch.rand(3, 2, 10, 4)
+    >>> select_layers(hiddens, -1).shape
+    torch.Size([2, 10, 4])
+    >>> select_layers(hiddens, "all").shape
+    torch.Size([2, 10, 3, 4])
+    """
+    if layer in ALL_LAYERS:
+        return hiddens.permute(1, 2, 0, 3)
+    return hiddens[layer]
+
+
+def check_layer(layer, n_hidden_states, source):
+    """Raises a ValueError unless ``layer`` is ``"all"`` or a valid index."""
+    if layer in ALL_LAYERS:
+        return
+    if not isinstance(layer, int) or not (
+        -n_hidden_states <= layer < n_hidden_states
+    ):
+        raise ValueError(
+            f"{source}: layer must be 'all', 'weighted' or an int in "
+            f"[{-n_hidden_states}, {n_hidden_states - 1}] (the model has "
+            f"{n_hidden_states} hidden states), got {layer!r}"
+        )
+
+
+def train_top_layers(model, layers, trainable_layers, extra=()):
+    """Freezes ``model`` except its top ``trainable_layers`` of ``layers``.
+
+    Autograd then records nothing below the lowest trainable layer, so
+    fine-tuning the top N layers costs a forward pass plus N layers'
+    backward.
+
+    Arguments
+    ---------
+    model : torch.nn.Module
+        The whole pretrained model.
+    layers : torch.nn.ModuleList
+        Its stack of transformer layers, bottom first.
+    trainable_layers : int
+        How many layers from the top stay trainable (0: none).
+    extra : iterable of torch.nn.Module
+        Modules above the stack that stay trainable (a final LayerNorm).
+
+    Example
+    -------
+    >>> stack = torch.nn.ModuleList([torch.nn.Linear(2, 2) for _ in range(3)])
+    >>> model = torch.nn.ModuleDict({"stack": stack})
+    >>> train_top_layers(model, stack, 1)
+    >>> [layer.weight.requires_grad for layer in stack]
+    [False, False, True]
+    """
+    if not 0 <= trainable_layers <= len(layers):
+        raise ValueError(
+            f"trainable_layers must be in [0, {len(layers)}] (the model has "
+            f"{len(layers)} layers), got {trainable_layers}"
+        )
+    model.requires_grad_(False)
+    for layer in layers[len(layers) - trainable_layers :]:
+        layer.requires_grad_(True)
+    for module in extra:
+        module.requires_grad_(True)
+
+
 class WhisperEncoder(torch.nn.Module):
     """The encoder of a Whisper model from a local folder, as frames.
 
-    Wraps SpeechBrain's ``Whisper`` integration (encoder only). Whisper pads
-    every input to 30 s; the output is cut back to the longest real input
-    of the batch (50 frames per second), so the relative lengths of the
-    waveforms remain valid for the frames.
+    Wraps SpeechBrain's ``Whisper`` integration (encoder only) and runs its
+    Hugging Face encoder layer by layer, in one of two ways:
+
+    * ``pad_to_30s=True``: as Whisper was trained and as SpeechBrain's
+      wrapper does, every clip is padded (or cut) to 30 s of log-mel
+      frames, and the output is cut back to the longest clip of the batch.
+      A 3 s clip costs ten times what it should.
+    * ``pad_to_30s=False`` (default): only the real length is encoded. The
+      log-mel input is cut to the longest clip of the batch (at most 30 s)
+      and the matching slice of the positional embedding is added. With
+      ``mask_padding``, the padded frames of shorter clips are zeroed
+      before each convolution and masked out of self-attention, so a clip
+      gives the same frames alone or in a padded batch (up to the last one
+      or two frames, whose STFT windows see the padding). The log-mel
+      dynamic range is clamped per clip (Whisper's ``max - 8``), where
+      SpeechBrain's wrapper clamps over the whole batch.
+
+    For a clip of exactly 30 s both ways give the same frames. For shorter
+    clips they differ: Whisper always saw 30 s of context, so its frames
+    depend on the padding it attends to. On whisper-tiny.en and LibriSpeech
+    clips, the mean cosine between the two paths' last-layer frames is
+    0.95 (2 s), 0.97 (3 s), 0.98 (5 and 10 s), and 0.91-0.96 over the
+    first 10 frames; lower layers agree more (``bench/whisper_trim.py``,
+    ``docs/evidence/whisper_trim_cpu.jsonl``).
 
     Arguments
     ---------
@@ -107,11 +215,22 @@ class WhisperEncoder(torch.nn.Module):
         Cache folder for the SpeechBrain wrapper.
     freeze : bool
         If True the encoder is not trained (and runs under no_grad).
-    layer : int
-        Which hidden state to return: -1 is the last encoder layer
-        (seed 000's baseline), 0 the convolutional front end.
+    layer : int or str
+        Which hidden state to return: -1 is the last encoder layer (Sarkar
+        & Tarigopula's baseline), 0 the convolutional front end plus
+        positions; ``"all"`` returns every hidden state as (B, T, L, D),
+        L = encoder layers + 1 (see :class:`~speechbrain_ser.nnet.
+        layer_weighting.WeightedLayerSum`).
     sample_rate : int
         Input sample rate; Whisper needs 16000.
+    pad_to_30s : bool
+        Pad every clip to 30 s as Whisper was trained (see above).
+    mask_padding : bool
+        Without 30 s padding: mask each clip's padding in a batch (see
+        above). Ignored with ``pad_to_30s``.
+    trainable_layers : int, optional
+        With ``freeze=False``: train only the top N transformer layers and
+        the final LayerNorm; None trains everything.
 
     Example
     -------
@@ -127,12 +246,23 @@ class WhisperEncoder(torch.nn.Module):
     >>> enc = WhisperEncoder(folder, save_path=folder)
     >>> enc(torch.rand(2, 16000), torch.tensor([1.0, 0.5])).shape
     torch.Size([2, 50, 16])
+    >>> enc = WhisperEncoder(folder, save_path=folder, layer="all")
+    >>> enc(torch.rand(2, 16000), torch.tensor([1.0, 0.5])).shape
+    torch.Size([2, 50, 2, 16])
     """
 
     frames_per_second = 50
 
     def __init__(
-        self, source, save_path, freeze=True, layer=-1, sample_rate=16000
+        self,
+        source,
+        save_path,
+        freeze=True,
+        layer=-1,
+        sample_rate=16000,
+        pad_to_30s=False,
+        mask_padding=True,
+        trainable_layers=None,
     ):
         super().__init__()
         from speechbrain.integrations.huggingface.whisper import Whisper
@@ -145,13 +275,265 @@ class WhisperEncoder(torch.nn.Module):
             freeze=freeze,
             output_all_hiddens=True,
         )
+        check_layer(layer, self.n_hidden_states, source)
+        self.source = source
         self.layer = layer
         self.sample_rate = sample_rate
+        self.freeze = freeze
+        self.pad_to_30s = pad_to_30s
+        self.mask_padding = mask_padding
+        self.trainable_layers = trainable_layers
+        if not freeze and trainable_layers is not None:
+            train_top_layers(
+                self.encoder,
+                self.encoder.layers,
+                trainable_layers,
+                extra=[self.encoder.layer_norm],
+            )
+
+    @property
+    def encoder(self):
+        """The Hugging Face ``WhisperEncoder``."""
+        return self.whisper.model.encoder
+
+    @property
+    def n_hidden_states(self):
+        """Number of hidden states: encoder layers + 1."""
+        return len(self.encoder.layers) + 1
+
+    @property
+    def output_size(self):
+        """Frame dimension D (d_model)."""
+        return self.encoder.config.d_model
+
+    def extra_repr(self):
+        """The options that change the frames (printed, and cache keys)."""
+        return (
+            f"source={self.source!r}, layer={self.layer!r}, "
+            f"pad_to_30s={self.pad_to_30s}, mask_padding={self.mask_padding}"
+        )
 
     def forward(self, wavs, lengths=None):
-        """Encodes (B, samples) waveforms into (B, T, d_model) frames."""
-        hiddens = self.whisper(wavs)
-        frames = math.ceil(
-            wavs.shape[1] / self.sample_rate * self.frames_per_second
+        """Encodes (B, samples) waveforms into frames.
+
+        Arguments
+        ---------
+        wavs : torch.Tensor
+            (B, samples) waveforms at ``sample_rate``.
+        lengths : torch.Tensor, optional
+            (B,) relative lengths; None means no padding.
+
+        Returns
+        -------
+        torch.Tensor
+            (B, T, D) frames, or (B, T, L, D) with ``layer="all"``; T is
+            the longest clip's frame count (50 per second), so ``lengths``
+            stay valid for the frames.
+        """
+        with torch.set_grad_enabled(
+            torch.is_grad_enabled() and not self.freeze
+        ):
+            if self.pad_to_30s:
+                hiddens = self._encode(self.whisper._get_mel(wavs))
+                frames = math.ceil(
+                    wavs.shape[1] / self.sample_rate * self.frames_per_second
+                )
+                hiddens = hiddens[:, :, : min(frames, hiddens.shape[2])]
+            else:
+                hiddens = self._encode_trimmed(wavs, lengths)
+        return select_layers(hiddens, self.layer)
+
+    def _encode_trimmed(self, wavs, lengths):
+        """(L, B, T, D) hidden states of the real lengths only."""
+        wavs = wavs[:, : self.whisper._n_samples]
+        mel = self.log_mel(wavs)
+        if not self.mask_padding or lengths is None:
+            return self._encode(mel)
+        samples = torch.round(lengths * wavs.shape[1]).long()
+        valid = (samples // self.whisper._hop_length).clamp(1, mel.shape[-1])
+        return self._encode(mel, valid)
+
+    def log_mel(self, wavs):
+        """Whisper's log-mel input, (B, n_mels, samples // hop).
+
+        As SpeechBrain's ``Whisper.log_mel_spectrogram`` (OpenAI's recipe),
+        but without padding to 30 s and with the ``max - 8`` floor taken
+        per clip, so that a clip's features do not depend on its batch.
+        """
+        whisper = self.whisper
+        window = torch.hann_window(whisper._n_fft, device=wavs.device)
+        stft = torch.stft(
+            wavs,
+            whisper._n_fft,
+            whisper._hop_length,
+            window=window,
+            return_complex=True,
         )
-        return hiddens[self.layer][:, : min(frames, hiddens.shape[2])]
+        magnitudes = stft[..., :-1].abs() ** 2
+        log_spec = torch.clamp(whisper._mel_filters @ magnitudes, min=1e-10)
+        log_spec = log_spec.log10()
+        floor = log_spec.amax(dim=(1, 2), keepdim=True) - 8.0
+        return (torch.maximum(log_spec, floor) + 4.0) / 4.0
+
+    def _encode(self, mel, valid=None):
+        """Runs the encoder on (B, n_mels, N) log-mels: (L, B, T, D).
+
+        ``valid`` (B,) counts each clip's real mel frames; when given,
+        padding is zeroed before the convolutions and masked in attention.
+        The hidden states are those of Hugging Face's ``WhisperEncoder``
+        (``output_hidden_states``): the input embedding, each layer's
+        output, the last one after the final LayerNorm.
+        """
+        encoder = self.encoder
+        x = torch.nn.functional.gelu(encoder.conv1(mel))
+        attention_mask = None
+        if valid is not None:
+            x = x * _frame_mask(valid, x.shape[-1]).unsqueeze(1)
+        x = torch.nn.functional.gelu(encoder.conv2(x)).transpose(1, 2)
+        if valid is not None:
+            padded = ~_frame_mask((valid + 1) // 2, x.shape[1]).bool()
+            attention_mask = torch.zeros(
+                x.shape[0], 1, 1, x.shape[1], dtype=x.dtype, device=x.device
+            ).masked_fill(padded[:, None, None], torch.finfo(x.dtype).min)
+        x = x + encoder.embed_positions.weight[: x.shape[1]]
+        x = torch.nn.functional.dropout(
+            x, p=encoder.dropout, training=encoder.training
+        )
+        hiddens = [x]
+        for layer in encoder.layers:
+            x = layer(x, attention_mask)
+            hiddens.append(x)
+        hiddens[-1] = encoder.layer_norm(x)
+        return torch.stack(hiddens)
+
+
+def _frame_mask(valid, frames):
+    """(B, frames) float mask, 1 on the first ``valid[b]`` frames."""
+    positions = torch.arange(frames, device=valid.device)
+    return (positions < valid[:, None]).float()
+
+
+class SSLEncoder(torch.nn.Module):
+    """wav2vec 2.0, HuBERT or WavLM from a local folder, as frames.
+
+    Wraps SpeechBrain's Hugging Face integrations (``Wav2Vec2``,
+    ``HuBERT``, ``WavLM``), which mask each clip's padding. Frames come at
+    the model's rate (50 per second for the usual 320-sample stride) and
+    the relative lengths stay valid for them.
+
+    Arguments
+    ---------
+    source : str
+        Local folder with a Hugging Face model (``config.json``, weights,
+        ``preprocessor_config.json``).
+    save_path : str
+        Cache folder for the SpeechBrain wrapper.
+    model : str
+        ``wav2vec2``, ``hubert`` or ``wavlm``: which wrapper loads it.
+    freeze : bool
+        If True the model is not trained (and runs under no_grad).
+    layer : int or str
+        Which hidden state to return (-1: the last transformer layer, 0:
+        the projected convolutional features), or ``"all"`` for every
+        hidden state as (B, T, L, D), L = transformer layers + 1.
+    trainable_layers : int, optional
+        With ``freeze=False``: train only the top N transformer layers;
+        None trains everything but, with ``freeze_feature_extractor``, the
+        convolutional feature extractor.
+    freeze_feature_extractor : bool
+        With ``freeze=False`` and no ``trainable_layers``: keep the
+        convolutional feature extractor frozen (the usual fine-tuning).
+
+    Example
+    -------
+    >>> import tempfile
+    >>> from transformers import Wav2Vec2Config, Wav2Vec2Model
+    >>> from transformers import Wav2Vec2FeatureExtractor
+    >>> folder = tempfile.mkdtemp()
+    >>> config = Wav2Vec2Config(hidden_size=16, num_hidden_layers=2,
+    ...     num_attention_heads=2, intermediate_size=32,
+    ...     conv_dim=(8, 8), conv_stride=(5, 64), conv_kernel=(10, 64),
+    ...     num_conv_pos_embeddings=4, num_conv_pos_embedding_groups=2)
+    >>> Wav2Vec2Model(config).save_pretrained(folder)
+    >>> _ = Wav2Vec2FeatureExtractor().save_pretrained(folder)
+    >>> enc = SSLEncoder(folder, save_path=folder, model="wav2vec2")
+    >>> enc(torch.rand(2, 16000), torch.tensor([1.0, 0.5])).shape
+    torch.Size([2, 49, 16])
+    >>> enc = SSLEncoder(folder, save_path=folder, layer="all")
+    >>> enc(torch.rand(2, 16000), torch.tensor([1.0, 0.5])).shape
+    torch.Size([2, 49, 3, 16])
+    """
+
+    wrappers = {
+        "wav2vec2": ("wav2vec2", "Wav2Vec2"),
+        "hubert": ("hubert", "HuBERT"),
+        "wavlm": ("wavlm", "WavLM"),
+    }
+
+    def __init__(
+        self,
+        source,
+        save_path,
+        model="wav2vec2",
+        freeze=True,
+        layer=-1,
+        trainable_layers=None,
+        freeze_feature_extractor=True,
+    ):
+        super().__init__()
+        import importlib
+
+        if model not in self.wrappers:
+            raise ValueError(
+                f"{source}: model must be one of {sorted(self.wrappers)}, "
+                f"got {model!r}"
+            )
+        module, name = self.wrappers[model]
+        wrapper = getattr(
+            importlib.import_module(
+                f"speechbrain.integrations.huggingface.{module}"
+            ),
+            name,
+        )
+        self.ssl = wrapper(
+            source,
+            save_path=save_path,
+            freeze=freeze,
+            freeze_feature_extractor=freeze_feature_extractor,
+            output_all_hiddens=True,
+        )
+        check_layer(layer, self.n_hidden_states, source)
+        self.source = source
+        self.model_type = model
+        self.layer = layer
+        self.freeze = freeze
+        if not freeze and trainable_layers is not None:
+            train_top_layers(
+                self.ssl.model,
+                self.ssl.model.encoder.layers,
+                trainable_layers,
+            )
+
+    @property
+    def n_hidden_states(self):
+        """Number of hidden states: transformer layers + 1."""
+        return self.ssl.model.config.num_hidden_layers + 1
+
+    @property
+    def output_size(self):
+        """Frame dimension D (hidden_size)."""
+        return self.ssl.model.config.hidden_size
+
+    def extra_repr(self):
+        """The options that change the frames (printed, and cache keys)."""
+        return (
+            f"source={self.source!r}, model={self.model_type!r}, "
+            f"layer={self.layer!r}"
+        )
+
+    def forward(self, wavs, lengths=None):
+        """Encodes (B, samples) waveforms into (B, T, D) frames.
+
+        Returns (B, T, L, D) with ``layer="all"``.
+        """
+        return select_layers(self.ssl(wavs, lengths), self.layer)

@@ -1,0 +1,143 @@
+"""Every hidden state of a speech encoder, weighted, or one of them.
+
+SUPERB (Yang et al., Interspeech 2021) feeds its downstream models a
+learned softmax-weighted sum of all the hidden states of a frozen upstream
+model. Encoders here return every hidden state as (B, T, L, D) with
+``layer="all"`` (see :mod:`speechbrain_ser.nnet.encoders`); the modules
+below reduce them to (B, T, D) for any head.
+
+Authors
+ * speechbrain-ser developers 2026
+"""
+
+import torch
+
+
+class WeightedLayerSum(torch.nn.Module):
+    """(B, T, L, D) hidden states -> (B, T, D): weighted sum or one layer.
+
+    With ``layer="weighted"`` the output is sum_l softmax(w)_l h_l with one
+    learned logit w_l per hidden state, initialised equal (the mean of the
+    layers), as SUPERB's weighted sum. With an int, the output is that
+    hidden state and nothing is learned (e.g. -1: the last layer); a
+    (B, T, D) input is then taken as that layer already chosen by the
+    encoder and returned as is, so that one YAML key can set both::
+
+        layers: -1  # or weighted
+        encoder: !new:speechbrain_ser.nnet.encoders.WhisperEncoder
+            layer: !ref <layers>  # "weighted" returns every layer
+        head: !new:speechbrain_ser.nnet.layer_weighting.LayerWeightedHead
+            layers: !ref <layers>
+
+    Arguments
+    ---------
+    n_layers : int
+        Number of hidden states L (transformer layers + 1).
+    layer : str or int
+        ``"weighted"`` or the index of one hidden state.
+    layer_norm : bool
+        Normalise each hidden state (LayerNorm without affine parameters)
+        before summing, so that no layer dominates by its scale.
+
+    Example
+    -------
+    >>> hiddens = torch.rand(2, 10, 5, 8)
+    >>> WeightedLayerSum(5)(hiddens).shape
+    torch.Size([2, 10, 8])
+    >>> torch.equal(WeightedLayerSum(5, layer=-1)(hiddens), hiddens[:, :, -1])
+    True
+    """
+
+    def __init__(self, n_layers, layer="weighted", layer_norm=False):
+        super().__init__()
+        if layer != "weighted" and not (
+            isinstance(layer, int) and -n_layers <= layer < n_layers
+        ):
+            raise ValueError(
+                f"layer must be 'weighted' or an int in [{-n_layers}, "
+                f"{n_layers - 1}], got {layer!r}"
+            )
+        self.n_layers = n_layers
+        self.layer = layer
+        self.layer_norm = layer_norm
+        if layer == "weighted":
+            self.weights = torch.nn.Parameter(torch.zeros(n_layers))
+
+    def forward(self, hiddens):
+        """Reduces (B, T, L, D) hidden states to (B, T, D)."""
+        if self.layer != "weighted" and hiddens.dim() == 3:
+            return hiddens  # the encoder returned this one layer already
+        if hiddens.shape[-2] != self.n_layers:
+            raise ValueError(
+                f"expected {self.n_layers} hidden states in dimension -2 of "
+                f"a (B, T, L, D) input, got shape {tuple(hiddens.shape)}; "
+                "does the encoder return every layer (layer: all)?"
+            )
+        if self.layer != "weighted":
+            hiddens = hiddens[..., self.layer, :]
+            if self.layer_norm:
+                hiddens = torch.nn.functional.layer_norm(
+                    hiddens, hiddens.shape[-1:]
+                )
+            return hiddens
+        if self.layer_norm:
+            hiddens = torch.nn.functional.layer_norm(
+                hiddens, hiddens.shape[-1:]
+            )
+        weights = torch.softmax(self.weights, dim=0)
+        return torch.einsum("btld,l->btd", hiddens, weights)
+
+    def layer_weights(self):
+        """The normalised weight of every hidden state, as a list.
+
+        One-hot for a chosen layer.
+
+        Example
+        -------
+        >>> WeightedLayerSum(4).layer_weights()
+        [0.25, 0.25, 0.25, 0.25]
+        >>> WeightedLayerSum(3, layer=-1).layer_weights()
+        [0.0, 0.0, 1.0]
+        """
+        if self.layer == "weighted":
+            return torch.softmax(self.weights.detach(), 0).cpu().tolist()
+        weights = [0.0] * self.n_layers
+        weights[self.layer] = 1.0
+        return weights
+
+
+class LayerWeightedHead(torch.nn.Module):
+    """A head on every hidden state: :class:`WeightedLayerSum`, then ``head``.
+
+    Put it where a recipe names its ``head`` when the encoder returns every
+    hidden state (``layer: all``): the head's interface, ``(frames,
+    lengths) -> embedding``, is unchanged, so caching of frozen encoder
+    frames, checkpointing and inference need nothing else.
+
+    Arguments
+    ---------
+    head : torch.nn.Module
+        Any head ``(B, T, D), lengths -> (B, E)``.
+    n_layers : int
+        Number of hidden states of the encoder (layers + 1).
+    layers : str or int
+        ``"weighted"`` (learned softmax weights) or one hidden state's index.
+    layer_norm : bool
+        See :class:`WeightedLayerSum`.
+
+    Example
+    -------
+    >>> from speechbrain_ser.nnet.heads import StatsPoolingMLP
+    >>> head = LayerWeightedHead(StatsPoolingMLP(8, 16), n_layers=5)
+    >>> head(torch.rand(2, 10, 5, 8), torch.tensor([1.0, 0.5])).shape
+    torch.Size([2, 16])
+    """
+
+    def __init__(self, head, n_layers, layers="weighted", layer_norm=False):
+        super().__init__()
+        self.layer_sum = WeightedLayerSum(n_layers, layers, layer_norm)
+        self.head = head
+
+    def forward(self, hiddens, lengths=None):
+        """(B, T, L, D) hidden states -> the head's (B, E) embedding."""
+        return self.head(self.layer_sum(hiddens), lengths)
