@@ -135,3 +135,35 @@ def test_training_inputs_are_augmented_and_labels_replicated():
     assert labels.tolist() == [0, 1, 2] * 4
     loss = brain.compute_objectives(predictions, b, sb.Stage.TRAIN)
     assert torch.isfinite(loss)
+
+
+def test_frame_masks_cover_every_layer_of_hidden_states():
+    """(B, T, L, D) hidden states: a time mask zeroes a frame in every
+    layer; valid inputs pass unchanged."""
+    time_mask = Augmenter(
+        min_augmentations=1,
+        max_augmentations=1,
+        augmentations=[
+            SpectrogramDrop(
+                drop_length_low=3,
+                drop_length_high=4,
+                drop_count_low=1,
+                drop_count_high=1,
+                dim=1,
+            )
+        ],
+    )
+    brain = make_brain(frame_augment=time_mask)
+    hiddens = torch.rand(3, 20, 5, 4) + 1
+    lengths = torch.ones(3)
+    for stage in (sb.Stage.VALID, sb.Stage.TEST):
+        assert not brain._augments(stage, "frame_augment")
+    brain._augmented = []
+    masked, _ = brain._augment_frames(hiddens.clone(), lengths)
+    assert masked.shape == hiddens.shape
+    zero = masked == 0
+    frame_zero = zero.all(-1)  # (B, T, L)
+    # a masked frame is masked in all 5 layers, and nothing else is
+    assert torch.equal(frame_zero.any(-1), frame_zero.all(-1))
+    assert torch.equal(zero.any(-1), frame_zero)
+    assert frame_zero.all(-1).any(1).all()  # every utterance lost a frame
