@@ -1,11 +1,15 @@
-"""A simple, honest floor for every corpus: filterbank statistics +
-logistic regression.
+"""Linear baselines that every recipe is compared with.
 
-Each utterance becomes the mean and standard deviation over time of its
-log mel filterbanks (SpeechBrain's ``Fbank``); scikit-learn's
-``LogisticRegression`` (balanced class weights, standardised inputs,
-``C`` chosen on the valid split) classifies them. Same manifests, same
-metrics as the neural recipes.
+Each utterance becomes the mean and standard deviation over time of
+either its log mel filterbanks (:class:`FbankStatistics`, the cheapest
+honest floor) or the hidden states of a frozen encoder
+(:class:`EncoderStatistics`: the last layer, and all layers concatenated,
+a "linear probe" of the encoder a recipe builds). scikit-learn pipelines
+(standardised inputs) then fit logistic regression for classes
+(balanced class weights) and ridge regression for activation / valence /
+dominance; ``C`` and ``alpha`` are chosen on the fold's valid split,
+never on test. The outputs have the shape of a recipe's ``results.json``
+and ``predictions.json``, so they pool and tabulate like the recipe's.
 
 Authors
  * speechbrain-ser developers 2026
@@ -14,15 +18,191 @@ Authors
 import numpy as np
 import torch
 from speechbrain.lobes.features import Fbank
+from speechbrain.utils.logger import get_logger
 from tqdm import tqdm
 
 from speechbrain_ser.data.audio import read_audio
 from speechbrain_ser.data.manifest import read_manifest
-from speechbrain_ser.metrics import classification_report
+from speechbrain_ser.metrics import AVD_NAMES, ccc_report, classification_report
+
+logger = get_logger(__name__)
+
+C_VALUES = (0.01, 0.1, 1.0, 10.0)
+ALPHA_VALUES = (0.1, 1.0, 10.0, 100.0, 1000.0)
 
 
-def fbank_statistics(manifest_path, data_folder, n_mels=40, sample_rate=16000):
-    """Mean and std of log mel filterbanks of every utterance.
+def mean_std(frames):
+    """Mean and standard deviation over time, concatenated.
+
+    Arguments
+    ---------
+    frames : torch.Tensor
+        (T, D) frames of one utterance.
+
+    Returns
+    -------
+    numpy.ndarray
+        (2 * D,) float64.
+
+    Example
+    -------
+    >>> mean_std(torch.tensor([[0.0, 1.0], [2.0, 1.0]])).tolist()
+    [1.0, 1.0, 1.0, 0.0]
+    """
+    frames = frames.double()
+    return torch.cat([frames.mean(0), frames.std(0, unbiased=False)]).numpy()
+
+
+class FbankStatistics:
+    """Mean/std of log mel filterbanks (SpeechBrain's ``Fbank``).
+
+    Arguments
+    ---------
+    n_mels : int
+        Filterbank channels.
+    sample_rate : int
+        Sample rate of the waveforms it receives.
+
+    Example
+    -------
+    >>> stats = FbankStatistics(n_mels=40)
+    >>> stats(torch.rand(1, 16000))["fbank"].shape
+    (80,)
+    """
+
+    names = ("fbank",)
+
+    def __init__(self, n_mels=40, sample_rate=16000):
+        self.sample_rate = sample_rate
+        self.fbank = Fbank(sample_rate=sample_rate, n_mels=n_mels)
+
+    @torch.no_grad()
+    def __call__(self, wav):
+        """(1, samples) waveform -> ``{"fbank": (2 * n_mels,)}``."""
+        return {"fbank": mean_std(self.fbank(wav)[0])}
+
+
+def hidden_states(encoder, inputs, lengths):
+    """Every hidden state of a frame encoder, as a list of (B, T, D).
+
+    Uses, in this order: an encoder with ``n_hidden_states`` and a
+    ``layer`` option, run with ``layer="all"`` ((B, T, L, D) frames, e.g.
+    the Whisper and SSL encoders of :mod:`speechbrain_ser.nnet.encoders`,
+    so their own options such as trimming apply); the SpeechBrain Whisper
+    wrapper inside a ``WhisperEncoder`` built with ``output_all_hiddens``
+    (the convolutional front end is layer 0); else the encoder's output as
+    its only layer.
+
+    Arguments
+    ---------
+    encoder : torch.nn.Module
+        ``(inputs, lengths) -> (B, T, D)``.
+    inputs : torch.Tensor
+        Waveforms or features, as the encoder takes them.
+    lengths : torch.Tensor
+        Relative lengths.
+
+    Returns
+    -------
+    list of torch.Tensor
+        Lowest layer first; the last item is the last layer.
+
+    Example
+    -------
+    >>> from speechbrain_ser.nnet.encoders import ConvEncoder
+    >>> enc = ConvEncoder(input_size=4, channels=6, n_layers=1)
+    >>> [h.shape for h in hidden_states(enc, torch.rand(1, 9, 4), None)]
+    [torch.Size([1, 9, 6])]
+    >>> class Layered(torch.nn.Module):  # layer="all": (B, T, L, D)
+    ...     n_hidden_states, layer = 3, -1
+    ...     def forward(self, x, lengths=None):
+    ...         states = torch.stack([x, 2 * x, 3 * x], dim=2)
+    ...         return states if self.layer == "all" else states[:, :, -1]
+    >>> states = hidden_states(Layered(), torch.ones(1, 5, 4), None)
+    >>> len(states), states[-1][0, 0, 0].item()
+    (3, 3.0)
+    """
+    if hasattr(encoder, "n_hidden_states") and hasattr(encoder, "layer"):
+        kept, encoder.layer = encoder.layer, "all"
+        try:
+            return list(encoder(inputs, lengths).unbind(2))
+        finally:
+            encoder.layer = kept
+    whisper = getattr(encoder, "whisper", None)
+    if whisper is not None and getattr(whisper, "output_all_hiddens", False):
+        states = whisper(inputs)
+        frames = int(
+            np.ceil(
+                inputs.shape[1]
+                / encoder.sample_rate
+                * encoder.frames_per_second
+            )
+        )
+        return [state[:, :frames] for state in states]
+    return [encoder(inputs, lengths)]
+
+
+class EncoderStatistics:
+    """Mean/std of a frozen encoder's last layer and of all its layers.
+
+    The features the recipe computes (``compute_features``, then
+    ``mean_var_norm``) are applied first when given, so the encoder sees
+    what it sees in training.
+
+    Arguments
+    ---------
+    encoder : torch.nn.Module
+        The frame encoder (see :func:`hidden_states`).
+    compute_features : callable, optional
+        Waveforms -> features.
+    mean_var_norm : callable, optional
+        ``(features, lengths)`` normaliser.
+    sample_rate : int
+        Sample rate of the waveforms it receives.
+
+    Example
+    -------
+    >>> from speechbrain_ser.nnet.encoders import ConvEncoder
+    >>> stats = EncoderStatistics(
+    ...     ConvEncoder(input_size=80, channels=6, n_layers=1),
+    ...     compute_features=Fbank(n_mels=80))
+    >>> out = stats(torch.rand(1, 16000))
+    >>> out["last_layer"].shape, out["all_layers"].shape
+    ((12,), (12,))
+    """
+
+    names = ("last_layer", "all_layers")
+
+    def __init__(
+        self,
+        encoder,
+        compute_features=None,
+        mean_var_norm=None,
+        sample_rate=16000,
+    ):
+        self.encoder = encoder.eval()
+        self.compute_features = compute_features
+        self.mean_var_norm = mean_var_norm
+        if mean_var_norm is not None and hasattr(mean_var_norm, "eval"):
+            mean_var_norm.eval()
+        self.sample_rate = sample_rate
+
+    @torch.no_grad()
+    def __call__(self, wav):
+        """(1, samples) waveform -> ``{"last_layer", "all_layers"}``."""
+        lengths = torch.ones(1)
+        inputs = wav
+        if self.compute_features is not None:
+            inputs = self.compute_features(wav)
+            if self.mean_var_norm is not None:
+                inputs = self.mean_var_norm(inputs, lengths)
+        states = hidden_states(self.encoder, inputs, lengths)
+        pooled = [mean_std(state[0]) for state in states]
+        return {"last_layer": pooled[-1], "all_layers": np.concatenate(pooled)}
+
+
+def utterance_features(manifest_path, data_folder, featurizer, cache=None):
+    """Runs ``featurizer`` on every utterance of a manifest.
 
     Arguments
     ---------
@@ -30,66 +210,70 @@ def fbank_statistics(manifest_path, data_folder, n_mels=40, sample_rate=16000):
         A manifest JSON.
     data_folder : str
         Replaces ``{data_root}`` in the paths.
-    n_mels : int
-        Filterbank channels.
-    sample_rate : int
-        Audio is resampled to it.
+    featurizer : callable
+        (1, samples) waveform -> {name: vector}, with ``sample_rate``.
+    cache : dict, optional
+        id -> {name: vector}; utterances found in it are not recomputed,
+        new ones are added (share it across the folds of one corpus).
 
     Returns
     -------
     ids : list of str
-    features : numpy.ndarray
-        (N, 2 * n_mels).
-    labels : list of str
-        The ``emotion`` of each utterance.
+    features : dict
+        name -> (N, D) array.
+    entries : list of dict
+        The manifest entries, in ``ids`` order.
     """
-    fbank = Fbank(sample_rate=sample_rate, n_mels=n_mels)
+    cache = {} if cache is None else cache
     entries = read_manifest(manifest_path)
-    ids, features, labels = [], [], []
-    for uid, entry in tqdm(entries.items(), desc="filterbank statistics"):
-        wav = read_audio(
-            entry["wav"].replace("{data_root}", data_folder), sample_rate
-        )
-        with torch.no_grad():
-            feats = fbank(wav.unsqueeze(0))[0]
-        features.append(torch.cat([feats.mean(0), feats.std(0)]).numpy())
-        ids.append(uid)
-        labels.append(entry["emotion"])
-    return ids, np.stack(features), labels
+    for uid, entry in tqdm(entries.items(), desc="utterance statistics"):
+        if uid not in cache:
+            path = entry["wav"].replace("{data_root}", data_folder)
+            wav = read_audio(path, featurizer.sample_rate)
+            cache[uid] = featurizer(wav.unsqueeze(0))
+    ids = list(entries)
+    names = cache[ids[0]].keys() if ids else ()
+    features = {
+        name: np.stack([cache[uid][name] for uid in ids]) for name in names
+    }
+    return ids, features, [entries[uid] for uid in ids]
 
 
-def logistic_regression_baseline(
-    manifests, data_folder, c_values=(0.01, 0.1, 1.0, 10.0), n_mels=40
-):
-    """Trains on train, picks ``C`` by valid UA, reports test metrics.
+def _avd(entries):
+    return np.array([[e[name] for name in AVD_NAMES] for e in entries], float)
+
+
+def fit_logistic_regression(train, valid, test, c_values=C_VALUES):
+    """Logistic regression on (features, emotion labels), C by valid UA.
 
     Arguments
     ---------
-    manifests : dict
-        split -> manifest path, for ``train``, ``valid``, ``test``.
-    data_folder : str
-        Replaces ``{data_root}``.
+    train, valid, test : tuple
+        ``(features (N, D), labels)`` each.
     c_values : sequence of float
         Inverse regularisation strengths to try.
-    n_mels : int
-        Filterbank channels.
 
     Returns
     -------
-    dict
-        ``C``, ``valid_UA`` and the test metrics of
-        :func:`speechbrain_ser.metrics.classification_report`, plus
-        ``n_test`` and ``predictions`` (id -> label).
+    metrics : dict
+        :func:`speechbrain_ser.metrics.classification_report` on test,
+        plus ``C``, ``valid_UA``, ``labels``.
+    predicted : list of str
+        One label per test row.
+
+    Example
+    -------
+    >>> x = np.array([[0.0], [0.1], [1.0], [1.1]])
+    >>> y = ["lo", "lo", "hi", "hi"]
+    >>> metrics, predicted = fit_logistic_regression((x, y), (x, y), (x, y))
+    >>> metrics["UA"], predicted
+    (1.0, ['lo', 'lo', 'hi', 'hi'])
     """
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    data = {
-        split: fbank_statistics(path, data_folder, n_mels)
-        for split, path in manifests.items()
-    }
-    classes = sorted(set(data["train"][2]))
+    classes = sorted(set(train[1]))
     index = {label: i for i, label in enumerate(classes)}
 
     def encode(labels):
@@ -101,20 +285,138 @@ def logistic_regression_baseline(
             StandardScaler(),
             LogisticRegression(C=c, class_weight="balanced", max_iter=5000),
         )
-        model.fit(data["train"][1], encode(data["train"][2]))
-        valid = classification_report(
-            encode(data["valid"][2]), model.predict(data["valid"][1]), classes
-        )
-        if best is None or valid["UA"] > best[0]:
-            best = (valid["UA"], c, model)
-    valid_ua, c, model = best
-    ids, features, labels = data["test"]
-    predicted = model.predict(features)
-    results = classification_report(encode(labels), predicted, classes)
-    results.update(
-        C=c,
-        valid_UA=valid_ua,
-        n_test=len(ids),
-        predictions={uid: classes[p] for uid, p in zip(ids, predicted)},
+        model.fit(train[0], encode(train[1]))
+        score = classification_report(
+            encode(valid[1]), model.predict(valid[0]), classes
+        )["UA"]
+        if best is None or score > best[0]:
+            best = (score, c, model)
+    score, c, model = best
+    predicted = model.predict(test[0])
+    metrics = classification_report(encode(test[1]), predicted, classes)
+    metrics.update(C=c, valid_UA=score, labels=classes)
+    return metrics, [classes[p] for p in predicted]
+
+
+def fit_ridge_regression(train, valid, test, alpha_values=ALPHA_VALUES):
+    """Ridge regression on (features, (N, 3) A/V/D), alpha by valid CCC.
+
+    Arguments
+    ---------
+    train, valid, test : tuple
+        ``(features (N, D), targets (N, 3))`` each.
+    alpha_values : sequence of float
+        Regularisation strengths to try.
+
+    Returns
+    -------
+    metrics : dict
+        ``{"CCC": ccc_report on test, "alpha": ..., "valid_CCC_mean": ...}``.
+    predicted : numpy.ndarray
+        (N_test, 3).
+
+    Example
+    -------
+    >>> x = np.arange(8.0).reshape(8, 1)
+    >>> y = np.hstack([x, -x, 2 * x])
+    >>> metrics, _ = fit_ridge_regression((x, y), (x, y), (x, y), [1e-6])
+    >>> round(metrics["CCC"]["mean"], 4)
+    1.0
+    """
+    from sklearn.linear_model import Ridge
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    best = None
+    for alpha in alpha_values:
+        model = make_pipeline(StandardScaler(), Ridge(alpha=alpha))
+        model.fit(train[0], train[1])
+        score = ccc_report(valid[1], model.predict(valid[0]))["mean"]
+        if best is None or score > best[0]:
+            best = (score, alpha, model)
+    score, alpha, model = best
+    predicted = model.predict(test[0])
+    return (
+        {
+            "CCC": ccc_report(test[1], predicted),
+            "alpha": alpha,
+            "valid_CCC_mean": score,
+        },
+        predicted,
     )
-    return results
+
+
+def linear_baseline(
+    manifests,
+    data_folder,
+    task,
+    featurizer,
+    cache=None,
+    c_values=C_VALUES,
+    alpha_values=ALPHA_VALUES,
+):
+    """Fits the linear models of ``task`` on each feature of ``featurizer``.
+
+    Arguments
+    ---------
+    manifests : dict
+        split -> manifest path, for ``train``, ``valid``, ``test``.
+    data_folder : str
+        Replaces ``{data_root}``.
+    task : str
+        ``classification``, ``regression`` or ``both``.
+    featurizer : callable
+        E.g. :class:`FbankStatistics` or :class:`EncoderStatistics`.
+    cache : dict, optional
+        Shared feature cache (see :func:`utterance_features`).
+    c_values : sequence of float
+        Logistic regression's inverse regularisation strengths to try.
+    alpha_values : sequence of float
+        Ridge regression's regularisation strengths to try.
+
+    Returns
+    -------
+    dict
+        feature name -> ``{"results": results.json-like metrics,
+        "predictions": predictions.json-like dict}``.
+    """
+    if task not in ("classification", "regression", "both"):
+        raise ValueError(
+            f"task must be classification, regression or both, not {task!r}"
+        )
+    data = {
+        split: utterance_features(path, data_folder, featurizer, cache)
+        for split, path in manifests.items()
+    }
+    ids = data["test"][0]
+    outputs = {}
+    for name in featurizer.names:
+        results = {"task": task, "n_test": len(ids)}
+        predictions = {uid: {} for uid in ids}
+        if task in ("classification", "both"):
+            metrics, labels = fit_logistic_regression(
+                *(
+                    (data[s][1][name], [e["emotion"] for e in data[s][2]])
+                    for s in ("train", "valid", "test")
+                ),
+                c_values,
+            )
+            results.update(metrics)
+            for uid, label, entry in zip(ids, labels, data["test"][2]):
+                predictions[uid].update(emotion=label, target=entry["emotion"])
+        if task in ("regression", "both"):
+            metrics, values = fit_ridge_regression(
+                *(
+                    (data[s][1][name], _avd(data[s][2]))
+                    for s in ("train", "valid", "test")
+                ),
+                alpha_values,
+            )
+            results.update(metrics)
+            targets = _avd(data["test"][2])
+            for i, uid in enumerate(ids):
+                predictions[uid].update(
+                    avd=values[i].tolist(), avd_target=targets[i].tolist()
+                )
+        outputs[name] = {"results": results, "predictions": predictions}
+    return outputs

@@ -6,6 +6,8 @@
         --keys "valid CER" "valid AUC" --out curves.png
     speechbrain-ser tsne --run results/cpc/alt_fbank/1986 \
         --manifest demo_data/manifests/test.json --out tsne.png
+    speechbrain-ser search hparams/demo.yaml --space hparams/search_space.yaml \
+        --n_trials 8 --study_folder results/search_demo -- --number_of_epochs=5
 
 Authors
  * speechbrain-ser developers 2026
@@ -140,11 +142,24 @@ def build_parser():
     tsne.add_argument("--out", default="tsne.png")
     tsne.add_argument("--title", default=None)
     tsne.set_defaults(handler=_tsne)
+    search = commands.add_parser(
+        "search",
+        add_help=False,
+        help="hyper-parameter search of a recipe with Optuna "
+        "(speechbrain-ser search --help)",
+    )
+    search.add_argument("arguments", nargs=argparse.REMAINDER)
     return parser
 
 
 def main(argv=None):
     """Runs ``speechbrain-ser`` with ``argv`` (default: sys.argv[1:])."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["search"]:  # its own parser, --help included
+        from speechbrain_ser.search import main as search
+
+        search(argv[1:])
+        return 0
     args = build_parser().parse_args(argv)
     return args.handler(args)
 

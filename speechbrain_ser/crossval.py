@@ -5,12 +5,31 @@
         --fold_key=fold --folds=0,1,2,3 --baseline \\
         --data_folder=../shared/data/urdu --output_folder=results/urdu_fbank
 
-Each fold trains in its own process (``train.py``, with ``--<fold_key>=k``
-and ``--output_folder=<output_folder>/fold_<k>``). Every utterance is
-tested in exactly one fold, so the pooled metrics cover the whole corpus;
-the mean and standard deviation across folds are reported too. With
-``--baseline``, filterbank statistics + logistic regression
-(:mod:`speechbrain_ser.baselines`) run on the same manifests.
+Each fold trains in its own process (``train.py`` with ``--<fold_key>=k``
+and ``--output_folder=<output_folder>/fold_<k>``, plus any other override
+given). The validation fold follows the test fold: the recipes whose
+preparer derives it (URDU's ``fold``, IEMOCAP's ``test_session``) do it
+themselves; for a pair of keys ``test_<x>`` / ``valid_<x>`` in the YAML
+(EmoDB's ``test_speaker`` / ``valid_speaker``), ``--valid_<x>`` is set to
+the next fold of ``--folds`` (``--valid_key`` names another key). Every
+utterance is tested in exactly one fold (checked), so the pooled metrics
+cover the whole corpus: UA/WA/F1 for classes, CCC per dimension and
+their mean over the concatenated A/V/D predictions for regression, both
+for ``task: both``. The mean and standard deviation across folds are
+reported too, as a Markdown table (printed, and written with the JSON
+report to ``<output_folder>/crossval_results.{md,json}``).
+
+A fold whose ``results.json`` and ``predictions.json`` exist is read, not
+retrained, so a killed cross-validation resumes at the first unfinished
+fold (which itself resumes from its last checkpoint).
+
+``--baseline`` (or ``--baseline fbank``) adds filterbank statistics +
+logistic regression (ridge regression for A/V/D) on the same folds;
+``--baseline probe`` the same linear models on mean/std of the recipe's
+own frozen encoder (``encoder`` in the YAML, pre-trained weights loaded
+by its ``pretrainer``): last layer, and all layers concatenated;
+``--baseline fbank probe`` both (:mod:`speechbrain_ser.baselines`).
+``--baselines_only`` runs the recipe's data preparation but no training.
 
 Authors
  * speechbrain-ser developers 2026
@@ -18,28 +37,65 @@ Authors
 
 import argparse
 import json
+import math
 import os
 import subprocess
 import sys
 
 import numpy as np
+import speechbrain as sb
+from speechbrain.utils.logger import get_logger
 
-from speechbrain_ser.metrics import classification_report
+from speechbrain_ser.metrics import ccc_report, classification_report
+
+logger = get_logger(__name__)
 
 TRAIN_SCRIPT = os.path.join(
     os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "train.py"
 )
+BASELINES = {"fbank": ("fbank",), "probe": ("last_layer", "all_layers")}
+SYSTEM_NAMES = {
+    "model": "recipe",
+    "fbank": "filterbank mean/std + linear",
+    "last_layer": "probe: encoder last layer mean/std + linear",
+    "all_layers": "probe: encoder all layers mean/std + linear",
+}
 
 
-def pooled_report(predictions, labels=None):
-    """UA/WA/F1 over predictions pooled from every fold.
+def parse_overrides(hparams_file, overrides):
+    """SpeechBrain's command-line parsing of ``--key=value`` overrides.
 
     Arguments
     ---------
-    predictions : dict
-        id -> {"emotion": predicted, "target": true}.
-    labels : list of str, optional
-        Class names; default: sorted targets and predictions.
+    hparams_file : str
+        The YAML.
+    overrides : list of str
+        ``--key=value`` arguments (run options such as ``--device`` are
+        accepted and left out).
+
+    Returns
+    -------
+    str
+        The overrides as a YAML string, as ``load_hyperpyyaml`` takes them.
+
+    Example
+    -------
+    >>> parse_overrides("x.yaml", ["--fold=2", "--device=cpu"])
+    'fold: 2'
+    """
+    return sb.parse_arguments([hparams_file, *overrides])[2]
+
+
+def read_hparams_values(hparams_file, overrides=()):
+    """The YAML's values with overrides and references resolved, without
+    building any object (tagged nodes come back as ruamel nodes).
+
+    Arguments
+    ---------
+    hparams_file : str
+        The YAML.
+    overrides : list of str
+        ``--key=value`` overrides.
 
     Returns
     -------
@@ -47,109 +103,561 @@ def pooled_report(predictions, labels=None):
 
     Example
     -------
-    >>> p = {"a": {"emotion": "x", "target": "x"},
-    ...      "b": {"emotion": "x", "target": "y"}}
-    >>> pooled_report(p)["UA"]
-    0.5
+    >>> import tempfile
+    >>> path = tempfile.mktemp(suffix=".yaml")
+    >>> _ = open(path, "w").write(
+    ...     "fold: 0\\nout: !ref r/<fold>\\nenc: !new:torch.nn.Identity\\n")
+    >>> read_hparams_values(path, ["--fold=3"])["out"]
+    'r/3'
     """
-    if labels is None:
-        labels = sorted(
-            {p["target"] for p in predictions.values()}
-            | {p["emotion"] for p in predictions.values()}
+    import ruamel.yaml
+    from hyperpyyaml import resolve_references
+
+    with open(hparams_file, encoding="utf-8") as fin:
+        text = resolve_references(
+            fin, parse_overrides(hparams_file, list(overrides))
+        ).getvalue()
+    return dict(ruamel.yaml.YAML(typ="rt").load(text))
+
+
+def default_valid_key(fold_key, values):
+    """``valid_<x>`` for a fold key ``test_<x>`` when the YAML has it.
+
+    Arguments
+    ---------
+    fold_key : str
+        The key that names the test fold.
+    values : dict
+        The YAML's top-level keys.
+
+    Returns
+    -------
+    str or None
+
+    Example
+    -------
+    >>> default_valid_key("test_speaker", {"valid_speaker": "08"})
+    'valid_speaker'
+    >>> default_valid_key("fold", {"valid_speaker": "08"}) is None
+    True
+    """
+    if fold_key.startswith("test_"):
+        candidate = "valid_" + fold_key[len("test_") :]
+        if candidate in values:
+            return candidate
+    return None
+
+
+def fold_overrides(fold_key, folds, valid_key=None):
+    """Per fold, the overrides that make it the test fold.
+
+    With ``valid_key``, the validation fold is the next one (cyclically).
+
+    Arguments
+    ---------
+    fold_key : str
+        Test fold key, e.g. ``fold``, ``test_session``, ``test_speaker``.
+    folds : list of str
+        Fold values, in order.
+    valid_key : str, optional
+        Validation fold key.
+
+    Returns
+    -------
+    list of tuple
+        ``(fold, [overrides])``.
+
+    Example
+    -------
+    >>> fold_overrides("test_speaker", ["03", "08", "09"], "valid_speaker")[2]
+    ('09', ['--test_speaker=09', '--valid_speaker=03'])
+    """
+    if len(set(folds)) != len(folds) or len(folds) < 2:
+        raise ValueError(f"need two or more distinct folds, got {folds}")
+    plan = []
+    for i, fold in enumerate(folds):
+        overrides = [f"--{fold_key}={fold}"]
+        if valid_key:
+            overrides.append(f"--{valid_key}={folds[(i + 1) % len(folds)]}")
+        plan.append((fold, overrides))
+    return plan
+
+
+def fold_is_done(folder):
+    """Whether a fold's training wrote its test results.
+
+    Example
+    -------
+    >>> fold_is_done("no/such/folder")
+    False
+    """
+    return all(
+        os.path.exists(os.path.join(folder, name))
+        for name in ("results.json", "predictions.json")
+    )
+
+
+def read_json(path):
+    """Loads a JSON file."""
+    with open(path, encoding="utf-8") as fin:
+        return json.load(fin)
+
+
+def write_json(data, path):
+    """Writes strict JSON: NaN and infinities become null.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> path = tempfile.mktemp()
+    >>> write_json({"a": float("nan"), "b": [1.0]}, path)
+    >>> open(path).read().replace("\\n", "").replace(" ", "")
+    '{"a":null,"b":[1.0]}'
+    """
+
+    def strict(value):
+        if isinstance(value, float) and not math.isfinite(value):
+            return None
+        if isinstance(value, dict):
+            return {k: strict(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [strict(v) for v in value]
+        return value
+
+    with open(path, "w", encoding="utf-8") as fout:
+        json.dump(strict(data), fout, indent=2, allow_nan=False)
+
+
+def pooled_report(predictions, labels=None):
+    """Metrics over the predictions pooled from every fold.
+
+    Arguments
+    ---------
+    predictions : dict
+        id -> {"emotion": predicted, "target": true} for classes and/or
+        {"avd": [a, v, d], "avd_target": [a, v, d]} for A/V/D.
+    labels : list of str, optional
+        Class names; default: sorted targets and predictions.
+
+    Returns
+    -------
+    dict
+        UA/WA/F1 (:func:`speechbrain_ser.metrics.classification_report`)
+        when there are classes, ``CCC`` (per dimension and mean) when
+        there are A/V/D values, and ``n``.
+
+    Example
+    -------
+    >>> p = {"a": {"emotion": "x", "target": "x", "avd": [1, 2, 3],
+    ...            "avd_target": [1, 2, 3]},
+    ...      "b": {"emotion": "x", "target": "y", "avd": [2, 3, 4],
+    ...            "avd_target": [2, 3, 4]}}
+    >>> report = pooled_report(p)
+    >>> report["UA"], report["CCC"]["mean"], report["n"]
+    (0.5, 1.0, 2)
+    """
+    values = list(predictions.values())
+    report = {"n": len(values)}
+    if values and "emotion" in values[0]:
+        if labels is None:
+            labels = sorted(
+                {p["target"] for p in values} | {p["emotion"] for p in values}
+            )
+        index = {label: i for i, label in enumerate(labels)}
+        report.update(
+            classification_report(
+                [index[p["target"]] for p in values],
+                [index[p["emotion"]] for p in values],
+                labels,
+            )
         )
-    index = {label: i for i, label in enumerate(labels)}
-    true = [index[p["target"]] for p in predictions.values()]
-    predicted = [index[p["emotion"]] for p in predictions.values()]
-    report = classification_report(true, predicted, labels)
-    report["n"] = len(true)
+    if values and "avd" in values[0]:
+        report["CCC"] = ccc_report(
+            [p["avd_target"] for p in values], [p["avd"] for p in values]
+        )
     return report
 
 
-def summarise(fold_results, pooled):
-    """Per-fold mean/std of UA, WA and F1 next to the pooled numbers."""
-    summary = {"pooled": pooled, "folds": fold_results}
-    for key in ("UA", "WA", "F1_macro"):
-        values = [r[key] for r in fold_results.values()]
-        summary[f"{key}_fold_mean"] = float(np.mean(values))
-        summary[f"{key}_fold_std"] = float(np.std(values))
-    return summary
+def headline_metrics(results):
+    """The numbers a table shows, from a results.json-like dict.
+
+    Example
+    -------
+    >>> headline_metrics({"UA": 0.5, "WA": 0.6, "CCC": {"mean": 0.3}})
+    {'UA': 0.5, 'WA': 0.6, 'CCC_mean': 0.3}
+    """
+    metrics = {k: results[k] for k in ("UA", "WA", "F1_macro") if k in results}
+    for name, value in results.get("CCC", {}).items():
+        metrics[f"CCC_{name}"] = value
+    return metrics
+
+
+def summarise(fold_results, predictions):
+    """Per-fold metrics, their mean/std across folds, and pooled metrics.
+
+    Arguments
+    ---------
+    fold_results : dict
+        fold -> results.json-like dict.
+    predictions : dict
+        id -> prediction, every fold's test set together.
+
+    Returns
+    -------
+    dict
+        ``folds`` (fold -> headline metrics), ``fold_mean``, ``fold_std``
+        (population std over folds), ``pooled`` (headline metrics and
+        ``n``) and ``pooled_full`` (every pooled metric).
+
+    Example
+    -------
+    >>> s = summarise({"0": {"UA": 0.5}, "1": {"UA": 1.0}},
+    ...               {"a": {"emotion": "x", "target": "x"}})
+    >>> s["fold_mean"]["UA"], s["fold_std"]["UA"], s["pooled"]["UA"]
+    (0.75, 0.25, 1.0)
+    """
+    folds = {fold: headline_metrics(r) for fold, r in fold_results.items()}
+    keys = list(next(iter(folds.values())))
+    pooled_full = pooled_report(predictions)
+    return {
+        "folds": folds,
+        "fold_mean": {
+            k: float(np.mean([f[k] for f in folds.values()])) for k in keys
+        },
+        "fold_std": {
+            k: float(np.std([f[k] for f in folds.values()])) for k in keys
+        },
+        "pooled": {**headline_metrics(pooled_full), "n": pooled_full["n"]},
+        "pooled_full": pooled_full,
+    }
+
+
+def markdown_table(report):
+    """The systems of a cross-validation report as a Markdown table.
+
+    Example
+    -------
+    >>> s = summarise({"0": {"UA": 0.5}, "1": {"UA": 1.0}},
+    ...               {"a": {"emotion": "x", "target": "x"}})
+    >>> print(markdown_table({"systems": {"model": s}}))
+    | system | UA folds mean ± std | UA pooled | n |
+    |---|---|---|---|
+    | recipe | 0.750 ± 0.250 | 1.000 | 1 |
+    """
+    systems = report["systems"]
+    keys = list(next(iter(systems.values()))["fold_mean"])
+    header = ["system"]
+    for key in keys:
+        header += [f"{key} folds mean ± std", f"{key} pooled"]
+    lines = [
+        "| " + " | ".join(header + ["n"]) + " |",
+        "|" + "---|" * (len(header) + 1),
+    ]
+    for name, summary in systems.items():
+        cells = [SYSTEM_NAMES.get(name, name)]
+        for key in keys:
+            cells += [
+                f"{summary['fold_mean'][key]:.3f} ± "
+                f"{summary['fold_std'][key]:.3f}",
+                f"{summary['pooled'][key]:.3f}",
+            ]
+        cells.append(str(summary["pooled"]["n"]))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def run_training(hparams_file, overrides):
+    """Runs ``train.py`` in its own process; raises if it fails.
+
+    Arguments
+    ---------
+    hparams_file : str
+        The recipe YAML.
+    overrides : list of str
+        ``--key=value`` arguments.
+    """
+    command = [sys.executable, TRAIN_SCRIPT, hparams_file, *overrides]
+    logger.info("running " + " ".join(command))
+    subprocess.run(command, check=True)
+
+
+def prepare_fold(hparams_file, overrides):
+    """Runs only the recipe's data preparation (its ``prepare``).
+
+    Only the ``prepare`` node is built, so no model is loaded.
+
+    Arguments
+    ---------
+    hparams_file : str
+        The recipe YAML.
+    overrides : list of str
+        ``--key=value`` overrides (those of one fold).
+    """
+    import io
+
+    import ruamel.yaml
+    from hyperpyyaml import load_hyperpyyaml
+
+    values = read_hparams_values(hparams_file, overrides)
+    if values.get("prepare") is None:
+        return
+    text = io.StringIO()
+    ruamel.yaml.YAML(typ="rt").dump({"prepare": values["prepare"]}, text)
+    load_hyperpyyaml(text.getvalue())["prepare"]()
+
+
+def probe_featurizer(hparams_file, overrides):
+    """:class:`speechbrain_ser.baselines.EncoderStatistics` of the encoder
+    the recipe YAML builds, with its pre-trained weights when the YAML has
+    a ``pretrainer``.
+
+    Arguments
+    ---------
+    hparams_file : str
+        The recipe YAML.
+    overrides : list of str
+        ``--key=value`` overrides (those of one fold).
+
+    Returns
+    -------
+    EncoderStatistics
+    """
+    from hyperpyyaml import load_hyperpyyaml
+
+    from speechbrain_ser.baselines import EncoderStatistics
+
+    with open(hparams_file, encoding="utf-8") as fin:
+        hparams = load_hyperpyyaml(
+            fin, parse_overrides(hparams_file, overrides)
+        )
+    if "encoder" not in hparams:
+        raise ValueError(
+            f"{hparams_file}: no `encoder` to probe; use --baseline fbank"
+        )
+    if hparams.get("pretrainer") is not None:
+        hparams["pretrainer"].collect_files()
+        hparams["pretrainer"].load_collected()
+    return EncoderStatistics(
+        hparams["encoder"],
+        hparams.get("compute_features"),
+        hparams.get("mean_var_norm"),
+        hparams.get("sample_rate", 16000),
+    )
+
+
+def check_disjoint_tests(tested, fold, predictions):
+    """Raises when an utterance of ``fold``'s test set was tested before."""
+    for uid in predictions:
+        if uid in tested:
+            raise ValueError(
+                f"utterance {uid} is in the test sets of folds "
+                f"{tested[uid]} and {fold}: the fold key does not change "
+                "the test split (EmoDB: add --split_protocol=loso)"
+            )
+        tested[uid] = fold
+
+
+def build_parser():
+    """The argument parser of the cross-validation command."""
+    parser = argparse.ArgumentParser(
+        prog="python -m speechbrain_ser.crossval",
+        description=__doc__.split("\n\n")[0],
+    )
+    parser.add_argument("hparams", help="the recipe YAML")
+    parser.add_argument(
+        "--fold_key", default="fold", help="the YAML key of the test fold"
+    )
+    parser.add_argument(
+        "--folds",
+        default=None,
+        help="comma-separated fold values (default: 0..n_folds-1 when the "
+        "YAML has n_folds)",
+    )
+    parser.add_argument(
+        "--valid_key",
+        default=None,
+        help="YAML key set to the next fold (default: valid_<x> for "
+        "--fold_key=test_<x> when the YAML has it; 'none' for no key)",
+    )
+    parser.add_argument("--output_folder", required=True)
+    parser.add_argument(
+        "--baseline",
+        nargs="*",
+        choices=sorted(BASELINES),
+        default=None,
+        help="linear baselines on the same folds: fbank (default when "
+        "given alone) and/or probe (the recipe's frozen encoder)",
+    )
+    parser.add_argument(
+        "--baselines_only",
+        action="store_true",
+        help="prepare each fold's data and run the baselines, no training",
+    )
+    return parser
 
 
 def main(argv=None):
-    """Command-line entry point (see the module docstring)."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("hparams")
-    parser.add_argument("--fold_key", default="fold")
-    parser.add_argument("--folds", default="0,1,2,3")
-    parser.add_argument("--output_folder", required=True)
-    parser.add_argument("--data_folder", required=True)
-    parser.add_argument(
-        "--baseline",
-        action="store_true",
-        help="also run filterbank statistics + logistic regression",
-    )
-    args, overrides = parser.parse_known_args(argv)
-    folds = args.folds.split(",")
-    neural, baseline = {}, {}
-    neural_predictions, baseline_predictions = {}, {}
-    for fold in folds:
-        out = os.path.join(args.output_folder, f"fold_{fold}")
-        command = [
-            sys.executable,
-            TRAIN_SCRIPT,
-            args.hparams,
-            f"--{args.fold_key}={fold}",
-            f"--output_folder={out}",
-            f"--data_folder={args.data_folder}",
-            *overrides,
-        ]
-        subprocess.run(command, check=True)
-        with open(os.path.join(out, "results.json")) as fin:
-            neural[fold] = json.load(fin)
-        with open(os.path.join(out, "predictions.json")) as fin:
-            fold_predictions = json.load(fin)
-        neural_predictions.update(fold_predictions)
-        if args.baseline:
-            from speechbrain_ser.baselines import logistic_regression_baseline
+    """Command-line entry point (see the module docstring).
 
-            manifests = {
-                split: os.path.join(out, "manifests", f"{split}.json")
-                for split in ("train", "valid", "test")
-            }
-            result = logistic_regression_baseline(manifests, args.data_folder)
-            baseline_predictions.update(
-                {
-                    uid: {
-                        "emotion": label,
-                        "target": fold_predictions[uid]["target"],
-                    }
-                    for uid, label in result.pop("predictions").items()
-                }
+    Arguments
+    ---------
+    argv : list of str, optional
+        Arguments (default: ``sys.argv[1:]``); unknown ``--key=value``
+        ones are passed to every fold's ``train.py``.
+
+    Returns
+    -------
+    dict
+        The report written to ``crossval_results.json``.
+    """
+    args, overrides = build_parser().parse_known_args(argv)
+    baselines = args.baseline
+    if baselines is not None and not baselines:
+        baselines = ["fbank"]
+    baselines = baselines or []
+    if args.baselines_only and not baselines:
+        raise ValueError("--baselines_only needs --baseline")
+    values = read_hparams_values(args.hparams, overrides)
+    if args.folds is None:
+        if "n_folds" not in values:
+            raise ValueError(
+                f"{args.hparams}: no n_folds; give the folds with --folds"
             )
-            baseline[fold] = result
+        folds = [str(k) for k in range(int(values["n_folds"]))]
+    else:
+        folds = [f.strip() for f in args.folds.split(",")]
+    valid_key = args.valid_key
+    if valid_key is None:
+        valid_key = default_valid_key(args.fold_key, values)
+    elif valid_key.lower() == "none":
+        valid_key = None
+    if args.fold_key not in values:
+        raise ValueError(f"{args.hparams}: no key {args.fold_key!r}")
+    logger.info(f"folds {folds} on {args.fold_key}, valid key {valid_key}")
+
+    systems = ["model"] * (not args.baselines_only)
+    for baseline in baselines:
+        systems += BASELINES[baseline]
+    results = {name: {} for name in systems}
+    predictions = {name: {} for name in systems}
+    tested, caches, featurizers = {}, {}, {}
+    task = values.get("task", "classification")
+    for fold, fold_args in fold_overrides(args.fold_key, folds, valid_key):
+        out = os.path.join(args.output_folder, f"fold_{fold}")
+        fold_args = [*overrides, *fold_args, f"--output_folder={out}"]
+        fold_tests = None
+        if not args.baselines_only:
+            if fold_is_done(out):
+                logger.info(f"fold {fold}: results found in {out}, kept")
+            else:
+                run_training(args.hparams, fold_args)
+            results["model"][fold] = read_json(
+                os.path.join(out, "results.json")
+            )
+            fold_tests = read_json(os.path.join(out, "predictions.json"))
+            predictions["model"].update(fold_tests)
+        for baseline in baselines:
+            path = os.path.join(out, f"baseline_{baseline}.json")
+            if not os.path.exists(path):
+                if baseline not in featurizers:
+                    featurizers[baseline] = make_featurizer(
+                        baseline, args.hparams, fold_args
+                    )
+                outputs = run_baseline(
+                    args.hparams,
+                    fold_args,
+                    task,
+                    featurizers[baseline],
+                    caches.setdefault(baseline, {}),
+                    prepare=args.baselines_only,
+                )
+                os.makedirs(out, exist_ok=True)
+                write_json(outputs, path)
+            for name, output in read_json(path).items():
+                results[name][fold] = output["results"]
+                predictions[name].update(output["predictions"])
+                fold_tests = fold_tests or output["predictions"]
+        check_disjoint_tests(tested, fold, fold_tests)
+
     report = {
         "hparams": args.hparams,
-        "protocol": neural[folds[0]].get("protocol"),
-        "model": summarise(neural, pooled_report(neural_predictions)),
+        "overrides": overrides,
+        "fold_key": args.fold_key,
+        "valid_key": valid_key,
+        "folds": folds,
+        "task": task,
+        "protocol": next(
+            (r.get("protocol") for r in results.get("model", {}).values()),
+            values.get("protocol"),
+        ),
+        "systems": {
+            name: summarise(results[name], predictions[name])
+            for name in systems
+        },
     }
-    if args.baseline:
-        report["fbank_logreg_baseline"] = summarise(
-            baseline, pooled_report(baseline_predictions)
-        )
+    os.makedirs(args.output_folder, exist_ok=True)
     path = os.path.join(args.output_folder, "crossval_results.json")
-    with open(path, "w") as fout:
-        json.dump(report, fout, indent=2)
-    for name in ("model", "fbank_logreg_baseline"):
-        if name in report:
-            pooled = report[name]["pooled"]
-            print(
-                f"{name}: pooled UA {pooled['UA']:.3f} WA {pooled['WA']:.3f} "
-                f"F1 {pooled['F1_macro']:.3f} (n={pooled['n']}); fold UA "
-                f"{report[name]['UA_fold_mean']:.3f} "
-                f"+- {report[name]['UA_fold_std']:.3f}"
-            )
+    write_json(report, path)
+    table = markdown_table(report)
+    with open(
+        os.path.join(args.output_folder, "crossval_results.md"),
+        "w",
+        encoding="utf-8",
+    ) as fout:
+        fout.write(
+            f"Cross-validation of `{args.hparams}` over {args.fold_key} = "
+            f"{', '.join(folds)}\n\nProtocol: {report['protocol']}\n\n"
+            f"{table}\n"
+        )
+    print(table)
     print(f"written to {path}")
     return report
+
+
+def run_baseline(hparams_file, fold_args, task, featurizer, cache, prepare):
+    """Fits the linear baselines of one fold on its manifests.
+
+    Arguments
+    ---------
+    hparams_file : str
+        The recipe YAML (names the fold's manifests and data folder).
+    fold_args : list of str
+        The fold's overrides.
+    task : str
+        ``classification``, ``regression`` or ``both``.
+    featurizer : callable
+        See :func:`speechbrain_ser.baselines.linear_baseline`.
+    cache : dict
+        Features shared across folds.
+    prepare : bool
+        Run the recipe's data preparation first (no training ran).
+
+    Returns
+    -------
+    dict
+        feature name -> {"results", "predictions"}.
+    """
+    from speechbrain_ser.baselines import linear_baseline
+
+    if prepare:
+        prepare_fold(hparams_file, fold_args)
+    values = read_hparams_values(hparams_file, fold_args)
+    manifests = {
+        split: values[f"{split}_manifest"]
+        for split in ("train", "valid", "test")
+    }
+    return linear_baseline(
+        manifests, values["data_folder"], task, featurizer, cache
+    )
+
+
+def make_featurizer(baseline, hparams_file, fold_args):
+    """The featurizer of a baseline name (``fbank`` or ``probe``)."""
+    from speechbrain_ser.baselines import FbankStatistics
+
+    if baseline == "fbank":
+        return FbankStatistics()
+    return probe_featurizer(hparams_file, fold_args)
 
 
 if __name__ == "__main__":
