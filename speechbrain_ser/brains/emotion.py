@@ -42,12 +42,30 @@ class EmotionBrain(sb.Brain):
     ``freeze_encoder``, ``cache_frozen_encoder`` (see :meth:`encode`),
     ``ccc_loss``, ``class_weights`` (null, "balanced"
     or a list), ``classification_weight`` / ``regression_weight`` (for
-    ``both``), ``wav_augment`` (optional, train only), ``lr_annealing``
+    ``both``), ``lr_annealing``
     (optional), ``output_folder``, ``protocol`` (a sentence stating the
     corpus, split and speaker independence; copied into results.json).
 
-    Checkpoints are kept on the validation ``score``: UA for
-    classification, mean CCC for regression, their mean for both.
+    Model selection: checkpoints are kept on the validation ``score``,
+    by default UA for classification, mean CCC for regression, their mean
+    for both; ``selection_metric`` (optional) names another validation
+    statistic where higher is better (e.g. ``WA``, ``F1_macro``,
+    ``CCC_valence``). The checkpoint best on it is the one tested; the
+    train log and results.json (``selected_epoch``) say which epoch it
+    was. With an ``EpochCounterWithStopper`` as ``epoch_counter``
+    (``limit_to_stop`` = patience, ``direction: max``), training stops
+    once the score has not improved for that many epochs.
+
+    Augmentation (training batches only; each optional, a SpeechBrain
+    ``Augmenter``; labels are replicated when one concatenates the
+    original batch): ``wav_augment`` on the waveforms (speed
+    perturbation, noise, reverberation), ``fbank_augment`` on the
+    features (time/frequency masking of filterbanks), ``frame_augment``
+    on the encoder's output frames (masking of the cached features of a
+    frozen encoder: the frozen encoder still runs once per utterance).
+
+    Regularisation: ``label_smoothing`` (optional, cross-entropy), and in
+    the YAML the heads' ``dropout`` and the optimiser's ``weight_decay``.
     """
 
     test_checkpoint = {"max_key": "score"}
@@ -84,7 +102,7 @@ class EmotionBrain(sb.Brain):
             self._class_weights = weights
         return self._class_weights
 
-    def encode(self, wavs, lengths, ids=None):
+    def encode(self, wavs, lengths, ids=None, stage=None):
         """Waveforms -> (B, T, D) encoder frames (features first if set).
 
         With ``freeze_encoder`` and ``cache_frozen_encoder`` both true and
@@ -111,6 +129,8 @@ class EmotionBrain(sb.Brain):
             x = self.hparams.compute_features(x)
         if hasattr(self.modules, "mean_var_norm"):
             x = self.modules.mean_var_norm(x, lengths)
+        if self._augments(stage, "fbank_augment"):
+            x, lengths = self._augment("fbank_augment", x, lengths)
         if not self.hparams.freeze_encoder:
             return self.modules.encoder(x, lengths)
         self.modules.encoder.eval()
@@ -193,11 +213,43 @@ class EmotionBrain(sb.Brain):
         batch = batch.to(self.device)
         wavs, lengths = batch.sig
         ids = batch.id
-        if stage == sb.Stage.TRAIN and hasattr(self.hparams, "wav_augment"):
-            wavs, lengths = self.hparams.wav_augment(wavs, lengths)
-            ids = None  # augmented audio differs every epoch: no caching
-        frames = self.encode(wavs, lengths, ids)
+        self._augmented = []  # the augmenters applied to this batch
+        if self._augments(stage, "wav_augment"):
+            wavs, lengths = self._augment("wav_augment", wavs, lengths)
+        if self._augments(stage, "wav_augment", "fbank_augment"):
+            ids = None  # augmented inputs differ every epoch: no caching
+        frames = self.encode(wavs, lengths, ids, stage)
+        if self._augments(stage, "fbank_augment"):  # masking keeps lengths
+            lengths = self.hparams.fbank_augment.replicate_labels(lengths)
+        if self._augments(stage, "frame_augment"):
+            frames, lengths = self._augment_frames(frames, lengths)
         return self.predict(self.modules.head(frames, lengths))
+
+    def _augments(self, stage, *names):
+        """Whether any augmenter of ``names`` applies in ``stage``.
+
+        Augmentation is for training only: valid and test inputs are
+        never changed.
+        """
+        return stage == sb.Stage.TRAIN and any(
+            getattr(self.hparams, name, None) is not None for name in names
+        )
+
+    def _augment_frames(self, frames, lengths):
+        """``frame_augment`` on (B, T, D) frames, or on (B, T, L, D) hidden
+        states viewed as (B, T, L * D): a time mask then covers every
+        layer, a channel mask a band of one layer."""
+        shape = frames.shape
+        flat = frames.reshape(shape[0], shape[1], -1)
+        flat, lengths = self._augment("frame_augment", flat, lengths)
+        return flat.reshape(flat.shape[0], *shape[1:]), lengths
+
+    def _augment(self, name, x, lengths):
+        """Applies the Augmenter ``name``; notes it for the labels."""
+        augmenter = getattr(self.hparams, name)
+        x, lengths = augmenter(x, lengths)
+        self._augmented.append(augmenter)
+        return x, lengths
 
     def predict(self, embedding):
         """Utterance embeddings -> dict with ``logits`` and/or ``avd``."""
@@ -211,8 +263,9 @@ class EmotionBrain(sb.Brain):
     def _targets(self, batch, stage, key):
         targets = getattr(batch, key)
         targets = targets.data if hasattr(targets, "data") else targets
-        if stage == sb.Stage.TRAIN and hasattr(self.hparams, "wav_augment"):
-            targets = self.hparams.wav_augment.replicate_labels(targets)
+        if stage == sb.Stage.TRAIN:
+            for augmenter in getattr(self, "_augmented", []):
+                targets = augmenter.replicate_labels(targets)
         return targets
 
     def compute_objectives(self, predictions, batch, stage):
@@ -221,7 +274,10 @@ class EmotionBrain(sb.Brain):
         if "logits" in predictions:
             labels = self._targets(batch, stage, "emotion_encoded").view(-1)
             loss_ce = torch.nn.functional.cross_entropy(
-                predictions["logits"], labels, weight=self.class_weights
+                predictions["logits"],
+                labels,
+                weight=self.class_weights,
+                label_smoothing=getattr(self.hparams, "label_smoothing", 0.0),
             )
             loss = loss + self.hparams.classification_weight * loss_ce
         if "avd" in predictions:
@@ -306,8 +362,44 @@ class EmotionBrain(sb.Brain):
             scores.append(metrics["CCC"]["mean"])
         metrics["score"] = float(np.mean(scores))
         metrics["n"] = len(outputs["ids"])
+        selection = getattr(self.hparams, "selection_metric", None)
+        if selection:
+            metrics["score"] = self._selection_value(metrics, selection)
         self.last_outputs = outputs
         return metrics
+
+    @staticmethod
+    def _selection_value(metrics, name):
+        """The value of ``selection_metric`` ``name`` in ``metrics``."""
+        if name.startswith("CCC_") and "CCC" in metrics:
+            value = metrics["CCC"].get(name[len("CCC_") :])
+        else:
+            value = metrics.get(name)
+        if not isinstance(value, (int, float)):
+            raise ValueError(
+                f"selection_metric {name!r} is not a validation statistic "
+                "of this task; use one of UA, WA, F1_macro, CCC_mean, "
+                "CCC_activation, CCC_valence, CCC_dominance"
+            )
+        return float(value)
+
+    def on_evaluate_start(self, max_key=None, min_key=None):
+        """Loads the checkpoint best on ``max_key`` and notes its epoch."""
+        super().on_evaluate_start(max_key=max_key, min_key=min_key)
+        self.selected_epoch = None
+        if self.checkpointer is None:
+            return
+        checkpoint = self.checkpointer.find_checkpoint(
+            max_key=max_key, min_key=min_key
+        )
+        if checkpoint is not None:
+            self.selected_epoch = checkpoint.meta.get(
+                "epoch", self.hparams.epoch_counter.current
+            )
+            logger.info(
+                f"testing the checkpoint of epoch {self.selected_epoch} "
+                f"(best validation score {checkpoint.meta.get('score')})"
+            )
 
     @property
     def class_names(self):
@@ -338,16 +430,24 @@ class EmotionBrain(sb.Brain):
                 train_stats=self.train_stats,
                 valid_stats=summary,
             )
+            counter = self.hparams.epoch_counter
+            if hasattr(counter, "update_metric"):  # early stopping
+                counter.update_metric(metrics["score"])
             self.checkpointer.save_and_keep_only(
-                meta=summary, max_keys=["score"], num_to_keep=1
+                meta={**summary, "epoch": epoch},
+                max_keys=["score"],
+                num_to_keep=1,
             )
         elif stage == sb.Stage.TEST:
+            selected = getattr(self, "selected_epoch", None)
             self.hparams.train_logger.log_stats(
-                stats_meta={"epoch loaded": self.hparams.epoch_counter.current},
+                stats_meta={"epoch loaded": selected},
                 test_stats=summary,
             )
             if sb.utils.distributed.if_main_process():
-                self.write_results({**metrics, **extras})
+                self.write_results(
+                    {**metrics, **extras, "selected_epoch": selected}
+                )
                 self.report_layer_weights()
 
     def extra_stats(self):
@@ -430,7 +530,8 @@ class EmotionBrain(sb.Brain):
         results.json keys: ``UA``, ``WA``, ``F1_macro``, ``F1_weighted``,
         ``per_class_recall``, ``ROC_AUC``, ``confusion_matrix``, ``labels``
         (classification); ``CCC`` = {activation, valence, dominance, mean}
-        (regression); ``n_test``, ``task``, ``protocol`` always.
+        (regression); ``n_test``, ``task``, ``protocol`` and
+        ``selected_epoch`` (the epoch of the tested checkpoint) always.
         predictions.json holds each test utterance's prediction and target
         (see :meth:`utterance_predictions`).
         """

@@ -57,18 +57,40 @@ class StatsPoolingMLP(torch.nn.Module):
         Number of [Linear, LayerNorm, ReLU] blocks (seed 000: 3).
     dropout : float
         Dropout after each block.
+    input_norm : bool
+        Standardise the pooled statistics with a ``BatchNorm1d`` without
+        affine parameters (running mean and variance at test time), as a
+        linear probe's scaler does; not in Sarkar & Tarigopula's head.
+    input_dropout : float
+        Dropout on the pooled statistics (a regulariser for small corpora).
 
     Example
     -------
     >>> head = StatsPoolingMLP(input_size=32, hidden_size=16)
     >>> head(torch.rand(4, 50, 32), torch.tensor([1.0, 0.5, 0.8, 1.0])).shape
     torch.Size([4, 16])
+    >>> small = StatsPoolingMLP(32, 8, n_layers=1, input_norm=True)
+    >>> small(torch.rand(1, 50, 32)).shape  # a batch of one trains too
+    torch.Size([1, 8])
     """
 
-    def __init__(self, input_size, hidden_size=256, n_layers=3, dropout=0.0):
+    def __init__(
+        self,
+        input_size,
+        hidden_size=256,
+        n_layers=3,
+        dropout=0.0,
+        input_norm=False,
+        input_dropout=0.0,
+    ):
         super().__init__()
         self.pooling = MeanStdPooling("std")
+        self.input_norm = None
+        if input_norm:
+            self.input_norm = torch.nn.BatchNorm1d(2 * input_size, affine=False)
         blocks = []
+        if input_dropout:
+            blocks.append(torch.nn.Dropout(input_dropout))
         size = 2 * input_size
         for _ in range(n_layers):
             blocks += [
@@ -82,7 +104,20 @@ class StatsPoolingMLP(torch.nn.Module):
 
     def forward(self, x, lengths=None):
         """Returns the (B, hidden_size) utterance embedding."""
-        return self.mlp(self.pooling(x, lengths))
+        stats = self.pooling(x, lengths)
+        if self.input_norm is not None:
+            norm = self.input_norm
+            # a batch of one has no variance: use the running statistics
+            single = self.training and stats.shape[0] == 1
+            stats = torch.nn.functional.batch_norm(
+                stats,
+                norm.running_mean,
+                norm.running_var,
+                training=self.training and not single,
+                momentum=norm.momentum,
+                eps=norm.eps,
+            )
+        return self.mlp(stats)
 
 
 class AttentionRecognizer(torch.nn.Module):
