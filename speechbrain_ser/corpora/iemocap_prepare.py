@@ -139,6 +139,7 @@ def scan_iemocap(data_folder, class_set="4class", keep_other_classes=False):
                     entry["emotion"] = mapping[code]
                 if uid in transcripts:
                     entry["transcript"] = transcripts[uid]
+                    entry["transcript_source"] = "human"
                 entries[uid] = entry
     if left_out:
         logger.info(

@@ -23,6 +23,7 @@ Authors
 """
 
 import json
+import math
 import os
 
 import torch
@@ -56,6 +57,10 @@ class WhisperTranscriber:
     max_new_tokens : int, optional
         Most tokens generated per utterance (default: as many as the
         decoder's positions allow, less the prompt).
+    max_tokens_per_second : float
+        Also caps the tokens of a batch at this rate times its longest
+        utterance (plus 8), so that a hallucination loop on a short clip
+        stops early (fluent English runs at about 3-5 tokens per second).
 
     Example
     -------
@@ -76,6 +81,7 @@ class WhisperTranscriber:
         batch_size=8,
         language=None,
         max_new_tokens=None,
+        max_tokens_per_second=8.0,
     ):
         from transformers import (
             WhisperForConditionalGeneration,
@@ -101,6 +107,7 @@ class WhisperTranscriber:
         self.max_new_tokens = max_new_tokens or (
             self.model.config.max_target_positions - 4
         )
+        self.max_tokens_per_second = max_tokens_per_second
 
     @property
     def transcript_source(self):
@@ -143,7 +150,9 @@ class WhisperTranscriber:
             return_tensors="pt",
             return_attention_mask=True,
         )
-        kwargs = {"max_new_tokens": self.max_new_tokens}
+        longest = float(samples.max()) / self.sample_rate
+        budget = int(math.ceil(longest * self.max_tokens_per_second)) + 8
+        kwargs = {"max_new_tokens": min(self.max_new_tokens, budget)}
         if self.language is not None:
             kwargs.update(language=self.language, task="transcribe")
         tokens = self.model.generate(

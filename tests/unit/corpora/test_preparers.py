@@ -51,6 +51,7 @@ def test_iemocap_four_class_leave_one_session_out(tmp_path, tone):
         3.5,
     )
     assert entry["transcript"] == "Great news!"
+    assert entry["transcript_source"] == "human"
     assert entry["improvised"] is True
     assert entry["wav"].startswith("{data_root}/Session1/")
     assert splits["test"]["Ses01F_script01_1_M001"]["improvised"] is False
