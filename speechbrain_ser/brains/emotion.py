@@ -12,12 +12,14 @@ import speechbrain as sb
 import torch
 from speechbrain.utils.logger import get_logger
 
+from speechbrain_ser.data.manifest import manifest_field
 from speechbrain_ser.metrics import (
     ccc_report,
     classification_report,
     confusion_matrix,
     plot_confusion_matrix,
     roc_auc,
+    subset_reports,
 )
 from speechbrain_ser.nnet.pooling import valid_frames
 
@@ -38,12 +40,15 @@ class EmotionBrain(sb.Brain):
       dominance in [-1, 1]).
 
     Other hparams: ``task`` (classification, regression or both),
-    ``freeze_encoder``, ``cache_frozen_encoder`` (see :meth:`encode`),
+    ``freeze_encoder``, ``cache_frozen_encoder`` and
+    ``encoder_cache_folder`` (see :meth:`encode`),
     ``ccc_loss``, ``class_weights`` (null, "balanced"
     or a list), ``classification_weight`` / ``regression_weight`` (for
     ``both``), ``wav_augment`` (optional, train only), ``lr_annealing``
     (optional), ``output_folder``, ``protocol`` (a sentence stating the
-    corpus, split and speaker independence; copied into results.json).
+    corpus, split and speaker independence; copied into results.json),
+    ``subset_field`` (optional: a manifest field such as IEMOCAP's
+    ``improvised``; test UA/WA are also reported per value of it).
 
     Checkpoints are kept on the validation ``score``: UA for
     classification, mean CCC for regression, their mean for both.
@@ -90,10 +95,15 @@ class EmotionBrain(sb.Brain):
         ``ids`` given, each utterance's valid frames are kept in memory
         after their first pass and reused, so a frozen encoder (e.g.
         Whisper, which pads every clip to 30 s) runs once per utterance.
+        With ``encoder_cache_folder`` set, they are also saved there (one
+        ``<id>.pt`` per utterance) and read back by later runs, so an
+        interrupted run resumes and other runs with the same encoder
+        (e.g. the members of an ensemble) skip it; the folder must change
+        whenever the encoder or its input does.
         """
         if ids is not None and self._encoder_cache is not None:
-            if all(uid in self._encoder_cache for uid in ids):
-                frames = [self._encoder_cache[uid] for uid in ids]
+            frames = [self._cached_frames(uid) for uid in ids]
+            if all(item is not None for item in frames):
                 return torch.nn.utils.rnn.pad_sequence(
                     frames, batch_first=True
                 ).to(self.device)
@@ -110,8 +120,31 @@ class EmotionBrain(sb.Brain):
         if ids is not None and self._encoder_cache is not None:
             valid = valid_frames(lengths, frames.shape[1])
             for uid, item, n in zip(ids, frames, valid):
-                self._encoder_cache[uid] = item[:n].cpu()
+                self._store_frames(uid, item[:n].cpu())
         return frames
+
+    def _cache_path(self, uid):
+        folder = getattr(self.hparams, "encoder_cache_folder", None)
+        if not folder:
+            return None
+        return os.path.join(folder, uid.replace(os.sep, "__") + ".pt")
+
+    def _cached_frames(self, uid):
+        """An utterance's cached frames (memory, then disk), or None."""
+        if uid not in self._encoder_cache:
+            path = self._cache_path(uid)
+            if path is None or not os.path.isfile(path):
+                return None
+            self._encoder_cache[uid] = torch.load(path)
+        return self._encoder_cache[uid]
+
+    def _store_frames(self, uid, frames):
+        self._encoder_cache[uid] = frames
+        path = self._cache_path(uid)
+        if path is not None:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            torch.save(frames, path + ".tmp")
+            os.replace(path + ".tmp", path)  # never a half-written file
 
     @property
     def _encoder_cache(self):
@@ -343,6 +376,16 @@ class EmotionBrain(sb.Brain):
         results.update(metrics)
         if "UA" in metrics:
             results["labels"] = self.class_names
+            field = getattr(self.hparams, "subset_field", None)
+            if field:
+                outputs = self.last_outputs
+                results[f"by_{field}"] = subset_reports(
+                    outputs["ids"],
+                    outputs["labels"],
+                    outputs["probs"].argmax(-1),
+                    manifest_field(self.hparams.test_manifest, field),
+                    self.class_names,
+                )
             plot_confusion_matrix(
                 np.array(metrics["confusion_matrix"]),
                 self.class_names,

@@ -63,6 +63,22 @@ def test_iemocap_four_class_leave_one_session_out(tmp_path, tone):
     assert len(every) == 3 * 5
 
 
+def test_iemocap_improvised_recordings_only(tmp_path, tone):
+    make_iemocap(tmp_path / "IEMOCAP", tone, sessions=(1, 2))
+    out = tmp_path / "impro"
+    prepare_iemocap(
+        str(tmp_path / "IEMOCAP"),
+        str(out),
+        test_session=1,
+        recordings="improvised",
+    )
+    every = {k: v for split in load(out).values() for k, v in split.items()}
+    assert len(every) == 2 * 2  # impro01: neutral and happy (fru left out)
+    assert all(entry["improvised"] for entry in every.values())
+    with pytest.raises(ValueError, match="recordings"):
+        prepare_iemocap(str(tmp_path / "IEMOCAP"), str(out), recordings="x")
+
+
 def test_iemocap_five_class_and_other_classes(tmp_path, tone):
     make_iemocap(tmp_path / "IEMOCAP", tone, sessions=(1, 2))
     out = tmp_path / "m5"
