@@ -143,8 +143,9 @@ class EmotionBrain(sb.Brain):
         path = self._cache_path(uid)
         if path is not None:
             os.makedirs(os.path.dirname(path), exist_ok=True)
-            torch.save(frames, path + ".tmp")
-            os.replace(path + ".tmp", path)  # never a half-written file
+            partial = f"{path}.{os.getpid()}.tmp"
+            torch.save(frames, partial)
+            os.replace(partial, path)  # never a half-written file
 
     @property
     def _encoder_cache(self):
