@@ -4,6 +4,8 @@
     speechbrain-ser predict --model ... --output out.jsonl folder/ "**/*.flac"
     speechbrain-ser predict --model ... --segment 3 --hop 1 --plot t.png x.wav
     speechbrain-ser export --onnx --model results/demo/1986/inference
+    speechbrain-ser transcribe --model ../shared/models/whisper-tiny.en \
+        demo_data/manifests/test.json --output test_asr.json
     speechbrain-ser demo-corpus --out demo_data --n 400
     speechbrain-ser plot-log SA2SR=a/train_log.txt ASR=b/train_log.txt \
         --keys "valid CER" "valid AUC" --out curves.png
@@ -86,6 +88,22 @@ def _export(args):
     out = args.out or os.path.join(args.model, "model.onnx")
     export_onnx(recognizer, out)
     print(out)
+def _transcribe(args):
+    from speechbrain_ser.text.transcription import WhisperTranscriber
+
+    transcriber = WhisperTranscriber(
+        args.model,
+        device=args.device,
+        batch_size=args.batch_size,
+        language=args.language,
+    )
+    transcriber.transcribe_manifest(
+        args.manifest,
+        output_path=args.output,
+        overwrite=args.overwrite,
+        data_folder=args.data_folder,
+    )
+    print(args.output or args.manifest)
     return 0
 
 
@@ -208,6 +226,33 @@ def build_parser():
     )
     export.add_argument("--savedir", default=None)
     export.set_defaults(handler=_export)
+    transcribe = commands.add_parser(
+        "transcribe",
+        help="add Whisper transcripts to a manifest (resumable)",
+    )
+    transcribe.add_argument(
+        "--model", required=True, help="local Hugging Face Whisper folder"
+    )
+    transcribe.add_argument("manifest", help="manifest JSON to transcribe")
+    transcribe.add_argument(
+        "--output", default=None, help="default: the manifest, in place"
+    )
+    transcribe.add_argument("--batch_size", type=int, default=8)
+    transcribe.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="also replace transcripts the manifest has (e.g. human ones)",
+    )
+    transcribe.add_argument("--device", default="cpu")
+    transcribe.add_argument(
+        "--language", default=None, help="e.g. en, for multilingual models"
+    )
+    transcribe.add_argument(
+        "--data-folder",
+        default=None,
+        help="replaces {data_root} (default: the manifest folder's parent)",
+    )
+    transcribe.set_defaults(handler=_transcribe)
     demo = commands.add_parser(
         "demo-corpus", help="synthesise the built-in demo corpus"
     )

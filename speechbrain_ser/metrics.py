@@ -157,6 +157,52 @@ def classification_report(y_true, y_pred, labels):
     }
 
 
+def subset_reports(ids, y_true, y_pred, groups, labels):
+    """UA/WA per subset, e.g. IEMOCAP's improvised and scripted sessions.
+
+    Arguments
+    ---------
+    ids : sequence of str
+        Utterance ids, aligned with ``y_true`` and ``y_pred``.
+    y_true : array-like
+        True class indices.
+    y_pred : array-like
+        Predicted class indices.
+    groups : dict
+        id -> subset value (ids without one are left out).
+    labels : sequence of str
+        Class names, indexed by class index.
+
+    Returns
+    -------
+    dict
+        str(subset value) -> {"UA", "WA", "n"}.
+
+    Example
+    -------
+    >>> groups = {"a": True, "b": True, "c": False}
+    >>> reports = subset_reports(["a", "b", "c"], [0, 1, 1], [0, 0, 1],
+    ...                          groups, ["neu", "ang"])
+    >>> reports["True"], reports["False"]
+    ({'UA': 0.5, 'WA': 0.5, 'n': 2}, {'UA': 1.0, 'WA': 1.0, 'n': 1})
+    """
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    rows = {}
+    for i, uid in enumerate(ids):
+        if uid in groups:
+            rows.setdefault(str(groups[uid]), []).append(i)
+    reports = {}
+    for value in sorted(rows):
+        index = np.array(rows[value])
+        report = classification_report(y_true[index], y_pred[index], labels)
+        reports[value] = {
+            "UA": report["UA"],
+            "WA": report["WA"],
+            "n": len(index),
+        }
+    return reports
+
+
 def confusion_matrix(y_true, y_pred, n_classes):
     """Counts of (true class, predicted class) pairs, all classes shown.
 

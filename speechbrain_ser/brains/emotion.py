@@ -13,12 +13,14 @@ import speechbrain as sb
 import torch
 from speechbrain.utils.logger import get_logger
 
+from speechbrain_ser.data.manifest import manifest_field
 from speechbrain_ser.metrics import (
     ccc_report,
     classification_report,
     confusion_matrix,
     plot_confusion_matrix,
     roc_auc,
+    subset_reports,
 )
 from speechbrain_ser.nnet.pooling import valid_frames
 
@@ -39,12 +41,15 @@ class EmotionBrain(sb.Brain):
       dominance in [-1, 1]).
 
     Other hparams: ``task`` (classification, regression or both),
-    ``freeze_encoder``, ``cache_frozen_encoder`` (see :meth:`encode`),
+    ``freeze_encoder``, ``cache_frozen_encoder`` and
+    ``encoder_cache_folder`` (see :meth:`encode`),
     ``ccc_loss``, ``class_weights`` (null, "balanced"
     or a list), ``classification_weight`` / ``regression_weight`` (for
     ``both``), ``lr_annealing``
     (optional), ``output_folder``, ``protocol`` (a sentence stating the
-    corpus, split and speaker independence; copied into results.json).
+    corpus, split and speaker independence; copied into results.json),
+    ``subset_field`` (optional: a manifest field such as IEMOCAP's
+    ``improvised``; test UA/WA are also reported per value of it).
 
     Model selection: checkpoints are kept on the validation ``score``,
     by default UA for classification, mean CCC for regression, their mean
@@ -545,6 +550,16 @@ class EmotionBrain(sb.Brain):
         results.update(metrics)
         if "UA" in metrics:
             results["labels"] = self.class_names
+            field = getattr(self.hparams, "subset_field", None)
+            if field:
+                outputs = self.last_outputs
+                results[f"by_{field}"] = subset_reports(
+                    outputs["ids"],
+                    outputs["labels"],
+                    outputs["probs"].argmax(-1),
+                    manifest_field(self.hparams.test_manifest, field),
+                    self.class_names,
+                )
             plot_confusion_matrix(
                 np.array(metrics["confusion_matrix"]),
                 self.class_names,

@@ -45,6 +45,7 @@ CLASS_SETS = {
     },
 }
 AVD_RANGE = (1.0, 5.0)
+RECORDINGS = ("all", "improvised", "scripted")
 _EVALUATION = re.compile(
     r"^\[([\d.]+) - ([\d.]+)\]\t(\S+)\t(\S+)\t"
     r"\[([\d.]+), ([\d.]+), ([\d.]+)\]"
@@ -139,6 +140,7 @@ def scan_iemocap(data_folder, class_set="4class", keep_other_classes=False):
                     entry["emotion"] = mapping[code]
                 if uid in transcripts:
                     entry["transcript"] = transcripts[uid]
+                    entry["transcript_source"] = "human"
                 entries[uid] = entry
     if left_out:
         logger.info(
@@ -155,6 +157,7 @@ def prepare_iemocap(
     valid_speaker=None,
     keep_other_classes=False,
     on_error="raise",
+    recordings="all",
 ):
     """Writes leave-one-session-out manifests for IEMOCAP.
 
@@ -180,7 +183,13 @@ def prepare_iemocap(
         See :func:`scan_iemocap`.
     on_error : str
         ``"raise"`` or ``"skip"`` for missing or unreadable audio.
+    recordings : str
+        ``"all"``, or only the ``"improvised"`` or ``"scripted"`` dialogs
+        (the three conditions of Bhosale et al. 2020); every entry has an
+        ``improvised`` flag either way.
     """
+    if recordings not in RECORDINGS:
+        raise ValueError(f"recordings must be one of {RECORDINGS}")
     if class_set not in CLASS_SETS:
         raise ValueError(f"class_set must be one of {sorted(CLASS_SETS)}")
     if test_session not in range(1, 6):
@@ -195,13 +204,26 @@ def prepare_iemocap(
         "valid_speaker": valid_speaker,
         "keep_other_classes": keep_other_classes,
     }
+    if recordings != "all":  # older manifests stay up to date
+        options["recordings"] = recordings
+
+    def scan():
+        entries = scan_iemocap(data_folder, class_set, keep_other_classes)
+        if recordings == "all":
+            return entries
+        improvised = recordings == "improvised"
+        return {
+            uid: entry
+            for uid, entry in entries.items()
+            if entry["improvised"] == improvised
+        }
 
     def split(entries):
         test = {f"Ses{test_session:02d}F", f"Ses{test_session:02d}M"}
         return split_by_field(entries, "speaker", test, {valid_speaker})
 
     run_preparation(
-        lambda: scan_iemocap(data_folder, class_set, keep_other_classes),
+        scan,
         split,
         data_folder,
         save_folder,

@@ -106,6 +106,7 @@ def scan_msp_podcast(
             if os.path.isfile(transcript):
                 with open(transcript, encoding="utf-8") as tin:
                     entry["transcript"] = tin.read().strip()
+                entry["transcript_source"] = "human"
             entries[stem] = entry
     if left_out:
         logger.info(

@@ -74,6 +74,24 @@ def read_manifest(path):
             ) from None
 
 
+def manifest_field(path, field):
+    """id -> value of one field, for the entries of a manifest that have it.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> path = tempfile.mktemp(suffix=".json")
+    >>> write_manifest({"u1": {"improvised": True}, "u2": {}}, path)
+    >>> manifest_field(path, "improvised")
+    {'u1': True}
+    """
+    return {
+        uid: entry[field]
+        for uid, entry in read_manifest(path).items()
+        if field in entry
+    }
+
+
 def described_entries(path):
     """Yields (description, entry) for every utterance of a manifest.
 

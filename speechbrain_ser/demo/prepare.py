@@ -256,6 +256,7 @@ def generate_demo_corpus(
         entry = {key: value for key, value in plan.items() if key != "id"}
         entry["wav"] = "{data_root}/wavs/" + f"{plan['id']}.wav"
         entry["duration"] = round(len(wav) / sample_rate, 4)
+        entry["transcript_source"] = "human"  # the script it was made from
         manifest[plan["id"]] = entry
     write_manifest(manifest, os.path.join(data_folder, "corpus.json"))
     return manifest

@@ -51,6 +51,7 @@ def test_iemocap_four_class_leave_one_session_out(tmp_path, tone):
         3.5,
     )
     assert entry["transcript"] == "Great news!"
+    assert entry["transcript_source"] == "human"
     assert entry["improvised"] is True
     assert entry["wav"].startswith("{data_root}/Session1/")
     assert splits["test"]["Ses01F_script01_1_M001"]["improvised"] is False
@@ -60,6 +61,22 @@ def test_iemocap_four_class_leave_one_session_out(tmp_path, tone):
         for uid, e in every.items()
     )
     assert len(every) == 3 * 5
+
+
+def test_iemocap_improvised_recordings_only(tmp_path, tone):
+    make_iemocap(tmp_path / "IEMOCAP", tone, sessions=(1, 2))
+    out = tmp_path / "impro"
+    prepare_iemocap(
+        str(tmp_path / "IEMOCAP"),
+        str(out),
+        test_session=1,
+        recordings="improvised",
+    )
+    every = {k: v for split in load(out).values() for k, v in split.items()}
+    assert len(every) == 2 * 2  # impro01: neutral and happy (fru left out)
+    assert all(entry["improvised"] for entry in every.values())
+    with pytest.raises(ValueError, match="recordings"):
+        prepare_iemocap(str(tmp_path / "IEMOCAP"), str(out), recordings="x")
 
 
 def test_iemocap_five_class_and_other_classes(tmp_path, tone):

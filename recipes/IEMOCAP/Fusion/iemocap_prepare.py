@@ -1,0 +1,1 @@
+../../../speechbrain_ser/corpora/iemocap_prepare.py
