@@ -3,5 +3,12 @@
 from speechbrain_ser.brains.cpc import CPCBrain, JointCPCBrain
 from speechbrain_ser.brains.emotion import EmotionBrain
 from speechbrain_ser.brains.sa2sr import SA2SRBrain
+from speechbrain_ser.brains.speech_text import SpeechTextBrain
 
-__all__ = ["CPCBrain", "EmotionBrain", "JointCPCBrain", "SA2SRBrain"]
+__all__ = [
+    "CPCBrain",
+    "EmotionBrain",
+    "JointCPCBrain",
+    "SA2SRBrain",
+    "SpeechTextBrain",
+]
