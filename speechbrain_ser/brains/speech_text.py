@@ -12,11 +12,10 @@ import speechbrain as sb
 import torch
 
 from speechbrain_ser.brains.emotion import EmotionBrain
-from speechbrain_ser.nnet.fusion import late_fusion
+from speechbrain_ser.nnet.fusion import fuse_modalities
 from speechbrain_ser.nnet.pooling import valid_frames
 
 MODALITIES = ("audio", "text", "both")
-FUSIONS = ("late", "learned")
 
 
 def token_attention_mask(input_ids, lengths):
@@ -89,23 +88,7 @@ class SpeechTextBrain(EmotionBrain):
     @property
     def fusion(self):
         """late or learned (used when both modalities are on)."""
-        value = getattr(self.hparams, "fusion", "late")
-        if value not in FUSIONS:
-            raise ValueError(f"fusion must be one of {FUSIONS}")
-        return value
-
-    def outputs_of(self, embedding, prefix=""):
-        """Output layers ``<prefix>emotion_out`` / ``<prefix>avd_out``."""
-        outputs = {}
-        if self.task in ("classification", "both"):
-            outputs["logits"] = getattr(self.modules, f"{prefix}emotion_out")(
-                embedding
-            )
-        if self.task in ("regression", "both"):
-            outputs["avd"] = getattr(self.modules, f"{prefix}avd_out")(
-                embedding
-            )
-        return outputs
+        return getattr(self.hparams, "fusion", "late")
 
     def text_embedding(self, tokens, lengths):
         """(B, T) padded token ids and relative lengths -> (B, E_t)."""
@@ -124,24 +107,7 @@ class SpeechTextBrain(EmotionBrain):
             embeddings["audio"] = self.modules.head(frames, lengths)
         if self.modalities in ("text", "both"):
             embeddings["text"] = self.text_embedding(*batch.text_tokens)
-        return self.fuse(embeddings)
-
-    def fuse(self, embeddings):
-        """Utterance embeddings per modality -> predictions dict."""
-        prefixes = {"audio": "", "text": "text_"}
-        if len(embeddings) == 1:
-            (modality, embedding), *_ = embeddings.items()
-            return self.outputs_of(embedding, prefixes[modality])
-        if self.fusion == "learned":
-            joint = self.modules.fusion_head(
-                [embeddings["audio"], embeddings["text"]]
-            )
-            return self.outputs_of(joint, "fusion_")
-        branches = {
-            modality: self.outputs_of(embedding, prefixes[modality])
-            for modality, embedding in embeddings.items()
-        }
-        return {**late_fusion(list(branches.values())), "branches": branches}
+        return fuse_modalities(self.modules, embeddings, self.task, self.fusion)
 
     def compute_objectives(self, predictions, batch, stage):
         """The fused loss; with late fusion, the mean of the modalities'

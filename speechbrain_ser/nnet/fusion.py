@@ -96,3 +96,95 @@ class ConcatFusionHead(torch.nn.Module):
                 f"input_sizes {self.input_sizes}"
             )
         return self.net(torch.cat(embeddings, dim=-1))
+
+
+# Output layers of each modality in a model's ``modules``: the speech
+# model's are EmotionBrain's own, so a speech-only model is a plain one.
+OUTPUT_PREFIXES = {"audio": "", "text": "text_", "fusion": "fusion_"}
+
+
+def modality_outputs(modules, embedding, task, prefix=""):
+    """``<prefix>emotion_out`` / ``<prefix>avd_out`` of one embedding.
+
+    Arguments
+    ---------
+    modules : mapping
+        name -> module (a Brain's ``modules``, a recognizer's ``mods``).
+    embedding : torch.Tensor
+        (B, E) utterance embedding.
+    task : str
+        classification, regression or both.
+    prefix : str
+        Name prefix of the output layers (:data:`OUTPUT_PREFIXES`).
+
+    Returns
+    -------
+    dict
+        ``logits`` (B, C) and/or ``avd`` (B, 3).
+
+    Example
+    -------
+    >>> modules = {"text_avd_out": torch.nn.Linear(4, 3)}
+    >>> modality_outputs(modules, torch.rand(2, 4), "regression", "text_")[
+    ...     "avd"].shape
+    torch.Size([2, 3])
+    """
+    outputs = {}
+    if task in ("classification", "both"):
+        outputs["logits"] = modules[f"{prefix}emotion_out"](embedding)
+    if task in ("regression", "both"):
+        outputs["avd"] = modules[f"{prefix}avd_out"](embedding)
+    return outputs
+
+
+def fuse_modalities(modules, embeddings, task, fusion="late"):
+    """Predictions from the utterance embeddings of one or two modalities.
+
+    Arguments
+    ---------
+    modules : mapping
+        name -> module, with the output layers of :data:`OUTPUT_PREFIXES`
+        and, for learned fusion, ``fusion_head``.
+    embeddings : dict
+        ``audio`` and/or ``text`` -> (B, E) embedding.
+    task : str
+        classification, regression or both.
+    fusion : str
+        ``late`` (each modality's outputs, averaged by
+        :func:`late_fusion`; they are returned under ``branches`` too) or
+        ``learned`` (``fusion_head`` on the concatenated embeddings).
+
+    Returns
+    -------
+    dict
+        ``logits`` and/or ``avd``; ``branches`` with late fusion.
+
+    Example
+    -------
+    >>> modules = {"avd_out": torch.nn.Linear(4, 3),
+    ...     "text_avd_out": torch.nn.Linear(2, 3)}
+    >>> out = fuse_modalities(modules,
+    ...     {"audio": torch.rand(5, 4), "text": torch.rand(5, 2)},
+    ...     "regression")
+    >>> out["avd"].shape, sorted(out["branches"])
+    (torch.Size([5, 3]), ['audio', 'text'])
+    """
+    if fusion not in ("late", "learned"):
+        raise ValueError(f"fusion must be late or learned, not {fusion!r}")
+    if len(embeddings) == 1:
+        (modality, embedding), *_ = embeddings.items()
+        return modality_outputs(
+            modules, embedding, task, OUTPUT_PREFIXES[modality]
+        )
+    if fusion == "learned":
+        joint = modules["fusion_head"](
+            [embeddings["audio"], embeddings["text"]]
+        )
+        return modality_outputs(modules, joint, task, "fusion_")
+    branches = {
+        modality: modality_outputs(
+            modules, embedding, task, OUTPUT_PREFIXES[modality]
+        )
+        for modality, embedding in embeddings.items()
+    }
+    return {**late_fusion(list(branches.values())), "branches": branches}
