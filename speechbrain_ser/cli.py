@@ -1,6 +1,8 @@
 """Console entry point ``speechbrain-ser``.
 
     speechbrain-ser predict --model results/demo/1986/inference a.wav b.flac
+    speechbrain-ser predict --model <speech_text run>/inference a.wav \
+        --transcript "what was said"
     speechbrain-ser demo-corpus --out demo_data --n 400
     speechbrain-ser plot-log SA2SR=a/train_log.txt ASR=b/train_log.txt \
         --keys "valid CER" "valid AUC" --out curves.png
@@ -18,22 +20,49 @@ import sys
 
 def _predict(args):
     from speechbrain_ser.data.audio import AudioError
-    from speechbrain_ser.inference import EmotionRecognizer
+    from speechbrain_ser.inference import load_recognizer
 
-    recognizer = EmotionRecognizer.from_hparams(
-        source=args.model,
-        savedir=args.savedir,
-        run_opts={"device": args.device},
+    recognizer = load_recognizer(
+        args.model, savedir=args.savedir, run_opts={"device": args.device}
     )
+    files, transcripts = _predict_inputs(args)
     failures = 0
-    for path in args.files:
+    for path, transcript in zip(files, transcripts):
         try:
-            result = recognizer.classify_file(path)
+            if transcript is None:
+                result = recognizer.classify_file(path)
+            else:
+                result = recognizer.classify_file(path, transcript=transcript)
         except AudioError as error:
             result = {"file": path, "error": str(error)}
             failures += 1
         print(json.dumps(result), flush=True)
     return 1 if failures else 0
+
+
+def _predict_inputs(args):
+    """(files, transcripts) of ``predict``: from the command line, or a
+    manifest's ``wav`` and ``transcript`` fields (None: run the ASR)."""
+    if args.manifest:
+        import os
+
+        from speechbrain_ser.data.manifest import read_manifest
+
+        root = args.data_folder or os.path.dirname(
+            os.path.dirname(os.path.abspath(args.manifest))
+        )
+        entries = read_manifest(args.manifest).values()
+        files = [e["wav"].replace("{data_root}", root) for e in entries]
+        return files, [e.get("transcript") for e in entries]
+    if not args.files:
+        raise SystemExit("give audio files or --manifest")
+    transcripts = args.transcript or [None] * len(args.files)
+    if len(transcripts) != len(args.files):
+        raise SystemExit(
+            f"{len(transcripts)} --transcript for {len(args.files)} files: "
+            "give one per file, in order"
+        )
+    return args.files, transcripts
 
 
 def _demo_corpus(args):
@@ -100,7 +129,21 @@ def build_parser():
     predict.add_argument(
         "--savedir", default=None, help="where to link the model files"
     )
-    predict.add_argument("files", nargs="+", help="audio files, any format")
+    predict.add_argument("files", nargs="*", help="audio files, any format")
+    predict.add_argument(
+        "--transcript",
+        action="append",
+        help="speech + text models: the transcript of each file, in order "
+        "(skips the model's ASR)",
+    )
+    predict.add_argument(
+        "--manifest",
+        default=None,
+        help="predict a manifest's files, with its transcripts",
+    )
+    predict.add_argument(
+        "--data-folder", default=None, help="replaces {data_root}"
+    )
     predict.set_defaults(handler=_predict)
     demo = commands.add_parser(
         "demo-corpus", help="synthesise the built-in demo corpus"
