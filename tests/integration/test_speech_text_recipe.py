@@ -66,3 +66,40 @@ def test_fused_recipe_trains_tests_and_exports(
     result = recognizer.classify_file(wav, transcript=entry["transcript"])
     assert result["emotion"] in {"neutral", "happy", "angry", "sad"}
     assert result["transcript"] == entry["transcript"]
+
+
+def test_msp_podcast_recipe_on_a_fake_tree(tmp_path, tone, text_model):
+    """The recipe takes checkpoints by path: a tiny wav2vec2 folder here."""
+    from speechbrain_ser.nnet.hf_speech import build_random_speech_model
+    from tests.integration.test_corpus_recipes import make_msp
+
+    corpus = make_msp(tmp_path / "corpus", tone)
+    for wav in (corpus / "Audios").iterdir():
+        (corpus / "Transcripts" / f"{wav.stem}.txt").write_text("i am sad\n")
+    speech = build_random_speech_model(str(tmp_path / "w2v"), TINY_CONFIG)
+    yaml = os.path.join(
+        ROOT,
+        "recipes",
+        "MSP-Podcast",
+        "Wav2vec2Text",
+        "hparams",
+        "wav2vec2_text.yaml",
+    )
+    overrides = {
+        "data_folder": corpus,
+        "output_folder": tmp_path / "out",
+        "speech_encoder_source": speech,
+        "speech_hidden_size": TINY_CONFIG["hidden_size"],
+        "text_encoder_source": text_model,
+        "text_hidden_size": 16,
+        "emb_size": 8,
+        "classes": "[N, H, S, A]",
+        "n_classes": 4,
+        "number_of_epochs": 1,
+        "batch_size": 2,
+        "grad_accumulation_factor": 2,
+    }
+    run_recipe([yaml] + [f"--{k}={v}" for k, v in overrides.items()])
+    results = json.load(open(tmp_path / "out" / "results.json"))
+    assert results["n_test"] == 4
+    assert set(results["CCC"]) == {"activation", "valence", "dominance", "mean"}
