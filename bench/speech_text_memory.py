@@ -128,7 +128,7 @@ def measure(args):
         "modalities": args.modalities,
     }
     if args.speech == "base":
-        overrides["speech_config"] = json.dumps(WAV2VEC2_BASE)
+        overrides["speech_config"] = WAV2VEC2_BASE
         overrides["speech_hidden_size"] = WAV2VEC2_BASE["hidden_size"]
     with open(args.hparams) as fin:
         hparams = load_hyperpyyaml(fin, overrides)

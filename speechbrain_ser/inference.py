@@ -483,7 +483,9 @@ modules:
 """
 
 
-def tiny_speech_text_folder(transcriber=None, modalities="both"):
+def tiny_speech_text_folder(
+    transcriber=None, modalities="both", asr_source=None
+):
     """Exports a tiny untrained speech + text model to a temporary folder.
 
     For doctests and tests: ``hparams/speech_text.yaml``'s layout with a
@@ -496,6 +498,8 @@ def tiny_speech_text_folder(transcriber=None, modalities="both"):
         hyperparams), e.g. a fake one in tests.
     modalities : str
         audio, text or both.
+    asr_source : str, optional
+        A local Whisper folder for the recognizer's ASR.
 
     Returns
     -------
@@ -517,6 +521,7 @@ def tiny_speech_text_folder(transcriber=None, modalities="both"):
         text=save_tiny_bert(os.path.join(folder, "text")),
         modalities=modalities,
         config=json.dumps(TINY_CONFIG),
+        asr=json.dumps(asr_source),
     )
     if transcriber:
         text += f"transcriber: !name:{transcriber}\n"
@@ -542,7 +547,7 @@ avd_range: [1, 5]
 modalities: {modalities}
 fusion: late
 text_max_length: 16
-asr_source: null
+asr_source: {asr}
 modules:
     encoder: !new:speechbrain_ser.nnet.hf_speech.HFSpeechEncoder
         source: {speech}

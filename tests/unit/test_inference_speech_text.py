@@ -111,3 +111,19 @@ def test_cli_predict_with_transcripts(folder, wav, tmp_path, capsys):
                 "b",
             ]
         )
+
+
+def test_folder_with_a_real_whisper_transcribes(tmp_path, wav):
+    """asr_source: a (tiny, random) local Whisper through WhisperTranscriber."""
+    from tests.tiny_whisper import make_tiny_whisper
+
+    whisper = make_tiny_whisper(tmp_path / "whisper")
+    recognizer = load_recognizer(
+        tiny_speech_text_folder(asr_source=str(whisper)),
+        savedir=str(tmp_path / "s"),
+    )
+    result = recognizer.classify_file(wav)
+    assert result["transcript_source"] == "asr"
+    assert isinstance(result["transcript"], str)
+    again = recognizer.classify_file(wav, transcript=result["transcript"])
+    assert again["probabilities"] == pytest.approx(result["probabilities"])
