@@ -127,3 +127,19 @@ def test_folder_with_a_real_whisper_transcribes(tmp_path, wav):
     assert isinstance(result["transcript"], str)
     again = recognizer.classify_file(wav, transcript=result["transcript"])
     assert again["probabilities"] == pytest.approx(result["probabilities"])
+
+
+def test_cli_predict_reads_a_manifests_transcripts(
+    folder, wav, tmp_path, capsys
+):
+    manifest = tmp_path / "manifests" / "test.json"
+    manifest.parent.mkdir()
+    name = wav.rsplit("/", 1)[-1]
+    manifest.write_text(
+        json.dumps(
+            {"u1": {"wav": "{data_root}/" + name, "transcript": "i am calm"}}
+        )
+    )
+    main(["predict", "--model", folder, "--manifest", str(manifest)])
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["file"] == wav and result["transcript"] == "i am calm"
