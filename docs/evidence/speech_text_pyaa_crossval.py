@@ -66,6 +66,28 @@ def transcripts(folder, wavs, whisper, cache):
     return result
 
 
+def whisper_yaml(out):
+    """hparams/speech_text.yaml with the frozen Whisper encoder as the
+    speech encoder (written to ``out``)."""
+    with open(os.path.join(ROOT, "hparams", "speech_text.yaml")) as fin:
+        text = fin.read()
+    start = text.index("encoder: !new:speechbrain_ser.nnet.hf_speech")
+    end = text.index("emb_size:")
+    text = (
+        text[:start]
+        + "whisper_source: !PLACEHOLDER\n"
+        + "encoder: !new:speechbrain_ser.nnet.encoders.WhisperEncoder\n"
+        + "    source: !ref <whisper_source>\n"
+        + "    save_path: !ref <save_folder>/whisper\n"
+        + "    freeze: True\n"
+        + text[end:]
+    )
+    path = os.path.join(out, "speech_text_whisper.yaml")
+    with open(path, "w") as fout:
+        fout.write(text)
+    return path
+
+
 def write_fold(out, entries, folds, k):
     n = len(folds)
     parts = {"test": folds[k], "valid": folds[(k + 1) % n]}
@@ -135,11 +157,6 @@ def main():
         for k in range(args.folds):
             paths = write_fold(args.out, entries, folds, k)
             out = os.path.join(args.out, name, f"fold_{k}")
-            whisper_encoder = (
-                "!new:speechbrain_ser.nnet.encoders.WhisperEncoder "
-                f"{{source: {args.whisper}, save_path: {out}/whisper, "
-                "freeze: True}"
-            )
             overrides = {
                 "data_folder": args.data_folder,
                 "output_folder": out,
@@ -152,15 +169,14 @@ def main():
                 "number_of_epochs": args.epochs,
                 "modalities": modalities,
                 "fusion": fusion,
-                "encoder": whisper_encoder,
                 "freeze_encoder": True,
                 "cache_frozen_encoder": True,
                 "speech_hidden_size": 384,
-                "speech_config": "null",
+                "whisper_source": args.whisper,
             }
             if not os.path.isfile(os.path.join(out, "predictions.json")):
                 run_recipe(
-                    [os.path.join(ROOT, "hparams", "speech_text.yaml")]
+                    [whisper_yaml(args.out)]
                     + [f"--{key}={value}" for key, value in overrides.items()]
                 )
             predictions = json.load(open(os.path.join(out, "predictions.json")))
