@@ -6,6 +6,8 @@
     speechbrain-ser export --onnx --model results/demo/1986/inference
     speechbrain-ser transcribe --model ../shared/models/whisper-tiny.en \
         demo_data/manifests/test.json --output test_asr.json
+    speechbrain-ser predict --model <speech_text run>/inference a.wav \
+        --transcript "what was said"
     speechbrain-ser demo-corpus --out demo_data --n 400
     speechbrain-ser plot-log SA2SR=a/train_log.txt ASR=b/train_log.txt \
         --keys "valid CER" "valid AUC" --out curves.png
@@ -25,7 +27,7 @@ import sys
 
 def _predict(args):
     from speechbrain_ser.data.audio import AudioError
-    from speechbrain_ser.inference import EmotionRecognizer
+    from speechbrain_ser.inference import SpeechTextRecognizer, load_recognizer
     from speechbrain_ser.onnx_export import OnnxEmotionRecognizer
     from speechbrain_ser.prediction import (
         ResultWriter,
@@ -34,17 +36,18 @@ def _predict(args):
         predict_corpus,
     )
 
-    onnx = args.backend == "onnx"
-    recognizer_class = OnnxEmotionRecognizer if onnx else EmotionRecognizer
-    recognizer = recognizer_class.from_hparams(
-        source=args.model,
-        savedir=args.savedir,
-        run_opts={"device": args.device},
-    )
-    if onnx:
-        recognizer.load_onnx(
-            args.onnx_file or os.path.join(args.model, "model.onnx")
-        )
+    options = {"savedir": args.savedir, "run_opts": {"device": args.device}}
+    if args.backend == "onnx":
+        recognizer = OnnxEmotionRecognizer.from_hparams(
+            source=args.model, **options
+        ).load_onnx(args.onnx_file or os.path.join(args.model, "model.onnx"))
+    else:
+        recognizer = load_recognizer(args.model, **options)
+    with_text = isinstance(recognizer, SpeechTextRecognizer)
+    if with_text or args.transcript or args.manifest:
+        return _predict_with_transcripts(recognizer, args)
+    if not args.files:
+        raise SystemExit("give audio files, folders, globs or manifests")
     if args.segment is None:
         counts = predict_corpus(
             recognizer,
@@ -76,6 +79,52 @@ def _predict(args):
     return 1 if failures else 0
 
 
+def _predict_with_transcripts(recognizer, args):
+    """One file at a time, each with its given or ASR transcript."""
+    from speechbrain_ser.data.audio import AudioError
+    from speechbrain_ser.prediction import ResultWriter
+
+    files, transcripts = _predict_inputs(args)
+    failures = 0
+    with ResultWriter(args.output) as writer:
+        for path, transcript in zip(files, transcripts):
+            try:
+                if transcript is None:
+                    result = recognizer.classify_file(path)
+                else:
+                    result = recognizer.classify_file(
+                        path, transcript=transcript
+                    )
+            except AudioError as error:
+                result = {"file": path, "error": str(error)}
+                failures += 1
+            writer.write(result)
+    return 1 if failures else 0
+
+
+def _predict_inputs(args):
+    """(files, transcripts) of ``predict``: from the command line, or a
+    manifest's ``wav`` and ``transcript`` fields (None: run the ASR)."""
+    if args.manifest:
+        from speechbrain_ser.data.manifest import read_manifest
+
+        root = args.data_folder or os.path.dirname(
+            os.path.dirname(os.path.abspath(args.manifest))
+        )
+        entries = read_manifest(args.manifest).values()
+        files = [e["wav"].replace("{data_root}", root) for e in entries]
+        return files, [e.get("transcript") for e in entries]
+    if not args.files:
+        raise SystemExit("give audio files or --manifest")
+    transcripts = args.transcript or [None] * len(args.files)
+    if len(transcripts) != len(args.files):
+        raise SystemExit(
+            f"{len(transcripts)} --transcript for {len(args.files)} files: "
+            "give one per file, in order"
+        )
+    return args.files, transcripts
+
+
 def _export(args):
     from speechbrain_ser.inference import EmotionRecognizer
     from speechbrain_ser.onnx_export import export_onnx
@@ -88,6 +137,9 @@ def _export(args):
     out = args.out or os.path.join(args.model, "model.onnx")
     export_onnx(recognizer, out)
     print(out)
+    return 0
+
+
 def _transcribe(args):
     from speechbrain_ser.text.transcription import WhisperTranscriber
 
@@ -173,7 +225,7 @@ def build_parser():
     )
     predict.add_argument(
         "files",
-        nargs="+",
+        nargs="*",
         help="audio files (any format), folders (searched recursively), "
         "glob patterns or JSON manifests",
     )
@@ -214,6 +266,20 @@ def build_parser():
     )
     predict.add_argument(
         "--onnx-file", default=None, help="default: <model>/model.onnx"
+    )
+    predict.add_argument(
+        "--transcript",
+        action="append",
+        help="speech + text models: the transcript of each file, in order "
+        "(skips the model's ASR)",
+    )
+    predict.add_argument(
+        "--manifest",
+        default=None,
+        help="predict a manifest's files, with its transcripts",
+    )
+    predict.add_argument(
+        "--data-folder", default=None, help="replaces {data_root}"
     )
     predict.set_defaults(handler=_predict)
     export = commands.add_parser(

@@ -14,7 +14,9 @@ Authors
 """
 
 import io
+import json
 import os
+from functools import partial
 
 import ruamel.yaml
 import torch
@@ -34,6 +36,12 @@ INFERENCE_KEYS = (
     "compute_features",
     "chunk_seconds",
     "modules",
+    # speech + text models (SpeechTextRecognizer)
+    "modalities",
+    "fusion",
+    "text_max_length",
+    "asr_source",
+    "transcriber",
 )
 
 
@@ -280,6 +288,170 @@ class EmotionRecognizer(Pretrained):
         return self.predict_batch(wavs, wav_lens)
 
 
+class SpeechTextRecognizer(EmotionRecognizer):
+    """Emotion from speech and its transcript (Xagorari et al. 2022).
+
+    Loads a folder exported by a ``SpeechTextBrain`` run
+    (``hparams/speech_text.yaml``). The transcript is given, or made by
+    the folder's ASR: ``transcriber`` (a ``!name:`` factory taking
+    ``device``) when the hyperparams have one, otherwise a local Whisper
+    folder ``asr_source`` read by
+    :class:`speechbrain_ser.text.transcription.WhisperTranscriber`.
+    Speech-only models need no transcript.
+
+    Example
+    -------
+    >>> import tempfile, numpy as np, soundfile
+    >>> recognizer = SpeechTextRecognizer.from_hparams(
+    ...     source=tiny_speech_text_folder(), savedir=tempfile.mkdtemp())
+    >>> path = tempfile.mktemp(suffix=".wav")
+    >>> soundfile.write(path, np.random.randn(8000) * 0.1, 16000)
+    >>> result = recognizer.classify_file(path, transcript="a happy dog")
+    >>> result["transcript"], result["transcript_source"]
+    ('a happy dog', 'given')
+    """
+
+    MODULES_NEEDED = ["text_encoder", "text_head"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.modalities = getattr(self.hparams, "modalities", "both")
+        self.fusion = getattr(self.hparams, "fusion", "late")
+        self._transcriber = None
+        self._text = None
+
+    @property
+    def transcriber(self):
+        """The ASR, loaded on first use."""
+        if self._transcriber is None:
+            factory = getattr(self.hparams, "transcriber", None)
+            if factory is None:
+                source = getattr(self.hparams, "asr_source", None)
+                if source is None:
+                    raise ValueError(
+                        "this model has no ASR (asr_source is null in its "
+                        "hyperparams.yaml): give a transcript, or train or "
+                        "export with --asr_source=<local Whisper folder>"
+                    )
+                from speechbrain_ser.text.transcription import (
+                    WhisperTranscriber as factory,
+                )
+
+                factory = partial(factory, source)
+            self._transcriber = factory(device=self.device)
+        return self._transcriber
+
+    def transcribe_file(self, path):
+        """The ASR's transcript of one audio file."""
+        wav = read_audio(path, self.hparams.sample_rate)
+        return self.transcriber.transcribe_batch(
+            wav.unsqueeze(0), torch.ones(1)
+        )[0]
+
+    def encode_text(self, transcripts):
+        """(B, E_t) text embeddings of a list of transcripts."""
+        from speechbrain_ser.brains.speech_text import token_attention_mask
+
+        tokens = self.mods.text_encoder.tokenizer(
+            list(transcripts),
+            padding=True,
+            truncation=True,
+            max_length=getattr(self.hparams, "text_max_length", None),
+            return_tensors="pt",
+        )
+        ids = tokens["input_ids"].to(self.device)
+        lengths = tokens["attention_mask"].sum(1).to(self.device) / ids.shape[1]
+        mask = token_attention_mask(ids, lengths)
+        return self.mods.text_head(self.mods.text_encoder(ids, mask), lengths)
+
+    def predict_embeddings(self, embeddings):
+        """Probabilities / AVD from speech embeddings and, when set by
+        :meth:`predict_batch` or :meth:`classify_file`, the transcripts'
+        text embeddings, fused as in training."""
+        from speechbrain_ser.nnet.fusion import fuse_modalities
+
+        inputs = {}
+        if self.modalities in ("audio", "both"):
+            inputs["audio"] = embeddings
+        if self.modalities in ("text", "both"):
+            if self._text is None:
+                raise ValueError("this model needs transcripts")
+            inputs["text"] = self._text
+        fused = fuse_modalities(self.mods, inputs, self.task, self.fusion)
+        outputs = {}
+        if "logits" in fused:
+            outputs["probabilities"] = torch.softmax(fused["logits"], dim=-1)
+        if "avd" in fused:
+            outputs["avd"] = denormalize_avd(
+                fused["avd"], self.hparams.avd_range
+            )
+        return outputs
+
+    def predict_batch(self, wavs, wav_lens=None, transcripts=None):
+        """Predictions for a padded batch of waveforms and transcripts
+        (transcribed by the ASR when None)."""
+        if transcripts is None and self.modalities != "audio":
+            if wav_lens is None:
+                wav_lens = torch.ones(wavs.shape[0])
+            transcripts = self.transcriber.transcribe_batch(wavs, wav_lens)
+        with torch.no_grad():
+            self._text = (
+                None
+                if self.modalities == "audio"
+                else self.encode_text(transcripts)
+            )
+            try:
+                return super().predict_batch(wavs, wav_lens)
+            finally:
+                self._text = None
+
+    def classify_file(self, path, transcript=None):
+        """Predicts one audio file; transcribes it first unless
+        ``transcript`` is given.
+
+        Returns
+        -------
+        dict
+            As :meth:`EmotionRecognizer.classify_file`, with
+            ``transcript`` and ``transcript_source`` (``given`` or
+            ``asr``) for models that read text.
+        """
+        if self.modalities == "audio":
+            return super().classify_file(path)
+        source = "given"
+        if transcript is None:
+            transcript, source = self.transcribe_file(path), "asr"
+        with torch.no_grad():
+            self._text = self.encode_text([transcript])
+        try:
+            result = super().classify_file(path)
+        finally:
+            self._text = None
+        result.update(transcript=transcript, transcript_source=source)
+        return result
+
+
+def load_recognizer(source, **kwargs):
+    """The recognizer class an exported folder needs, loaded.
+
+    Folders of speech + text models (their hyperparams name
+    ``modalities``) give a :class:`SpeechTextRecognizer`, the others an
+    :class:`EmotionRecognizer`.
+
+    Arguments
+    ---------
+    source : str
+        Inference folder.
+    **kwargs
+        Passed to ``from_hparams`` (``savedir``, ``run_opts``...).
+    """
+    path = os.path.join(source, "hyperparams.yaml")
+    text = open(path, encoding="utf-8").read() if os.path.isfile(path) else ""
+    names = {line.split(":")[0] for line in text.splitlines()}
+    cls = SpeechTextRecognizer if "modalities" in names else EmotionRecognizer
+    return cls.from_hparams(source=source, **kwargs)
+
+
 def tiny_model_folder():
     """Exports a tiny untrained demo-style model to a temporary folder.
 
@@ -333,4 +505,92 @@ modules:
     head: !ref <head>
     emotion_out: !new:torch.nn.Linear [8, 4]
     avd_out: !new:torch.nn.Linear [8, 3]
+"""
+
+
+def tiny_speech_text_folder(
+    transcriber=None, modalities="both", asr_source=None
+):
+    """Exports a tiny untrained speech + text model to a temporary folder.
+
+    For doctests and tests: ``hparams/speech_text.yaml``'s layout with a
+    tiny random wav2vec2 and BERT.
+
+    Arguments
+    ---------
+    transcriber : str, optional
+        Dotted name of a transcriber class (``!name:`` in the exported
+        hyperparams), e.g. a fake one in tests.
+    modalities : str
+        audio, text or both.
+    asr_source : str, optional
+        A local Whisper folder for the recognizer's ASR.
+
+    Returns
+    -------
+    str
+        The inference folder.
+    """
+    import tempfile
+
+    from hyperpyyaml import load_hyperpyyaml
+    from speechbrain.dataio.encoder import CategoricalEncoder
+
+    from speechbrain_ser.nnet.hf_speech import TINY_CONFIG
+    from tests.fakes_text import save_tiny_bert
+
+    folder = tempfile.mkdtemp()
+    yaml_path = os.path.join(folder, "train.yaml")
+    text = TINY_SPEECH_TEXT_YAML.format(
+        speech=os.path.join(folder, "speech"),
+        text=save_tiny_bert(os.path.join(folder, "text")),
+        modalities=modalities,
+        config=json.dumps(TINY_CONFIG),
+        asr=json.dumps(asr_source),
+    )
+    if transcriber:
+        text += f"transcriber: !name:{transcriber}\n"
+    with open(yaml_path, "w") as fout:
+        fout.write(text)
+    with open(yaml_path) as fin:
+        hparams = load_hyperpyyaml(fin)
+    encoder = CategoricalEncoder()
+    encoder.update_from_iterable(["angry", "happy", "neutral", "sad"])
+    return export_inference_folder(
+        yaml_path,
+        {},
+        hparams["modules"],
+        os.path.join(folder, "inference"),
+        label_encoder=encoder,
+    )
+
+
+TINY_SPEECH_TEXT_YAML = """
+sample_rate: 16000
+task: both
+avd_range: [1, 5]
+modalities: {modalities}
+fusion: late
+text_max_length: 16
+asr_source: {asr}
+modules:
+    encoder: !new:speechbrain_ser.nnet.hf_speech.HFSpeechEncoder
+        source: {speech}
+        save_path: {speech}
+        config: {config}
+    head: !new:speechbrain_ser.nnet.heads.StatsPoolingMLP
+        input_size: 16
+        hidden_size: 8
+        n_layers: 1
+    emotion_out: !new:torch.nn.Linear [8, 4]
+    avd_out: !new:torch.nn.Linear [8, 3]
+    text_encoder: !new:speechbrain_ser.text.encoders.HFTextEncoder
+        source: {text}
+        freeze: False
+    text_head: !new:speechbrain_ser.nnet.heads.StatsPoolingMLP
+        input_size: 16
+        hidden_size: 8
+        n_layers: 1
+    text_emotion_out: !new:torch.nn.Linear [8, 4]
+    text_avd_out: !new:torch.nn.Linear [8, 3]
 """

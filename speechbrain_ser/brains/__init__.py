@@ -7,6 +7,7 @@ from speechbrain_ser.brains.tokenwise import (
     TokenwiseContrastiveBrain,
     TranscriptEmotionBrain,
 )
+from speechbrain_ser.brains.speech_text import SpeechTextBrain
 
 __all__ = [
     "CPCBrain",
@@ -15,4 +16,5 @@ __all__ = [
     "SA2SRBrain",
     "TokenwiseContrastiveBrain",
     "TranscriptEmotionBrain",
+    "SpeechTextBrain",
 ]

@@ -4,7 +4,8 @@ Audio is read, mixed to mono and resampled to the YAML's ``sample_rate``;
 emotion labels are encoded with SpeechBrain's ``CategoricalEncoder``; AVD
 targets are mapped from the corpus scale ``avd_range = [low, high]`` to
 [-1, 1] (``normalize_avd``), the range every model predicts in;
-transcripts become character tokens for CTC (``transcript_pipeline``).
+transcripts become character tokens for CTC (``transcript_pipeline``) or
+the token ids of a text encoder's tokenizer (``text_tokens_pipeline``).
 
 Authors
  * speechbrain-ser developers 2026
@@ -12,6 +13,7 @@ Authors
 
 import math
 import os
+import random
 
 import speechbrain as sb
 import torch
@@ -237,6 +239,153 @@ def transcript_pipeline(char_encoder):
         yield char_encoder.encode_sequence_torch(list(characters))
 
     return encode
+
+
+def text_tokens_pipeline(tokenizer, max_length=None):
+    """Dynamic item ``transcript -> text_tokens`` with a HF tokenizer.
+
+    The ids include the model's special tokens (``[CLS]`` ... ``[SEP]``,
+    ``<s>`` ... ``</s>``); SpeechBrain's collation pads them and gives
+    their relative lengths, from which the attention mask follows.
+
+    Arguments
+    ---------
+    tokenizer : transformers.PreTrainedTokenizerBase
+        E.g. ``HFTextEncoder(...).tokenizer``.
+    max_length : int, optional
+        Longer transcripts are truncated (default: the tokenizer's limit).
+
+    Example
+    -------
+    >>> import tempfile
+    >>> from tests.fakes_text import save_tiny_bert
+    >>> from transformers import AutoTokenizer
+    >>> tokenizer = AutoTokenizer.from_pretrained(
+    ...     save_tiny_bert(tempfile.mkdtemp()))
+    >>> item = text_tokens_pipeline(tokenizer, max_length=4)
+    >>> item.func("Hello world!").tolist(), item.func("a dog is sad").tolist()
+    ([2, 25, 26, 3], [2, 5, 8, 3])
+    """
+
+    @sb.utils.data_pipeline.takes("transcript")
+    @sb.utils.data_pipeline.provides("text_tokens")
+    def encode(transcript):
+        ids = tokenizer(
+            transcript,
+            truncation=max_length is not None,
+            max_length=max_length,
+        )["input_ids"]
+        return torch.LongTensor(ids)
+
+    return encode
+
+
+def downsample_classes(entries, key="emotion", max_per_class=None, seed=0):
+    """Ids that keep at most N utterances of every class (N: the smallest
+    class, or ``max_per_class``).
+
+    Xagorari et al. (2022) truncate the largest classes of MSP-Podcast
+    (Happy, Neutral) so that the training set is about uniform.
+
+    Arguments
+    ---------
+    entries : dict
+        Manifest: id -> entry with ``key``.
+    key : str
+        The class field.
+    max_per_class : int, optional
+        Cap per class; default: the size of the smallest class.
+    seed : int
+        Seed of the random choice of the utterances kept.
+
+    Returns
+    -------
+    set of str
+        The ids kept.
+
+    Example
+    -------
+    >>> entries = {f"u{i}": {"emotion": "neu"} for i in range(5)}
+    >>> entries.update({"a0": {"emotion": "ang"}, "a1": {"emotion": "ang"}})
+    >>> kept = downsample_classes(entries)
+    >>> len(kept), {"a0", "a1"} <= kept
+    (4, True)
+    >>> len(downsample_classes(entries, max_per_class=3))
+    5
+    """
+    by_class = {}
+    for uid, entry in sorted(entries.items()):
+        by_class.setdefault(entry[key], []).append(uid)
+    cap = max_per_class or min(len(ids) for ids in by_class.values())
+    rng = random.Random(seed)
+    kept = set()
+    for ids in by_class.values():
+        kept.update(rng.sample(ids, cap) if len(ids) > cap else ids)
+    return kept
+
+
+def speech_text_dataio_prep(hparams):
+    """Datasets of :func:`emotion_dataio_prep` plus transcript tokens.
+
+    Reads also ``modalities`` (``audio``, ``text`` or ``both``; with text
+    every manifest entry needs a ``transcript``), ``text_encoder`` (its
+    tokenizer encodes the transcripts), ``text_max_length`` and
+    ``downsample_classes`` (classification: keep at most as many training
+    utterances of each class as the smallest class has, or
+    ``max_per_class`` if it is a number).
+
+    Returns
+    -------
+    datasets : dict
+        split -> DynamicItemDataset with ``id``, ``sig``, the targets and,
+        with text, ``text_tokens``.
+    extras : dict
+        As :func:`emotion_dataio_prep`, with the downsampled class counts.
+    """
+    datasets, extras = emotion_dataio_prep(hparams)
+    if hparams["modalities"] not in ("audio", "text", "both"):
+        raise ValueError(
+            "modalities must be audio, text or both, not "
+            f"{hparams['modalities']!r}"
+        )
+    if hparams["modalities"] != "audio":
+        for split in ("train", "valid", "test"):
+            for where, entry in described_entries(hparams[f"{split}_manifest"]):
+                if not isinstance(entry.get("transcript"), str):
+                    raise ValueError(
+                        f"{where}: no 'transcript'; add them with "
+                        "`speechbrain-ser transcribe` or train with "
+                        "--modalities=audio"
+                    )
+        item = text_tokens_pipeline(
+            hparams["text_encoder"].tokenizer, hparams.get("text_max_length")
+        )
+        sb.dataio.dataset.add_dynamic_item(list(datasets.values()), item)
+        keys = list(datasets["train"].pipeline.output_mapping)
+        sb.dataio.dataset.set_output_keys(
+            list(datasets.values()), keys + ["text_tokens"]
+        )
+    downsample = hparams.get("downsample_classes", False)
+    if downsample and extras:
+        if hparams.get("balanced_sampling", False):
+            raise ValueError(
+                "choose one of downsample_classes and balanced_sampling"
+            )
+        entries = read_manifest(hparams["train_manifest"])
+        kept = downsample_classes(
+            entries,
+            max_per_class=None if downsample is True else int(downsample),
+            seed=hparams["seed"],
+        )
+        datasets["train"] = datasets["train"].filtered_sorted(
+            key_test={"id": lambda uid: uid in kept}
+        )
+        counts = [0] * len(extras["label_encoder"])
+        for uid in kept:
+            index = extras["label_encoder"].lab2ind[entries[uid]["emotion"]]
+            counts[index] += 1
+        extras["train_class_counts"] = counts
+    return datasets, extras
 
 
 def avd_pipeline(avd_range):

@@ -1,0 +1,1 @@
+../../../speechbrain_ser/corpora/msp_podcast_prepare.py
