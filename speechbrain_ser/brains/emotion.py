@@ -4,7 +4,6 @@ Authors
  * speechbrain-ser developers 2026
 """
 
-import json
 import os
 
 import numpy as np
@@ -12,6 +11,7 @@ import speechbrain as sb
 import torch
 from speechbrain.utils.logger import get_logger
 
+from speechbrain_ser.brains.resumable import ResumableBrain
 from speechbrain_ser.metrics import (
     ccc_report,
     classification_report,
@@ -20,11 +20,12 @@ from speechbrain_ser.metrics import (
     roc_auc,
 )
 from speechbrain_ser.nnet.pooling import valid_frames
+from speechbrain_ser.strict_json import write_json
 
 logger = get_logger(__name__)
 
 
-class EmotionBrain(sb.Brain):
+class EmotionBrain(ResumableBrain):
     """Trains an utterance-level emotion model: encoder -> head -> outputs.
 
     The YAML names the pieces; in ``modules``:
@@ -46,7 +47,9 @@ class EmotionBrain(sb.Brain):
     corpus, split and speaker independence; copied into results.json).
 
     Checkpoints are kept on the validation ``score``: UA for
-    classification, mean CCC for regression, their mean for both.
+    classification, mean CCC for regression, their mean for both. Resume
+    is exact and unreadable training audio is skipped and counted (see
+    :class:`~speechbrain_ser.brains.resumable.ResumableBrain`).
     """
 
     test_checkpoint = {"max_key": "score"}
@@ -263,6 +266,8 @@ class EmotionBrain(sb.Brain):
         """Logs, anneals the learning rate, checkpoints, writes results."""
         if stage == sb.Stage.TRAIN:
             self.train_stats = {"loss": stage_loss, **self.extra_stats()}
+            if self.skipped_files:
+                self.train_stats["skipped_files"] = len(self.skipped_files)
             return
         metrics = self.compute_metrics()
         extras = self.extra_stats()  # every DDP process calls it once
@@ -329,7 +334,10 @@ class EmotionBrain(sb.Brain):
         results.json keys: ``UA``, ``WA``, ``F1_macro``, ``F1_weighted``,
         ``per_class_recall``, ``ROC_AUC``, ``confusion_matrix``, ``labels``
         (classification); ``CCC`` = {activation, valence, dominance, mean}
-        (regression); ``n_test``, ``task``, ``protocol`` always.
+        (regression); ``n_test``, ``task``, ``protocol`` and
+        ``n_train_files_skipped`` (training utterances left out because
+        their audio failed to load) always. Strict JSON: an undefined
+        metric is ``null``, explained in ``null_reasons``.
         predictions.json holds each test utterance's prediction and target
         (see :meth:`utterance_predictions`).
         """
@@ -338,6 +346,7 @@ class EmotionBrain(sb.Brain):
             "task": self.task,
             "protocol": getattr(self.hparams, "protocol", "unspecified"),
             "n_test": metrics.pop("n"),
+            "n_train_files_skipped": len(self.skipped_files),
         }
         metrics.pop("score")
         results.update(metrics)
@@ -350,10 +359,12 @@ class EmotionBrain(sb.Brain):
                 title=f"UA {metrics['UA']:.3f}, WA {metrics['WA']:.3f}",
             )
         path = os.path.join(folder, "results.json")
-        with open(path, "w", encoding="utf-8") as fout:
-            json.dump(results, fout, indent=2)
-        with open(os.path.join(folder, "predictions.json"), "w") as fout:
-            json.dump(self.utterance_predictions(), fout, indent=1)
+        write_json(results, path)
+        write_json(
+            self.utterance_predictions(),
+            os.path.join(folder, "predictions.json"),
+            indent=1,
+        )
         logger.info(f"test results written to {path}")
 
     def utterance_predictions(self):
