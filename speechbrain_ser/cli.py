@@ -12,27 +12,101 @@ Authors
 """
 
 import argparse
-import json
+import os
 import sys
+import tempfile
+
+
+class UsageError(Exception):
+    """A problem with the command line, reported in one line."""
+
+
+def model_folder_problem(folder):
+    """Why ``folder`` is not an inference folder, or None.
+
+    Checked before anything is loaded: loading runs the folder's
+    ``hyperparams.yaml`` (code), and a training run's YAML would, e.g.,
+    create its checkpoint folder.
+
+    Example
+    -------
+    >>> model_folder_problem("no/such/folder")
+    'no/such/folder: no such model folder'
+    """
+    if not os.path.exists(folder):
+        return f"{folder}: no such model folder"
+    if not os.path.isdir(folder):
+        return f"{folder}: not a folder; give the inference folder of a run"
+    inner = os.path.join(folder, "inference")
+    if os.path.isfile(os.path.join(inner, "hyperparams.yaml")):
+        return (
+            f"{folder}: this is a training run's output folder; use "
+            f"--model {inner}"
+        )
+    yaml = os.path.join(folder, "hyperparams.yaml")
+    if not os.path.isfile(yaml):
+        return (
+            f"{folder}: no hyperparams.yaml; not an inference folder "
+            "(training exports one to <output_folder>/inference)"
+        )
+    with open(yaml, encoding="utf-8") as fin:
+        if "pretrainer:" not in fin.read():
+            return (
+                f"{yaml}: has no pretrainer; not an inference folder "
+                "(training exports one to <output_folder>/inference)"
+            )
+    return None
+
+
+def _device_problem(device):
+    import torch
+
+    try:
+        device = torch.device(device)
+    except RuntimeError as error:
+        return f"--device {device}: {error}"
+    if device.type == "cuda" and not torch.cuda.is_available():
+        return f"--device {device}: CUDA is not available here; use cpu"
+    return None
+
+
+def _load_recognizer(args, savedir):
+    from speechbrain_ser.inference import EmotionRecognizer
+
+    problem = model_folder_problem(args.model) or _device_problem(args.device)
+    if problem:
+        raise UsageError(problem)
+    try:
+        return EmotionRecognizer.from_hparams(
+            source=os.path.abspath(args.model),
+            savedir=savedir,
+            run_opts={"device": args.device},
+        )
+    except (OSError, KeyError, ValueError, RuntimeError) as error:
+        raise UsageError(
+            f"{args.model}: cannot load the model "
+            f"({type(error).__name__}: {error})"
+        ) from None
 
 
 def _predict(args):
     from speechbrain_ser.data.audio import AudioError
-    from speechbrain_ser.inference import EmotionRecognizer
+    from speechbrain_ser.strict_json import dumps
 
-    recognizer = EmotionRecognizer.from_hparams(
-        source=args.model,
-        savedir=args.savedir,
-        run_opts={"device": args.device},
-    )
-    failures = 0
-    for path in args.files:
+    with tempfile.TemporaryDirectory() as tmp:
         try:
-            result = recognizer.classify_file(path)
-        except AudioError as error:
-            result = {"file": path, "error": str(error)}
-            failures += 1
-        print(json.dumps(result), flush=True)
+            recognizer = _load_recognizer(args, args.savedir or tmp)
+        except UsageError as error:
+            print(f"speechbrain-ser predict: error: {error}", file=sys.stderr)
+            return 2
+        failures = 0
+        for path in args.files:
+            try:
+                result = recognizer.classify_file(path)
+            except AudioError as error:
+                result = {"file": path, "error": str(error)}
+                failures += 1
+            print(dumps(result), flush=True)
     return 1 if failures else 0
 
 
@@ -94,11 +168,14 @@ def build_parser():
     predict.add_argument(
         "--model",
         required=True,
-        help="inference folder exported by training (<output>/inference)",
+        help="inference folder exported by training (<output>/inference); "
+        "it is code (its hyperparams.yaml runs Python): use trusted ones",
     )
     predict.add_argument("--device", default="cpu")
     predict.add_argument(
-        "--savedir", default=None, help="where to link the model files"
+        "--savedir",
+        default=None,
+        help="where to link the model files (default: a temporary folder)",
     )
     predict.add_argument("files", nargs="+", help="audio files, any format")
     predict.set_defaults(handler=_predict)
