@@ -23,12 +23,95 @@ Authors
 import argparse
 import os
 import sys
+import tempfile
+
+
+class UsageError(Exception):
+    """A problem with the command line, reported in one line."""
+
+
+def model_folder_problem(folder):
+    """Why ``folder`` is not an inference folder, or None.
+
+    Checked before anything is loaded: loading runs the folder's
+    ``hyperparams.yaml`` (code), and a training run's YAML would, e.g.,
+    create its checkpoint folder.
+
+    Example
+    -------
+    >>> model_folder_problem("no/such/folder")
+    'no/such/folder: no such model folder'
+    """
+    if not os.path.exists(folder):
+        return f"{folder}: no such model folder"
+    if not os.path.isdir(folder):
+        return f"{folder}: not a folder; give the inference folder of a run"
+    inner = os.path.join(folder, "inference")
+    if os.path.isfile(os.path.join(inner, "hyperparams.yaml")):
+        return (
+            f"{folder}: this is a training run's output folder; use "
+            f"--model {inner}"
+        )
+    yaml = os.path.join(folder, "hyperparams.yaml")
+    if not os.path.isfile(yaml):
+        return (
+            f"{folder}: no hyperparams.yaml; not an inference folder "
+            "(training exports one to <output_folder>/inference)"
+        )
+    with open(yaml, encoding="utf-8") as fin:
+        if "pretrainer:" not in fin.read():
+            return (
+                f"{yaml}: has no pretrainer; not an inference folder "
+                "(training exports one to <output_folder>/inference)"
+            )
+    return None
+
+
+def _device_problem(device):
+    import torch
+
+    try:
+        device = torch.device(device)
+    except RuntimeError as error:
+        return f"--device {device}: {error}"
+    if device.type == "cuda" and not torch.cuda.is_available():
+        return f"--device {device}: CUDA is not available here; use cpu"
+    return None
+
+
+def _load_recognizer(args, savedir):
+    from speechbrain_ser.inference import load_recognizer
+    from speechbrain_ser.onnx_export import OnnxEmotionRecognizer
+
+    problem = model_folder_problem(args.model) or _device_problem(args.device)
+    onnx_file = None
+    if args.backend == "onnx":
+        onnx_file = args.onnx_file or os.path.join(args.model, "model.onnx")
+        if not problem and not os.path.isfile(onnx_file):
+            problem = (
+                f"{onnx_file}: no ONNX model; write it with "
+                f"'speechbrain-ser export --onnx --model {args.model}'"
+            )
+    if problem:
+        raise UsageError(problem)
+    source = os.path.abspath(args.model)
+    options = {"savedir": savedir, "run_opts": {"device": args.device}}
+    try:
+        if onnx_file:
+            return OnnxEmotionRecognizer.from_hparams(
+                source=source, **options
+            ).load_onnx(onnx_file)
+        return load_recognizer(source, **options)
+    except (OSError, KeyError, ValueError, RuntimeError) as error:
+        raise UsageError(
+            f"{args.model}: cannot load the model "
+            f"({type(error).__name__}: {error})"
+        ) from None
 
 
 def _predict(args):
     from speechbrain_ser.data.audio import AudioError
-    from speechbrain_ser.inference import SpeechTextRecognizer, load_recognizer
-    from speechbrain_ser.onnx_export import OnnxEmotionRecognizer
+    from speechbrain_ser.inference import SpeechTextRecognizer
     from speechbrain_ser.prediction import (
         ResultWriter,
         expand_inputs,
@@ -36,46 +119,45 @@ def _predict(args):
         predict_corpus,
     )
 
-    options = {"savedir": args.savedir, "run_opts": {"device": args.device}}
-    if args.backend == "onnx":
-        recognizer = OnnxEmotionRecognizer.from_hparams(
-            source=args.model, **options
-        ).load_onnx(args.onnx_file or os.path.join(args.model, "model.onnx"))
-    else:
-        recognizer = load_recognizer(args.model, **options)
-    with_text = isinstance(recognizer, SpeechTextRecognizer)
-    if with_text or args.transcript or args.manifest:
-        return _predict_with_transcripts(recognizer, args)
-    if not args.files:
-        raise SystemExit("give audio files, folders, globs or manifests")
-    if args.segment is None:
-        counts = predict_corpus(
-            recognizer,
-            args.files,
-            output=args.output,
-            max_batch_seconds=args.batch_seconds,
-            max_batch_size=args.batch_size,
-            num_workers=args.num_workers,
-            progress=not args.no_progress,
-        )
-        return 1 if counts["errors"] else 0
-    files = expand_inputs(args.files)
-    if args.plot and len(files) != 1:
-        raise SystemExit("--plot draws one recording: give exactly one file")
-    failures = 0
-    with ResultWriter(args.output) as writer:
-        for path in files:
-            try:
-                rows = recognizer.classify_segments(
-                    path, args.segment, args.hop or args.segment
-                )
-            except AudioError as error:
-                rows = [{"file": path, "error": str(error)}]
-                failures += 1
-            for row in rows:
-                writer.write(row)
-            if args.plot and "error" not in rows[0]:
-                plot_timeline(rows, args.plot, title=os.path.basename(path))
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            recognizer = _load_recognizer(args, args.savedir or tmp)
+        except UsageError as error:
+            print(f"speechbrain-ser predict: error: {error}", file=sys.stderr)
+            return 2
+        with_text = isinstance(recognizer, SpeechTextRecognizer)
+        if with_text or args.transcript or args.manifest:
+            return _predict_with_transcripts(recognizer, args)
+        if not args.files:
+            raise SystemExit("give audio files, folders, globs or manifests")
+        if args.segment is None:
+            counts = predict_corpus(
+                recognizer,
+                args.files,
+                output=args.output,
+                max_batch_seconds=args.batch_seconds,
+                max_batch_size=args.batch_size,
+                num_workers=args.num_workers,
+                progress=not args.no_progress,
+            )
+            return 1 if counts["errors"] else 0
+        files = expand_inputs(args.files)
+        if args.plot and len(files) != 1:
+            raise SystemExit("--plot draws one recording: give one file")
+        failures = 0
+        with ResultWriter(args.output) as writer:
+            for path in files:
+                try:
+                    rows = recognizer.classify_segments(
+                        path, args.segment, args.hop or args.segment
+                    )
+                except AudioError as error:
+                    rows = [{"file": path, "error": str(error)}]
+                    failures += 1
+                for row in rows:
+                    writer.write(row)
+                if args.plot and "error" not in rows[0]:
+                    plot_timeline(rows, args.plot, title=os.path.basename(path))
     return 1 if failures else 0
 
 
@@ -131,6 +213,10 @@ def _export(args):
 
     if not args.onnx:
         raise SystemExit("say which format: --onnx")
+    problem = model_folder_problem(args.model)
+    if problem:
+        print(f"speechbrain-ser export: error: {problem}", file=sys.stderr)
+        return 2
     recognizer = EmotionRecognizer.from_hparams(
         source=args.model, savedir=args.savedir
     )
@@ -217,11 +303,14 @@ def build_parser():
     predict.add_argument(
         "--model",
         required=True,
-        help="inference folder exported by training (<output>/inference)",
+        help="inference folder exported by training (<output>/inference); "
+        "it is code (its hyperparams.yaml runs Python): use trusted ones",
     )
     predict.add_argument("--device", default="cpu")
     predict.add_argument(
-        "--savedir", default=None, help="where to link the model files"
+        "--savedir",
+        default=None,
+        help="where to link the model files (default: a temporary folder)",
     )
     predict.add_argument(
         "files",

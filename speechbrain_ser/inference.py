@@ -27,6 +27,10 @@ from speechbrain.utils.checkpoints import DEFAULT_SAVE_HOOKS, get_default_hook
 from speechbrain_ser.data.audio import AudioError, audio_info, read_audio
 from speechbrain_ser.data.pipelines import denormalize_avd
 from speechbrain_ser.metrics import AVD_NAMES
+from speechbrain_ser.speech_activity import SpeechDetector
+
+# Shortest input judged when the model folder names no min_duration (s).
+DEFAULT_MIN_DURATION = 0.1
 
 # Top-level keys of a training YAML that inference needs.
 INFERENCE_KEYS = (
@@ -35,6 +39,7 @@ INFERENCE_KEYS = (
     "avd_range",
     "compute_features",
     "chunk_seconds",
+    "min_duration",
     "modules",
     # speech + text models (SpeechTextRecognizer)
     "modalities",
@@ -129,16 +134,34 @@ class EmotionRecognizer(Pretrained):
     embeddings. Any sample rate and channel count is accepted (mixed to
     mono, resampled).
 
+    The recognizer says when it cannot know: audio shorter than the
+    model's ``min_duration`` is an ``AudioError``, and audio without
+    speech (silence, noise, a DC offset; see
+    :class:`~speechbrain_ser.speech_activity.SpeechDetector`, replaced by
+    a ``speech_detector`` in the hparams if given) gets ``"speech":
+    false`` and no prediction.
+
+    A model folder is code: its ``hyperparams.yaml`` runs Python through
+    HyperPyYAML's ``!new:`` and ``!apply:`` tags, so load only folders you
+    trust. The weights themselves are read with ``torch.load``'s
+    ``weights_only`` default (no unpickling of arbitrary objects).
+
     Example
     -------
     >>> import tempfile, numpy as np, soundfile
     >>> recognizer = EmotionRecognizer.from_hparams(
     ...     source=tiny_model_folder(), savedir=tempfile.mkdtemp())
     >>> path = tempfile.mktemp(suffix=".wav")
-    >>> soundfile.write(path, np.random.randn(8000, 2) * 0.1, 8000)
+    >>> t = np.arange(8000) / 8000
+    >>> vowel = sum(np.sin(2 * np.pi * f * t) / f for f in (150, 300, 450))
+    >>> soundfile.write(path, np.stack([vowel] * 2, axis=1) * 20, 8000)
     >>> result = recognizer.classify_file(path)
-    >>> sorted(result)
-    ['activation', 'dominance', 'emotion', 'file', 'probabilities', 'valence']
+    >>> sorted(result)  # doctest: +NORMALIZE_WHITESPACE
+    ['activation', 'dominance', 'emotion', 'file', 'probabilities', 'speech',
+     'valence']
+    >>> soundfile.write(path, np.random.randn(8000) * 0.1, 8000)
+    >>> recognizer.classify_file(path)["speech"]
+    False
     """
 
     MODULES_NEEDED = ["encoder", "head"]
@@ -147,6 +170,25 @@ class EmotionRecognizer(Pretrained):
         super().__init__(*args, **kwargs)
         self.task = self.hparams.task
         self.chunk_seconds = getattr(self.hparams, "chunk_seconds", 20.0)
+        self.min_duration = getattr(
+            self.hparams, "min_duration", DEFAULT_MIN_DURATION
+        )
+        self.speech_detector = getattr(
+            self.hparams,
+            "speech_detector",
+            SpeechDetector(self.hparams.sample_rate),
+        )
+        encoder = getattr(self.hparams, "label_encoder", None)
+        if encoder is not None:
+            # the output layer's size, when it says (no expect_len warning)
+            out = getattr(self.mods.emotion_out, "out_features", len(encoder))
+            if out != len(encoder):
+                raise ValueError(
+                    f"the label encoder has {len(encoder)} labels but "
+                    f"emotion_out gives {out} classes; the model folder is "
+                    "inconsistent (export it again)"
+                )
+            encoder.expect_len(out)
 
     @property
     def labels(self):
@@ -226,14 +268,25 @@ class EmotionRecognizer(Pretrained):
         Returns
         -------
         dict
-            ``file``; ``emotion`` and ``probabilities`` (label -> p) for
-            classification models; ``activation``, ``valence``,
-            ``dominance`` for regression models.
+            ``file`` and ``speech``; if ``speech`` is true, ``emotion``
+            and ``probabilities`` (label -> p) for classification models
+            and ``activation``, ``valence``, ``dominance`` for regression
+            models; if false, a ``reason`` instead of predictions.
+
+        Raises
+        ------
+        AudioError
+            For a missing, unreadable or too short file, or a folder.
         """
         duration, file_rate, _ = audio_info(path)
+        if duration < self.min_duration:
+            raise AudioError(
+                f"{path}: too short to analyse ({duration:.3f} s; this "
+                f"model needs at least {self.min_duration} s)"
+            )
         chunk = max(1, int(self.chunk_seconds * file_rate))
         total = int(round(duration * file_rate))
-        weighted, weight = 0.0, 0
+        weighted, weight, speech = 0.0, 0, 0.0
         with torch.no_grad():
             for start in range(0, total, chunk):
                 wav = read_audio(
@@ -241,13 +294,24 @@ class EmotionRecognizer(Pretrained):
                 )
                 if wav.numel() < self.hparams.sample_rate // 100:
                     continue  # a sliver shorter than one feature frame
+                speech += self.speech_detector.speech_seconds(
+                    wav, max_hz=file_rate / 2
+                )
                 embedding = self.encode_batch(wav.unsqueeze(0))[0]
                 weighted = weighted + embedding * wav.numel()
                 weight += wav.numel()
         if weight == 0:
             raise AudioError(f"{path}: too short to analyse ({duration} s)")
+        if speech < self.speech_detector.min_speech_seconds:
+            return {
+                "file": path,
+                "speech": False,
+                "reason": f"no speech detected ({speech:.2f} s of "
+                f"speech-like audio in {duration:.2f} s: silence, noise or "
+                "a constant signal); no emotion predicted",
+            }
         outputs = self.predict_embeddings((weighted / weight).unsqueeze(0))
-        result = {"file": path}
+        result = {"file": path, "speech": True}
         if "probabilities" in outputs:
             probabilities = outputs["probabilities"][0]
             result["emotion"] = self.labels[int(probabilities.argmax())]

@@ -24,6 +24,7 @@ from speechbrain.utils.logger import get_logger
 from speechbrain_ser.data.audio import AudioError, audio_info, read_audio
 from speechbrain_ser.data.manifest import read_manifest
 from speechbrain_ser.metrics import AVD_NAMES
+from speechbrain_ser.strict_json import dumps
 
 logger = get_logger(__name__)
 
@@ -306,10 +307,10 @@ class ResultWriter:
     def write(self, row):
         """Writes one result (flattening probabilities for CSV)."""
         if not self.output:
-            print(json.dumps(row), flush=True)
+            print(dumps(row), flush=True)
             return
         if not self.csv:
-            self.stream.write(json.dumps(row) + "\n")
+            self.stream.write(dumps(row) + "\n")
             self.stream.flush()
             return
         flat = {k: v for k, v in row.items() if k != "probabilities"}

@@ -62,7 +62,9 @@ def load_trained_module(run_folder, module="cpc", checkpoint=None):
     if module not in hparams:
         raise KeyError(f"{yaml}: no module named {module!r}")
     model = hparams[module]
-    model.load_state_dict(torch.load(checkpoint, map_location="cpu"))
+    model.load_state_dict(
+        torch.load(checkpoint, map_location="cpu", weights_only=True)
+    )
     return model.eval(), hparams.get("sample_rate", 16000)
 
 

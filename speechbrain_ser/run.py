@@ -18,6 +18,10 @@ The YAML names everything that differs between recipes:
   pre-trained parameters (e.g. an SA2SR or CPC encoder) before training;
   ``--pretrainer=null`` trains from scratch.
 
+Before the datasets are built, the manifests and their audio are checked
+once (:func:`speechbrain_ser.data.validation.validate_recipe_data`), so
+that bad data stops the run before the first training step.
+
 Authors
  * speechbrain-ser developers 2026
 """
@@ -29,6 +33,7 @@ from hyperpyyaml import load_hyperpyyaml
 from speechbrain.utils.distributed import run_on_main
 
 from speechbrain_ser.data.batching import dynamic_batch_loader_options
+from speechbrain_ser.data.validation import validate_recipe_data
 
 
 def run_recipe(argv):
@@ -59,6 +64,7 @@ def run_recipe(argv):
     if hparams.get("pretrainer") is not None:  # e.g. an encoder to fine-tune
         run_on_main(hparams["pretrainer"].collect_files)
         hparams["pretrainer"].load_collected()
+    run_on_main(validate_recipe_data, args=[hparams])
     datasets, extras = hparams["dataio_prep"](hparams)
     hparams.update(extras)
     if hparams.get("dynamic_batching"):

@@ -3,11 +3,11 @@
 from speechbrain_ser.brains.cpc import CPCBrain, JointCPCBrain
 from speechbrain_ser.brains.emotion import EmotionBrain
 from speechbrain_ser.brains.sa2sr import SA2SRBrain
+from speechbrain_ser.brains.speech_text import SpeechTextBrain
 from speechbrain_ser.brains.tokenwise import (
     TokenwiseContrastiveBrain,
     TranscriptEmotionBrain,
 )
-from speechbrain_ser.brains.speech_text import SpeechTextBrain
 
 __all__ = [
     "CPCBrain",

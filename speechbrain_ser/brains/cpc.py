@@ -4,7 +4,6 @@ Authors
  * speechbrain-ser developers 2026
 """
 
-import json
 import os
 
 import speechbrain as sb
@@ -12,6 +11,8 @@ import torch
 from speechbrain.utils.logger import get_logger
 
 from speechbrain_ser.brains.emotion import EmotionBrain
+from speechbrain_ser.brains.resumable import ResumableBrain
+from speechbrain_ser.strict_json import write_json
 
 logger = get_logger(__name__)
 
@@ -73,7 +74,7 @@ class CPCStats:
         return stats
 
 
-class CPCBrain(sb.Brain):
+class CPCBrain(ResumableBrain):
     """Pre-trains a :class:`speechbrain_ser.nnet.cpc.CPCModel` with InfoNCE.
 
     YAML ``modules``: ``cpc`` (the CPC model; its frame encoder takes
@@ -136,9 +137,9 @@ class CPCBrain(sb.Brain):
                 stats["protocol"] = getattr(
                     self.hparams, "protocol", "unspecified"
                 )
+                stats["n_train_files_skipped"] = len(self.skipped_files)
                 path = os.path.join(self.hparams.output_folder, "results.json")
-                with open(path, "w", encoding="utf-8") as fout:
-                    json.dump(stats, fout, indent=2)
+                write_json(stats, path)
 
     def on_recipe_end(self, hparams_file, overrides):
         """Saves the selected CPC model as ``<output_folder>/cpc.ckpt``."""

@@ -13,6 +13,7 @@ import speechbrain as sb
 import torch
 from speechbrain.utils.logger import get_logger
 
+from speechbrain_ser.brains.resumable import ResumableBrain
 from speechbrain_ser.data.manifest import manifest_field
 from speechbrain_ser.metrics import (
     ccc_report,
@@ -23,11 +24,12 @@ from speechbrain_ser.metrics import (
     subset_reports,
 )
 from speechbrain_ser.nnet.pooling import valid_frames
+from speechbrain_ser.strict_json import write_json
 
 logger = get_logger(__name__)
 
 
-class EmotionBrain(sb.Brain):
+class EmotionBrain(ResumableBrain):
     """Trains an utterance-level emotion model: encoder -> head -> outputs.
 
     The YAML names the pieces; in ``modules``:
@@ -71,6 +73,10 @@ class EmotionBrain(sb.Brain):
 
     Regularisation: ``label_smoothing`` (optional, cross-entropy), and in
     the YAML the heads' ``dropout`` and the optimiser's ``weight_decay``.
+    Checkpoints are kept on the validation ``score``: UA for
+    classification, mean CCC for regression, their mean for both. Resume
+    is exact and unreadable training audio is skipped and counted (see
+    :class:`~speechbrain_ser.brains.resumable.ResumableBrain`).
     """
 
     test_checkpoint = {"max_key": "score"}
@@ -416,6 +422,8 @@ class EmotionBrain(sb.Brain):
         """Logs, anneals the learning rate, checkpoints, writes results."""
         if stage == sb.Stage.TRAIN:
             self.train_stats = {"loss": stage_loss, **self.extra_stats()}
+            if self.skipped_files:
+                self.train_stats["skipped_files"] = len(self.skipped_files)
             return
         metrics = self.compute_metrics()
         extras = self.extra_stats()  # every DDP process calls it once
@@ -493,8 +501,7 @@ class EmotionBrain(sb.Brain):
         with open(path, encoding="utf-8") as fin:
             results = json.load(fin)
         results["layer_weights"] = weights
-        with open(path, "w", encoding="utf-8") as fout:
-            json.dump(results, fout, indent=2)
+        write_json(results, path)
         lines = [
             f"layer weights ({name}): " + " ".join(f"{w:.4f}" for w in ws)
             for name, ws in weights.items()
@@ -535,8 +542,11 @@ class EmotionBrain(sb.Brain):
         results.json keys: ``UA``, ``WA``, ``F1_macro``, ``F1_weighted``,
         ``per_class_recall``, ``ROC_AUC``, ``confusion_matrix``, ``labels``
         (classification); ``CCC`` = {activation, valence, dominance, mean}
-        (regression); ``n_test``, ``task``, ``protocol`` and
-        ``selected_epoch`` (the epoch of the tested checkpoint) always.
+        (regression); ``n_test``, ``task``, ``protocol``,
+        ``selected_epoch`` (the epoch of the tested checkpoint) and
+        ``n_train_files_skipped`` (training utterances left out because
+        their audio failed to load) always. Strict JSON: an undefined
+        metric is ``null``, explained in ``null_reasons``.
         predictions.json holds each test utterance's prediction and target
         (see :meth:`utterance_predictions`).
         """
@@ -545,6 +555,7 @@ class EmotionBrain(sb.Brain):
             "task": self.task,
             "protocol": getattr(self.hparams, "protocol", "unspecified"),
             "n_test": metrics.pop("n"),
+            "n_train_files_skipped": len(self.skipped_files),
         }
         metrics.pop("score")
         results.update(metrics)
@@ -567,10 +578,12 @@ class EmotionBrain(sb.Brain):
                 title=f"UA {metrics['UA']:.3f}, WA {metrics['WA']:.3f}",
             )
         path = os.path.join(folder, "results.json")
-        with open(path, "w", encoding="utf-8") as fout:
-            json.dump(results, fout, indent=2)
-        with open(os.path.join(folder, "predictions.json"), "w") as fout:
-            json.dump(self.utterance_predictions(), fout, indent=1)
+        write_json(results, path)
+        write_json(
+            self.utterance_predictions(),
+            os.path.join(folder, "predictions.json"),
+            indent=1,
+        )
         logger.info(f"test results written to {path}")
 
     def utterance_predictions(self):

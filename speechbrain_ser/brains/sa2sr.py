@@ -4,7 +4,6 @@ Authors
  * speechbrain-ser developers 2026
 """
 
-import json
 import os
 
 import numpy as np
@@ -12,13 +11,15 @@ import speechbrain as sb
 import torch
 from speechbrain.utils.logger import get_logger
 
+from speechbrain_ser.brains.resumable import ResumableBrain
 from speechbrain_ser.metrics import classification_report, roc_auc
+from speechbrain_ser.strict_json import write_json
 from speechbrain_ser.text.sentiment import SENTIMENTS
 
 logger = get_logger(__name__)
 
 
-class SA2SRBrain(sb.Brain):
+class SA2SRBrain(ResumableBrain):
     """CTC character recognition + lambda * proxy-sentiment cross-entropy.
 
     YAML ``modules``: ``normalize`` (per-utterance feature normalisation),
@@ -157,10 +158,10 @@ class SA2SRBrain(sb.Brain):
                     n_test=len(self.cer_metric.scores),
                     lambda_sentiment=self.hparams.lambda_sentiment,
                     protocol=getattr(self.hparams, "protocol", "unspecified"),
+                    n_train_files_skipped=len(self.skipped_files),
                 )
                 path = os.path.join(self.hparams.output_folder, "results.json")
-                with open(path, "w", encoding="utf-8") as fout:
-                    json.dump(stats, fout, indent=2)
+                write_json(stats, path)
                 with open(
                     os.path.join(self.hparams.output_folder, "cer.txt"), "w"
                 ) as fout:

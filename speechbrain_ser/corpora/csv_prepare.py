@@ -6,11 +6,16 @@ relative to ``data_folder``), ``speaker``. Optional: ``emotion``,
 (``train``/``valid``/``test``); any other column is copied as a string.
 Without a ``split`` column the split is speaker-independent by ``ratios``.
 
+Like every preparer, it does nothing when its manifests were made from the
+same CSV content and options (so hand edits of the manifests are kept);
+a changed CSV remakes them.
+
 Authors
  * speechbrain-ser developers 2026
 """
 
 import csv
+import hashlib
 import math
 import os
 
@@ -78,6 +83,17 @@ def scan_csv(csv_file, data_folder):
     return entries
 
 
+def _csv_digest(csv_file):
+    """(sha1 of the content, whether the header has a split column)."""
+    if not os.path.isfile(csv_file):
+        raise PreparationError(f"{csv_file}: CSV file not found")
+    with open(csv_file, "rb") as fin:
+        content = fin.read()
+    header = content.decode("utf-8", errors="replace").split("\n", 1)[0]
+    columns = [c.strip() for c in next(csv.reader([header]), [])]
+    return hashlib.sha1(content).hexdigest(), "split" in columns
+
+
 def prepare_csv(
     csv_file,
     data_folder,
@@ -106,22 +122,27 @@ def prepare_csv(
     on_error : str
         ``"raise"`` or ``"skip"``.
     """
+    digest, has_split_column = _csv_digest(csv_file)
     options = {
         "corpus": "csv",
         "csv_file": os.path.abspath(csv_file),
-        "csv_mtime": os.path.getmtime(csv_file)
-        if os.path.isfile(csv_file)
-        else None,
+        "csv_sha1": digest,
         "labels": sorted(labels) if labels else None,
         "ratios": list(ratios),
         "seed": seed,
+        "split_protocol": "the CSV's split column"
+        if has_split_column
+        else "speaker-independent random speaker split",
     }
 
     def split(entries):
-        if all("split" in entry for entry in entries.values()):
-            options["split_protocol"] = "the CSV's split column"
+        if has_split_column:
+            if not all("split" in entry for entry in entries.values()):
+                raise PreparationError(
+                    f"{csv_file}: the split column has empty cells; fill "
+                    "them with train, valid or test"
+                )
             return split_by_field(entries, "split", {"test"}, {"valid"})
-        options["split_protocol"] = "speaker-independent random speaker split"
         return split_by_speaker(entries, ratios, seed)
 
     run_preparation(

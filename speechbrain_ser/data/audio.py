@@ -42,6 +42,8 @@ def audio_info(path):
     >>> audio_info(path)
     (1.0, 8000, 2)
     """
+    if os.path.isdir(path):
+        raise AudioError(f"{path}: is a folder, not an audio file")
     if not os.path.isfile(path):
         raise AudioError(f"{path}: no such audio file")
     try:

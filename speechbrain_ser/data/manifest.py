@@ -70,7 +70,8 @@ def read_manifest(path):
             return json.load(fin)
         except json.JSONDecodeError as error:
             raise PreparationError(
-                f"{path}: not valid JSON ({error})"
+                f"{path}, line {error.lineno}, column {error.colno}: "
+                f"not valid JSON ({error.msg})"
             ) from None
 
 

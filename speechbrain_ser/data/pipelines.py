@@ -17,10 +17,12 @@ import random
 
 import speechbrain as sb
 import torch
+from speechbrain.dataio.batch import PaddedBatch
 from speechbrain.dataio.encoder import CategoricalEncoder
 from speechbrain.dataio.sampler import BalancingDataSampler
+from speechbrain.utils.logger import get_logger
 
-from speechbrain_ser.data.audio import read_audio
+from speechbrain_ser.data.audio import AudioError, read_audio
 from speechbrain_ser.data.manifest import (
     AVD_KEYS,
     described_entries,
@@ -29,6 +31,8 @@ from speechbrain_ser.data.manifest import (
 from speechbrain_ser.text.characters import normalize_transcript
 
 TASKS = ("classification", "regression", "both")
+
+logger = get_logger(__name__)
 
 
 def normalize_avd(values, avd_range):
@@ -115,22 +119,107 @@ def check_manifest(path, task, avd_range=None, known_labels=None):
                     )
 
 
-def audio_pipeline(sample_rate):
+def audio_pipeline(sample_rate, on_error="raise"):
     """Dynamic item ``wav -> sig``: mono waveform at ``sample_rate``.
+
+    Arguments
+    ---------
+    sample_rate : int
+        Output sample rate.
+    on_error : str
+        ``"raise"``: an unreadable file stops the run (an ``AudioError``
+        naming it); ``"skip"``: it is logged and ``sig`` is None, and
+        :func:`collate_skipping_failed` leaves the utterance out.
 
     Example
     -------
-    >>> pipeline = audio_pipeline(16000)
+    >>> pipeline = audio_pipeline(16000, on_error="skip")
     >>> pipeline.takes, pipeline.provides
     (('wav',), ('sig',))
+    >>> pipeline("no/such.wav") is None
+    True
     """
+    if on_error not in ("raise", "skip"):
+        raise ValueError(f"on_error must be raise or skip, not {on_error!r}")
 
     @sb.utils.data_pipeline.takes("wav")
     @sb.utils.data_pipeline.provides("sig")
     def read(wav):
-        return read_audio(wav, sample_rate)
+        try:
+            return read_audio(wav, sample_rate)
+        except AudioError as error:
+            if on_error == "raise":
+                raise
+            logger.warning(f"left out of this batch: {error}")
+            return None
 
     return read
+
+
+def collate_skipping_failed(examples):
+    """``PaddedBatch`` of the examples whose audio could be read.
+
+    The ids of the others (``sig`` None, see :func:`audio_pipeline`) are
+    in the batch's ``skipped_ids``; a batch with no readable example is
+    an empty ``list`` subclass :class:`SkippedBatch`.
+
+    Example
+    -------
+    >>> batch = collate_skipping_failed(
+    ...     [{"id": "a", "sig": torch.ones(3)}, {"id": "b", "sig": None}])
+    >>> batch.id, batch.skipped_ids
+    (['a'], ['b'])
+    >>> collate_skipping_failed([{"id": "b", "sig": None}]).skipped_ids
+    ['b']
+    """
+    kept = [ex for ex in examples if ex.get("sig") is not None]
+    skipped = [ex["id"] for ex in examples if ex.get("sig") is None]
+    if not kept:
+        return SkippedBatch(skipped)
+    batch = PaddedBatch(kept)
+    batch.skipped_ids = skipped
+    return batch
+
+
+class SkippedBatch(list):
+    """A training batch whose every utterance failed to load."""
+
+    def __init__(self, skipped_ids):
+        super().__init__()
+        self.skipped_ids = list(skipped_ids)
+
+    def to(self, device):
+        """Nothing to move."""
+        return self
+
+
+def add_audio_pipelines(datasets, hparams):
+    """Adds ``wav -> sig`` to every split.
+
+    Training audio that fails to load mid-epoch is left out, logged and
+    counted (the Brain's ``skipped_files``) unless the YAML says
+    ``on_error: raise``; valid and test audio, decoded in full before
+    training (:mod:`speechbrain_ser.data.validation`), always raise.
+
+    Arguments
+    ---------
+    datasets : dict
+        split -> DynamicItemDataset.
+    hparams : dict
+        Reads ``sample_rate``, ``on_error`` (default ``skip``) and sets
+        ``train_dataloader_options["collate_fn"]`` when skipping.
+    """
+    on_error = hparams.get("on_error", "skip")
+    for split, dataset in datasets.items():
+        dataset.add_dynamic_item(
+            audio_pipeline(
+                hparams["sample_rate"],
+                on_error if split == "train" else "raise",
+            )
+        )
+    if on_error == "skip" and "train" in datasets:
+        options = hparams["train_dataloader_options"]
+        options.setdefault("collate_fn", collate_skipping_failed)
 
 
 def crop_pipeline(crop_samples, generator=None):
@@ -153,6 +242,8 @@ def crop_pipeline(crop_samples, generator=None):
     @sb.utils.data_pipeline.takes("sig")
     @sb.utils.data_pipeline.provides("sig_crop")
     def crop(sig):
+        if sig is None:  # left out (see audio_pipeline)
+            return None
         extra = len(sig) - crop_samples
         if extra <= 0:
             return sig
@@ -188,9 +279,9 @@ def unlabelled_dataio_prep(hparams):
         datasets[split] = sb.dataio.dataset.DynamicItemDataset.from_json(
             json_path=path,
             replacements={"data_root": hparams["data_folder"]},
-            dynamic_items=[audio_pipeline(hparams["sample_rate"])],
-            output_keys=["id", "sig"],
         )
+    add_audio_pipelines(datasets, hparams)
+    sb.dataio.dataset.set_output_keys(list(datasets.values()), ["id", "sig"])
     sort_training_set(datasets, hparams)
     crop_seconds = hparams.get("crop_seconds")
     if crop_seconds:
@@ -420,6 +511,80 @@ def sort_training_set(datasets, hparams):
         )
 
 
+def fitted_label_encoder(path, train_set, n_classes=None, save_folder=None):
+    """The label encoder of the training labels, saved to ``path``.
+
+    An encoder saved by an earlier run is reused when it has exactly the
+    training labels. One with other labels (the data changed) is rebuilt,
+    unless ``save_folder`` holds checkpoints trained with it: then the run
+    stops, naming the file and the fix.
+
+    Arguments
+    ---------
+    path : str
+        ``label_encoder_file`` of the YAML.
+    train_set : DynamicItemDataset
+        The training set (its ``emotion`` values are the labels).
+    n_classes : int, optional
+        The model's class count; a mismatch stops the run.
+    save_folder : str, optional
+        The checkpoint folder.
+
+    Returns
+    -------
+    CategoricalEncoder
+
+    Example
+    -------
+    >>> import tempfile
+    >>> data = sb.dataio.dataset.DynamicItemDataset(
+    ...     {"a": {"emotion": "sad"}, "b": {"emotion": "happy"}})
+    >>> path = os.path.join(tempfile.mkdtemp(), "label_encoder.txt")
+    >>> fitted_label_encoder(path, data, n_classes=2).lab2ind
+    {'sad': 0, 'happy': 1}
+    >>> fitted_label_encoder(path, data, n_classes=3)
+    Traceback (most recent call last):
+    ...
+    ValueError: n_classes=3 in the YAML, but the training labels are 2: ...
+    """
+    with train_set.output_keys_as(["emotion"]):
+        train_labels = {item["emotion"] for item in train_set}
+    encoder = CategoricalEncoder()
+    if encoder.load_if_possible(path) and set(encoder.lab2ind) != train_labels:
+        checkpoints = []
+        if save_folder and os.path.isdir(save_folder):
+            checkpoints = [
+                name
+                for name in os.listdir(save_folder)
+                if name.startswith("CKPT")
+            ]
+        if checkpoints:
+            raise ValueError(
+                f"{path}: saved by an earlier run with labels "
+                f"{sorted(encoder.lab2ind)}, but the training manifest now "
+                f"has {sorted(train_labels)}, and the checkpoints in "
+                f"{save_folder} were trained with the old labels. Delete "
+                f"{path} and {save_folder}/CKPT* (or use another "
+                "output_folder) to train afresh"
+            )
+        logger.warning(
+            f"{path}: labels {sorted(encoder.lab2ind)} from an earlier run "
+            f"differ from the training labels {sorted(train_labels)}; rebuilt"
+        )
+        encoder = CategoricalEncoder()
+    if not encoder.lab2ind:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        encoder.update_from_didataset(train_set, "emotion")
+        encoder.save(path)
+    if n_classes is not None and n_classes != len(encoder):
+        raise ValueError(
+            f"n_classes={n_classes} in the YAML, but the training labels "
+            f"are {len(encoder)}: {sorted(encoder.lab2ind)}"
+        )
+    encoder.expect_len(len(encoder))
+    return encoder
+
+
 def emotion_dataio_prep(hparams):
     """Builds the train/valid/test datasets of an emotion recipe.
 
@@ -459,21 +624,15 @@ def emotion_dataio_prep(hparams):
         datasets[split] = sb.dataio.dataset.DynamicItemDataset.from_json(
             json_path=path, replacements=replacements
         )
-    sb.dataio.dataset.add_dynamic_item(
-        list(datasets.values()), audio_pipeline(hparams["sample_rate"])
-    )
+    add_audio_pipelines(datasets, hparams)
     extras = {}
     if task in ("classification", "both"):
-        label_encoder = CategoricalEncoder()
-        os.makedirs(
-            os.path.dirname(hparams["label_encoder_file"]), exist_ok=True
+        label_encoder = fitted_label_encoder(
+            hparams["label_encoder_file"],
+            datasets["train"],
+            hparams.get("n_classes"),
+            hparams.get("save_folder"),
         )
-        label_encoder.load_or_create(
-            path=hparams["label_encoder_file"],
-            from_didatasets=[datasets["train"]],
-            output_key="emotion",
-        )
-        label_encoder.expect_len(len(label_encoder))
         sb.dataio.dataset.add_dynamic_item(
             list(datasets.values()), emotion_pipeline(label_encoder)
         )
@@ -548,11 +707,7 @@ def sa2sr_dataio_prep(hparams):
     from speechbrain_ser.text.characters import character_encoder
 
     char_encoder = character_encoder()
-    items = [
-        audio_pipeline(hparams["sample_rate"]),
-        transcript_pipeline(char_encoder),
-        sentiment_pipeline(),
-    ]
+    items = [transcript_pipeline(char_encoder), sentiment_pipeline()]
     datasets = {}
     for split in ("train", "valid", "test"):
         path = hparams[f"{split}_manifest"]
@@ -561,14 +716,12 @@ def sa2sr_dataio_prep(hparams):
             json_path=path,
             replacements={"data_root": hparams["data_folder"]},
             dynamic_items=items,
-            output_keys=[
-                "id",
-                "sig",
-                "characters",
-                "tokens",
-                "sentiment_encoded",
-            ],
         )
+    add_audio_pipelines(datasets, hparams)
+    sb.dataio.dataset.set_output_keys(
+        list(datasets.values()),
+        ["id", "sig", "characters", "tokens", "sentiment_encoded"],
+    )
     sort_training_set(datasets, hparams)
     return datasets, {"char_encoder": char_encoder}
 

@@ -1,0 +1,573 @@
+"""One check of a run's manifests and audio before the first training step.
+
+:func:`validate_recipe_data` runs from ``run.py`` for every recipe, after
+data preparation and before the datasets are built. It reads the
+train/valid/test manifests named in the YAML and stops with one error
+that lists every problem found, each naming the manifest and the line or
+utterance id:
+
+* JSON syntax (line and column), an utterance that is not an object, an
+  id given twice in one manifest (JSON keeps only the last);
+* field types: ``wav`` a non-empty string, ``duration`` and AVD values
+  numbers (not strings), finite; AVD inside ``avd_range``;
+* labels: an empty ``emotion``, one outside the YAML's ``labels`` (when
+  given), a valid/test label never seen in training, and ``n_classes``
+  against the number of training labels;
+* leakage: the same id or audio file in two splits;
+* audio: every training file's header is read (missing, unreadable,
+  empty files), valid and test files are decoded in full (truncated
+  files, NaN or infinite samples), and no file may be shorter than
+  ``min_duration`` seconds.
+
+Audio results are cached in ``audio_check_cache`` (a JSON file keyed on
+the file's path, size and modification time), so a second run does not
+decode the corpus again.
+
+YAML keys (all optional): ``validate_data`` (default True),
+``min_duration`` (default :data:`DEFAULT_MIN_DURATION` s), ``labels``,
+``n_classes``, ``task``, ``avd_range``, ``decode_splits`` (default valid
+and test), ``audio_check_cache`` (default ``audio_checks.json`` next to
+the training manifest).
+
+Authors
+ * speechbrain-ser developers 2026
+"""
+
+import json
+import math
+import os
+import re
+import time
+
+import soundfile
+from speechbrain.utils.logger import get_logger
+from tqdm import tqdm
+
+from speechbrain_ser.data.audio import AudioError, audio_info
+
+logger = get_logger(__name__)
+
+SPLITS = ("train", "valid", "test")
+AVD_KEYS = ("activation", "valence", "dominance")
+# Shorter clips give no or one feature frame (25 ms windows, 10 ms hop).
+DEFAULT_MIN_DURATION = 0.1
+DEFAULT_DECODE_SPLITS = ("valid", "test")
+# Problems listed in full in one error; the rest are counted.
+MAX_LISTED = 20
+DECODE_BLOCK = 1 << 18  # samples decoded at a time (bounded memory)
+
+
+class ManifestError(ValueError):
+    """Problems in a run's manifests or audio; the message lists them."""
+
+
+def load_manifest(path):
+    """Reads a manifest strictly: syntax errors and repeated ids name the line.
+
+    Arguments
+    ---------
+    path : str
+        Manifest JSON.
+
+    Returns
+    -------
+    dict
+        id -> entry.
+
+    Raises
+    ------
+    ManifestError
+        For a missing file, invalid JSON (with line and column), a top
+        level that is not an object, or an id given twice.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> path = tempfile.mktemp(suffix=".json")
+    >>> _ = open(path, "w").write('{"a": {"wav": "x"},\\n "a": {"wav": "y"}}')
+    >>> load_manifest(path)
+    Traceback (most recent call last):
+    ...
+    speechbrain_ser.data.validation.ManifestError: ...json, line 2: id 'a' ...
+    """
+    if os.path.isdir(path):
+        raise ManifestError(f"{path}: is a folder, not a manifest file")
+    if not os.path.isfile(path):
+        raise ManifestError(f"{path}: no such manifest")
+    with open(path, encoding="utf-8") as fin:
+        text = fin.read()
+    repeated = []
+
+    def no_repeats(pairs):
+        seen = set()
+        for key, _ in pairs:
+            if key in seen:
+                repeated.append(key)
+            seen.add(key)
+        return dict(pairs)
+
+    try:
+        entries = json.loads(text, object_pairs_hook=no_repeats)
+    except json.JSONDecodeError as error:
+        raise ManifestError(
+            f"{path}, line {error.lineno}, column {error.colno}: not valid "
+            f"JSON ({error.msg})"
+        ) from None
+    if not isinstance(entries, dict):
+        raise ManifestError(
+            f"{path}: the top level must be an object (id -> utterance), "
+            f"not a {type(entries).__name__}"
+        )
+    for key in repeated:
+        lines = _key_lines(text, key)
+        if key in entries and len(lines) >= 2:
+            raise ManifestError(
+                f"{path}, line {lines[1]}: id {key!r} is given twice (line "
+                f"{lines[0]} and line {lines[1]}); JSON keeps only the last"
+            )
+        raise ManifestError(
+            f"{path}: field {key!r} is given twice in one utterance"
+            + (f" (lines {lines})" if lines else "")
+        )
+    return entries
+
+
+def _key_lines(text, key):
+    """1-based line numbers where ``"key":`` occurs in a JSON text."""
+    pattern = re.compile(re.escape(json.dumps(key)) + r"\s*:")
+    return [text.count("\n", 0, m.start()) + 1 for m in pattern.finditer(text)]
+
+
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def entry_problems(entry, task=None, avd_range=None, labels=None):
+    """What is wrong with one utterance's fields (empty list if nothing).
+
+    Arguments
+    ---------
+    entry : dict
+        One manifest entry.
+    task : str, optional
+        ``classification`` needs ``emotion``, ``regression`` the AVD
+        fields, ``both`` all four.
+    avd_range : sequence of float, optional
+        (low, high): AVD values outside are problems.
+    labels : collection of str, optional
+        Allowed emotion labels.
+
+    Returns
+    -------
+    list of str
+
+    Example
+    -------
+    >>> entry_problems({"wav": "a.wav", "valence": "3.0"}, avd_range=(1, 5))
+    ["valence is the string '3.0'; write numbers without quotes"]
+    >>> entry_problems({"wav": "a.wav", "emotion": " "}, task="classification")
+    ['empty emotion label']
+    """
+    if not isinstance(entry, dict):
+        return [f"expected an object, not {type(entry).__name__}"]
+    problems = []
+    wav = entry.get("wav")
+    if not isinstance(wav, str) or not wav.strip():
+        problems.append(f"'wav' must be a non-empty path, not {wav!r}")
+    if "duration" in entry:
+        problems += _number_problems("duration", entry["duration"], (0, None))
+    needs_label = task in ("classification", "both")
+    if needs_label or "emotion" in entry:
+        label = entry.get("emotion")
+        if label is None:
+            problems.append("no 'emotion' label")
+        elif not isinstance(label, str):
+            problems.append(f"emotion must be a string, not {label!r}")
+        elif not label.strip():
+            problems.append("empty emotion label")
+        elif labels is not None and label not in labels:
+            problems.append(
+                f"unknown emotion label {label!r}; the YAML's labels are "
+                f"{sorted(labels)}"
+            )
+    for key in AVD_KEYS:
+        if key not in entry:
+            if task in ("regression", "both"):
+                problems.append(f"no {key!r} target")
+            continue
+        problems += _number_problems(key, entry[key], avd_range)
+    return problems
+
+
+def _number_problems(key, value, bounds):
+    if isinstance(value, str):
+        return [f"{key} is the string {value!r}; write numbers without quotes"]
+    if not _is_number(value):
+        return [f"{key} must be a number, not {value!r}"]
+    if not math.isfinite(value):
+        return [f"{key} is {value}"]
+    if bounds:
+        low, high = bounds
+        if (low is not None and value < low) or (
+            high is not None and value > high
+        ):
+            name = "avd_range" if key in AVD_KEYS else "range"
+            return [f"{key}={value} is outside {name} {list(bounds)}"]
+    return []
+
+
+class AudioCheckCache:
+    """Audio check results kept in a JSON file between runs.
+
+    An entry is reused while the file's size and modification time are
+    unchanged.
+
+    Arguments
+    ---------
+    path : str, optional
+        The cache file; None keeps results in memory only.
+
+    Example
+    -------
+    >>> import tempfile, numpy as np, soundfile
+    >>> wav = tempfile.mktemp(suffix=".wav")
+    >>> soundfile.write(wav, np.zeros(1600), 16000)
+    >>> cache = AudioCheckCache(tempfile.mktemp(suffix=".json"))
+    >>> cache.check(wav, decode=True)
+    (0.1, None)
+    >>> cache.save(); AudioCheckCache(cache.path).lookup(wav, decode=True)
+    {'duration': 0.1, 'error': None, 'decoded': True}
+    """
+
+    def __init__(self, path=None):
+        self.path = path
+        self.results = {}
+        self.hits = 0
+        if path and os.path.isfile(path):
+            try:
+                with open(path, encoding="utf-8") as fin:
+                    self.results = json.load(fin)
+            except (OSError, ValueError):
+                logger.warning(f"{path}: unreadable audio check cache; redone")
+
+    @staticmethod
+    def _stamp(path):
+        stat = os.stat(path)
+        return [stat.st_size, stat.st_mtime_ns]
+
+    def lookup(self, path, decode):
+        """The cached result of a check at least as deep, or None."""
+        key = os.path.abspath(path)
+        cached = self.results.get(key)
+        if cached is None or not os.path.isfile(path):
+            return None
+        if cached["stamp"] != self._stamp(path):
+            return None
+        if decode and not cached["decoded"] and cached["error"] is None:
+            return None
+        return {k: cached[k] for k in ("duration", "error", "decoded")}
+
+    def check(self, path, decode):
+        """(duration in s or None, error message or None) of one file.
+
+        Arguments
+        ---------
+        path : str
+            Audio file.
+        decode : bool
+            Decode every sample (truncation, NaN); else read the header.
+        """
+        cached = self.lookup(path, decode)
+        if cached is not None:
+            self.hits += 1
+            return cached["duration"], cached["error"]
+        duration, error = None, None
+        try:
+            duration = round(audio_info(path)[0], 4)
+            if decode:
+                decode_audio(path)
+        except AudioError as problem:
+            error = str(problem)
+        if os.path.isfile(path):
+            self.results[os.path.abspath(path)] = {
+                "stamp": self._stamp(path),
+                "duration": duration,
+                "error": error,
+                "decoded": decode,
+            }
+        return duration, error
+
+    def save(self):
+        """Writes the cache file (atomically); silently skipped if the
+        folder is not writable."""
+        if not self.path:
+            return
+        tmp = f"{self.path}.{os.getpid()}.tmp"
+        try:
+            with open(tmp, "w", encoding="utf-8") as fout:
+                json.dump(self.results, fout, allow_nan=False)
+            os.replace(tmp, self.path)
+        except OSError as error:
+            logger.info(f"audio check cache not written ({error})")
+
+
+def decode_audio(path):
+    """Decodes every sample of an audio file, block by block.
+
+    Arguments
+    ---------
+    path : str
+        Audio file.
+
+    Returns
+    -------
+    int
+        The number of samples per channel.
+
+    Raises
+    ------
+    AudioError
+        If decoding fails (e.g. a truncated FLAC), gives fewer samples
+        than the header says, or finds NaN or infinite samples.
+
+    Example
+    -------
+    >>> import tempfile, numpy as np, soundfile
+    >>> path = tempfile.mktemp(suffix=".wav")
+    >>> soundfile.write(path, np.array([0.0, np.nan]), 16000, subtype="FLOAT")
+    >>> decode_audio(path)
+    Traceback (most recent call last):
+    ...
+    speechbrain_ser.data.audio.AudioError: ...wav: sample 1 is NaN or infinite
+    """
+    expected = soundfile.info(path).frames
+    decoded = 0
+    try:
+        for block in soundfile.blocks(
+            path, blocksize=DECODE_BLOCK, dtype="float32", always_2d=True
+        ):
+            bad = ~(block == block) | (abs(block) == float("inf"))
+            if bad.any():
+                first = decoded + int(bad.any(axis=1).argmax())
+                raise AudioError(f"{path}: sample {first} is NaN or infinite")
+            decoded += len(block)
+    except (RuntimeError, soundfile.SoundFileError) as error:
+        raise AudioError(
+            f"{path}: cannot be decoded after sample {decoded} of "
+            f"{expected} ({error}); the file is probably truncated"
+        ) from None
+    if decoded < expected:
+        raise AudioError(
+            f"{path}: the header says {expected} samples but only {decoded} "
+            "could be decoded; the file is probably truncated"
+        )
+    return decoded
+
+
+def _wav_path(wav, data_folder):
+    return wav.replace("{data_root}", data_folder) if data_folder else wav
+
+
+def validate_manifests(
+    paths,
+    data_folder=None,
+    task=None,
+    avd_range=None,
+    labels=None,
+    n_classes=None,
+    min_duration=DEFAULT_MIN_DURATION,
+    decode_splits=DEFAULT_DECODE_SPLITS,
+    cache_file=None,
+):
+    """Checks a run's manifests and audio; raises once with every problem.
+
+    Arguments
+    ---------
+    paths : dict
+        split name -> manifest path (``train`` first; valid/test labels
+        must be seen in ``train``).
+    data_folder : str, optional
+        Replaces ``{data_root}`` in ``wav``.
+    task : str, optional
+        ``classification``, ``regression``, ``both``, or None (no label
+        needed).
+    avd_range : sequence of float, optional
+        The corpus scale of AVD targets.
+    labels : collection of str, optional
+        Allowed emotion labels (the YAML's ``labels``).
+    n_classes : int, optional
+        Classes the model has; must equal the number of training labels.
+    min_duration : float, optional
+        Shortest usable audio in seconds.
+    decode_splits : collection of str
+        Splits whose audio is decoded in full; the others are header
+        checked.
+    cache_file : str, optional
+        Audio check cache (see :class:`AudioCheckCache`).
+
+    Returns
+    -------
+    dict
+        Counts: ``utterances``, ``files_checked``, ``files_decoded``,
+        ``cache_hits`` and ``seconds`` taken.
+
+    Raises
+    ------
+    ManifestError
+        Listing the problems (the first :data:`MAX_LISTED` in full).
+    """
+    start = time.time()
+    labels = set(labels) if labels else None
+    manifests, problems = {}, []
+    for split, path in paths.items():
+        try:
+            manifests[split] = load_manifest(path)
+        except ManifestError as error:
+            problems.append(str(error))
+            continue
+        if not manifests[split]:
+            problems.append(f"{path}: the manifest has no utterances")
+        for uid, entry in manifests[split].items():
+            for problem in entry_problems(entry, task, avd_range, labels):
+                problems.append(f"{path}: utterance {uid!r}: {problem}")
+    problems += _split_problems(paths, manifests, data_folder, task, n_classes)
+    cache = AudioCheckCache(cache_file)
+    counts = {"files_checked": 0, "files_decoded": 0}
+    files = [
+        (split, uid, _wav_path(entry["wav"], data_folder))
+        for split, entries in manifests.items()
+        for uid, entry in entries.items()
+        if isinstance(entry, dict) and isinstance(entry.get("wav"), str)
+    ]
+    for split, uid, wav in tqdm(files, desc="checking audio", leave=False):
+        decode = split in decode_splits
+        duration, error = cache.check(wav, decode)
+        counts["files_checked"] += 1
+        counts["files_decoded"] += decode
+        where = f"{paths[split]}: utterance {uid!r}"
+        if error:
+            problems.append(f"{where}: {error}")
+        elif min_duration and duration < min_duration:
+            problems.append(
+                f"{where}: {wav} lasts {duration} s, shorter than "
+                f"min_duration={min_duration} s (set min_duration in the "
+                "YAML, or remove the utterance)"
+            )
+    cache.save()
+    if problems:
+        listed = "\n  ".join(problems[:MAX_LISTED])
+        more = len(problems) - MAX_LISTED
+        raise ManifestError(
+            f"{len(problems)} problem(s) in the data, found before "
+            f"training:\n  {listed}"
+            + (f"\n  ... and {more} more" if more > 0 else "")
+        )
+    counts.update(
+        utterances=len(files),
+        cache_hits=cache.hits,
+        seconds=round(time.time() - start, 3),
+    )
+    return counts
+
+
+def _split_problems(paths, manifests, data_folder, task, n_classes):
+    """Leakage between splits, unseen labels and the class count."""
+    problems = []
+    owner_of_id, owner_of_wav = {}, {}
+    for split, entries in manifests.items():
+        for uid, entry in entries.items():
+            other = owner_of_id.setdefault(uid, split)
+            if other != split and paths[other] != paths[split]:
+                problems.append(
+                    f"{paths[split]}: utterance {uid!r} is also in "
+                    f"{paths[other]}; the same id in two splits (leakage)"
+                )
+            if not isinstance(entry, dict) or "wav" not in entry:
+                continue
+            wav = os.path.abspath(_wav_path(str(entry["wav"]), data_folder))
+            other_split, other_uid = owner_of_wav.setdefault(wav, (split, uid))
+            if other_split != split and paths[other_split] != paths[split]:
+                problems.append(
+                    f"{paths[split]}: utterance {uid!r} uses {wav}, as "
+                    f"{other_uid!r} in {paths[other_split]} does (leakage)"
+                )
+    if task not in ("classification", "both") or "train" not in manifests:
+        return problems
+    counts = {}
+    for entry in manifests["train"].values():
+        if isinstance(entry, dict) and isinstance(entry.get("emotion"), str):
+            counts[entry["emotion"]] = counts.get(entry["emotion"], 0) + 1
+    for split, entries in manifests.items():
+        if split == "train":
+            continue
+        for uid, entry in entries.items():
+            label = entry.get("emotion") if isinstance(entry, dict) else None
+            if isinstance(label, str) and label.strip() and label not in counts:
+                problems.append(
+                    f"{paths[split]}: utterance {uid!r}: unknown emotion "
+                    f"label {label!r}: it never occurs in {paths['train']} "
+                    f"(which has {sorted(counts)}), so no model learns it"
+                )
+    if n_classes is not None and counts and n_classes != len(counts):
+        by_count = ", ".join(
+            f"{label!r}: {n}"
+            for label, n in sorted(counts.items(), key=lambda x: x[1])
+        )
+        problems.append(
+            f"{paths['train']}: {len(counts)} emotion labels ({by_count}) "
+            f"but the YAML has n_classes={n_classes}; fix the labels or "
+            f"pass --n_classes={len(counts)}"
+        )
+    return problems
+
+
+def validate_recipe_data(hparams):
+    """:func:`validate_manifests` with the YAML's keys; logs the counts.
+
+    Does nothing when ``validate_data`` is false or the YAML names no
+    ``train_manifest``.
+
+    Arguments
+    ---------
+    hparams : dict
+        The loaded YAML (see the module docstring for the keys read).
+
+    Returns
+    -------
+    dict or None
+        The counts of :func:`validate_manifests`.
+    """
+    if not hparams.get("validate_data", True):
+        return None
+    paths = {
+        split: hparams[f"{split}_manifest"]
+        for split in SPLITS
+        if hparams.get(f"{split}_manifest")
+    }
+    if "train" not in paths:
+        return None
+    cache_file = hparams.get("audio_check_cache")
+    if cache_file is None:
+        cache_file = os.path.join(
+            os.path.dirname(os.path.abspath(paths["train"])),
+            "audio_checks.json",
+        )
+    counts = validate_manifests(
+        paths,
+        data_folder=hparams.get("data_folder"),
+        task=hparams.get("task"),
+        avd_range=hparams.get("avd_range"),
+        labels=hparams.get("labels"),
+        n_classes=hparams.get("n_classes")
+        if hparams.get("task") in ("classification", "both")
+        else None,
+        min_duration=hparams.get("min_duration", DEFAULT_MIN_DURATION),
+        decode_splits=hparams.get("decode_splits", DEFAULT_DECODE_SPLITS),
+        cache_file=cache_file,
+    )
+    logger.info(
+        f"data checked: {counts['utterances']} utterances, "
+        f"{counts['files_decoded']} decoded in full, {counts['cache_hits']} "
+        f"from {cache_file}, in {counts['seconds']} s"
+    )
+    return counts

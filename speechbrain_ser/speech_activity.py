@@ -1,0 +1,101 @@
+"""Is there speech at all? A detector for inputs a model cannot judge.
+
+SpeechBrain's VAD needs trained weights; this one needs none. A 25 ms
+frame counts as speech-like when it is loud enough (after removing any DC
+offset) and its spectrum is far from flat: voiced speech has harmonics
+and formants, while silence has no energy and white noise a flat
+spectrum (spectral flatness near 0.56, Gray & Markel 1974). An input with
+less than ``min_speech_seconds`` of speech-like frames has no speech.
+
+Authors
+ * speechbrain-ser developers 2026
+"""
+
+import torch
+
+
+class SpeechDetector:
+    """Counts speech-like frames by energy and spectral flatness.
+
+    Arguments
+    ---------
+    sample_rate : int
+        Sample rate of the waveforms.
+    frame_seconds : float
+        Frame length.
+    energy_floor_db : float
+        Frames quieter than this (dB re full scale, RMS) are not speech.
+    max_flatness : float
+        Frames with a flatter spectrum (geometric / arithmetic mean of the
+        power spectrum, 0 to 1) are noise-like, not speech.
+    min_speech_seconds : float
+        Speech-like audio needed to call an input speech.
+
+    Example
+    -------
+    >>> detector = SpeechDetector(16000)
+    >>> t = torch.arange(16000) / 16000
+    >>> vowel = sum(torch.sin(2 * 3.1416 * f * t) / k
+    ...             for k, f in enumerate([150, 300, 450, 600], 1)) * 0.2
+    >>> detector.is_speech(vowel)
+    True
+    >>> detector.is_speech(torch.zeros(16000)), detector.is_speech(
+    ...     torch.full((16000,), 0.3))
+    (False, False)
+    >>> detector.is_speech(torch.randn(16000, generator=torch.Generator(
+    ...     ).manual_seed(0)) * 0.1)
+    False
+    """
+
+    def __init__(
+        self,
+        sample_rate,
+        frame_seconds=0.025,
+        energy_floor_db=-50.0,
+        max_flatness=0.3,
+        min_speech_seconds=0.1,
+    ):
+        self.sample_rate = sample_rate
+        self.frame = max(2, int(frame_seconds * sample_rate))
+        self.energy_floor_db = energy_floor_db
+        self.max_flatness = max_flatness
+        self.min_speech_seconds = min_speech_seconds
+
+    def speech_seconds(self, wav, max_hz=None):
+        """Seconds of speech-like frames in a (samples,) waveform.
+
+        Arguments
+        ---------
+        wav : torch.Tensor
+            (samples,) at ``sample_rate``.
+        max_hz : float, optional
+            The highest frequency the recording has (half its original
+            sample rate, if it was upsampled): flatness is measured below
+            it, so band-limited noise still counts as flat.
+
+        Returns
+        -------
+        float
+        """
+        frames = wav.double()
+        n = len(frames) // self.frame
+        if n == 0:
+            return 0.0
+        frames = frames[: n * self.frame].view(n, self.frame)
+        frames = frames - frames.mean(dim=1, keepdim=True)  # DC offset
+        rms = frames.pow(2).mean(dim=1).sqrt()
+        loud = 20 * torch.log10(rms + 1e-12) > self.energy_floor_db
+        window = torch.hann_window(self.frame, dtype=frames.dtype)
+        power = torch.fft.rfft(frames * window).abs().pow(2) + 1e-20
+        top = power.shape[1]
+        if max_hz is not None:
+            nyquist = self.sample_rate / 2
+            top = max(2, int(top * min(1.0, 0.95 * max_hz / nyquist)))
+        power = power[:, 1:top]
+        flatness = power.log().mean(dim=1).exp() / power.mean(dim=1)
+        voiced = loud & (flatness < self.max_flatness)
+        return float(voiced.sum()) * self.frame / self.sample_rate
+
+    def is_speech(self, wav):
+        """True if ``wav`` holds at least ``min_speech_seconds`` of speech."""
+        return self.speech_seconds(wav) >= self.min_speech_seconds
