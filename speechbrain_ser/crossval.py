@@ -47,8 +47,10 @@ def pooled_report(predictions, labels=None):
 
     Example
     -------
-    >>> p = {"a": {"emotion": "x", "target": "x"},
-    ...      "b": {"emotion": "x", "target": "y"}}
+    >>> p = {
+    ...     "a": {"emotion": "x", "target": "x"},
+    ...     "b": {"emotion": "x", "target": "y"},
+    ... }
     >>> pooled_report(p)["UA"]
     0.5
     """

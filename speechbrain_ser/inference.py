@@ -125,7 +125,8 @@ class EmotionRecognizer(Pretrained):
     -------
     >>> import tempfile, numpy as np, soundfile
     >>> recognizer = EmotionRecognizer.from_hparams(
-    ...     source=tiny_model_folder(), savedir=tempfile.mkdtemp())
+    ...     source=tiny_model_folder(), savedir=tempfile.mkdtemp()
+    ... )
     >>> path = tempfile.mktemp(suffix=".wav")
     >>> soundfile.write(path, np.random.randn(8000, 2) * 0.1, 8000)
     >>> result = recognizer.classify_file(path)

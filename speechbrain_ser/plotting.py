@@ -31,7 +31,8 @@ def read_train_log(path):
     >>> _ = open(path, "w").write(
     ...     "epoch: 1, lr: 1.00e-03 - train loss: 2.5 - valid loss: 2.1, "
     ...     "valid CER: 9.5e-01, valid acc_k12: 0.25\\n"
-    ...     "epoch loaded: 1 - test CER: 0.9\\n")
+    ...     "epoch loaded: 1 - test CER: 0.9\\n"
+    ... )
     >>> rows = read_train_log(path)
     >>> len(rows), rows[0]["epoch"], rows[0]["train loss"], rows[0]["valid CER"]
     (1, 1.0, 2.5, 0.95)

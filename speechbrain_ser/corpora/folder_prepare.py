@@ -13,10 +13,7 @@ import os
 import re
 
 from speechbrain_ser.data.manifest import PreparationError, run_preparation
-from speechbrain_ser.data.splits import (
-    split_by_speaker,
-    split_by_speaker_folds,
-)
+from speechbrain_ser.data.splits import split_by_speaker, split_by_speaker_folds
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".opus")
 DEFAULT_SPEAKER_PATTERN = r"^(?P<speaker>[^_]+)_"

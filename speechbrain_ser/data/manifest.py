@@ -1,7 +1,9 @@
 """The manifest format every preparer writes and every recipe reads.
 
 A manifest is SpeechBrain's JSON data format: one object per utterance,
-keyed by a unique id::
+keyed by a unique id:
+
+.. code-block:: json
 
     {
       "Ses01F_impro01_F000": {

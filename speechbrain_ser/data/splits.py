@@ -185,8 +185,11 @@ def split_by_speaker_folds(
 
     Example
     -------
-    >>> entries = {f"{s}{i}": {"speaker": s, "emotion": "ab"[n % 2]}
-    ...            for n, s in enumerate("abcdefgh") for i in range(2)}
+    >>> entries = {
+    ...     f"{s}{i}": {"speaker": s, "emotion": "ab"[n % 2]}
+    ...     for n, s in enumerate("abcdefgh")
+    ...     for i in range(2)
+    ... }
     >>> splits = split_by_speaker_folds(entries, n_folds=4, fold=0, seed=0)
     >>> [len(splits[k]) for k in ("train", "valid", "test")]
     [8, 4, 4]

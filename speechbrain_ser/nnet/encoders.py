@@ -119,9 +119,16 @@ class WhisperEncoder(torch.nn.Module):
     >>> from transformers import WhisperConfig, WhisperModel
     >>> from transformers import WhisperFeatureExtractor
     >>> folder = tempfile.mkdtemp()
-    >>> config = WhisperConfig(d_model=16, encoder_layers=1, decoder_layers=1,
-    ...     encoder_attention_heads=2, decoder_attention_heads=2,
-    ...     encoder_ffn_dim=32, decoder_ffn_dim=32, num_mel_bins=80)
+    >>> config = WhisperConfig(
+    ...     d_model=16,
+    ...     encoder_layers=1,
+    ...     decoder_layers=1,
+    ...     encoder_attention_heads=2,
+    ...     decoder_attention_heads=2,
+    ...     encoder_ffn_dim=32,
+    ...     decoder_ffn_dim=32,
+    ...     num_mel_bins=80,
+    ... )
     >>> WhisperModel(config).save_pretrained(folder)
     >>> _ = WhisperFeatureExtractor().save_pretrained(folder)
     >>> enc = WhisperEncoder(folder, save_path=folder)

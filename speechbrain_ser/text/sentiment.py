@@ -82,8 +82,13 @@ class VaderLabeller(SentimentLabeller):
     Example
     -------
     >>> labeller = VaderLabeller()
-    >>> labeller.labels(["What a wonderful day!", "The bus leaves at six.",
-    ...                  "This is a horrible mess."])
+    >>> labeller.labels(
+    ...     [
+    ...         "What a wonderful day!",
+    ...         "The bus leaves at six.",
+    ...         "This is a horrible mess.",
+    ...     ]
+    ... )
     ['positive', 'neutral', 'negative']
     >>> labeller.probabilities(["The bus leaves at six."]).tolist()
     [[0.0, 1.0, 0.0]]
