@@ -63,6 +63,16 @@ def parse_emo_evaluation(path):
     Returns
     -------
     dict
+
+    Example
+    -------
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "Ses01F_impro01.txt")
+    >>> line = "[6.29 - 8.24]\\tSes01F_impro01_F000\\tneu\\t[2.5, 2.0, 3.5]\\n"
+    >>> with open(path, "w") as fout:
+    ...     _ = fout.write("% [START_TIME - END_TIME] TURN_NAME\\n" + line)
+    >>> parse_emo_evaluation(path)
+    {'Ses01F_impro01_F000': ('neu', 2.5, 2.0, 3.5)}
     """
     labels = {}
     with open(path, encoding="utf-8", errors="replace") as fin:
@@ -75,7 +85,29 @@ def parse_emo_evaluation(path):
 
 
 def parse_transcriptions(path):
-    """Utterance -> transcript of one dialog (empty if the file is absent)."""
+    """Utterance -> transcript of one dialog (empty if the file is absent).
+
+    Arguments
+    ---------
+    path : str
+        A ``transcriptions/<dialog>.txt`` file.
+
+    Returns
+    -------
+    dict
+        Utterance id -> transcript.
+
+    Example
+    -------
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "Ses01F_impro01.txt")
+    >>> with open(path, "w") as fout:
+    ...     _ = fout.write("Ses01F_impro01_F000 [006.29-008.24]: Excuse me.")
+    >>> parse_transcriptions(path)
+    {'Ses01F_impro01_F000': 'Excuse me.'}
+    >>> parse_transcriptions(path + ".missing")
+    {}
+    """
     transcripts = {}
     if not os.path.isfile(path):
         return transcripts
@@ -105,6 +137,34 @@ def scan_iemocap(data_folder, class_set="4class", keep_other_classes=False):
     -------
     dict
         id -> entry.
+
+    Example
+    -------
+    >>> import os, tempfile
+    >>> import numpy as np, soundfile
+    >>> root = tempfile.mkdtemp()
+    >>> def utterance(session, uid, code, text):
+    ...     dialog = f"Ses{session:02d}F_impro01"
+    ...     base = os.path.join(root, f"Session{session}")
+    ...     for sub in ("dialog/EmoEvaluation", "dialog/transcriptions"):
+    ...         os.makedirs(os.path.join(base, sub), exist_ok=True)
+    ...     wavs = os.path.join(base, "sentences", "wav", dialog)
+    ...     os.makedirs(wavs, exist_ok=True)
+    ...     uid = f"{dialog}_{uid}"
+    ...     soundfile.write(f"{wavs}/{uid}.wav", np.zeros(1600), 16000)
+    ...     labels = f"[1.0 - 2.0]\\t{uid}\\t{code}\\t[2.5, 4.0, 3.5]\\n"
+    ...     with open(f"{base}/dialog/EmoEvaluation/{dialog}.txt", "a") as f:
+    ...         _ = f.write(labels)
+    ...     with open(f"{base}/dialog/transcriptions/{dialog}.txt", "a") as f:
+    ...         _ = f.write(f"{uid} [001.0000-002.0000]: {text}\\n")
+    >>> utterance(1, "F000", "exc", "Great news!")
+    >>> utterance(1, "M000", "fru", "Not again.")
+    >>> entries = scan_iemocap(root)  # frustrated is not in the 4 classes
+    >>> entry = entries["Ses01F_impro01_F000"]
+    >>> entry["speaker"], entry["emotion"], entry["activation"]
+    ('Ses01F', 'happy', 4.0)
+    >>> entry["transcript"]
+    'Great news!'
     """
     mapping = CLASS_SETS[class_set]
     entries, left_out = {}, 0
@@ -180,6 +240,33 @@ def prepare_iemocap(
         See :func:`scan_iemocap`.
     on_error : str
         ``"raise"`` or ``"skip"`` for missing or unreadable audio.
+
+    Example
+    -------
+    >>> import os, tempfile
+    >>> import numpy as np, soundfile
+    >>> root = tempfile.mkdtemp()
+    >>> def utterance(session, uid, code, text):
+    ...     dialog = f"Ses{session:02d}F_impro01"
+    ...     base = os.path.join(root, f"Session{session}")
+    ...     for sub in ("dialog/EmoEvaluation", "dialog/transcriptions"):
+    ...         os.makedirs(os.path.join(base, sub), exist_ok=True)
+    ...     wavs = os.path.join(base, "sentences", "wav", dialog)
+    ...     os.makedirs(wavs, exist_ok=True)
+    ...     uid = f"{dialog}_{uid}"
+    ...     soundfile.write(f"{wavs}/{uid}.wav", np.zeros(1600), 16000)
+    ...     labels = f"[1.0 - 2.0]\\t{uid}\\t{code}\\t[2.5, 4.0, 3.5]\\n"
+    ...     with open(f"{base}/dialog/EmoEvaluation/{dialog}.txt", "a") as f:
+    ...         _ = f.write(labels)
+    ...     with open(f"{base}/dialog/transcriptions/{dialog}.txt", "a") as f:
+    ...         _ = f.write(f"{uid} [001.0000-002.0000]: {text}\\n")
+    >>> utterance(1, "F000", "neu", "Excuse me.")  # validation speaker
+    >>> utterance(1, "M000", "ang", "Get out.")
+    >>> utterance(5, "F000", "sad", "I miss her.")  # test session
+    >>> save = tempfile.mkdtemp()
+    >>> prepare_iemocap(root, save, test_session=5)
+    >>> sorted(os.listdir(save))
+    ['prepare_options.json', 'test.json', 'train.json', 'valid.json']
     """
     if class_set not in CLASS_SETS:
         raise ValueError(f"class_set must be one of {sorted(CLASS_SETS)}")
@@ -197,6 +284,7 @@ def prepare_iemocap(
     }
 
     def split(entries):
+        """Test session out; the validation speaker out."""
         test = {f"Ses{test_session:02d}F", f"Ses{test_session:02d}M"}
         return split_by_field(entries, "speaker", test, {valid_speaker})
 
