@@ -14,6 +14,18 @@ def valid_frames(lengths, frames):
     Every module here turns SpeechBrain's relative lengths into frame
     counts this way.
 
+    Arguments
+    ---------
+    lengths : torch.Tensor
+        (B,) relative lengths in (0, 1].
+    frames : int
+        Padded length T.
+
+    Returns
+    -------
+    torch.Tensor
+        (B,) long frame counts in [1, T].
+
     Example
     -------
     >>> valid_frames(torch.tensor([1.0, 0.5]), 10).tolist()
