@@ -228,6 +228,14 @@ def plot_confusion_matrix(matrix, labels, path, title=None):
         Where to write the PNG.
     title : str, optional
         Figure title.
+
+    Example
+    -------
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "confusion.png")
+    >>> plot_confusion_matrix([[3, 1], [0, 4]], ["happy", "sad"], path)
+    >>> open(path, "rb").read(4)
+    b'\\x89PNG'
     """
     import matplotlib
 

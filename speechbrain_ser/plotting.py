@@ -64,6 +64,19 @@ def plot_curves(logs, keys, path, title=None):
         Output PNG.
     title : str, optional
         Figure title.
+
+    Example
+    -------
+    >>> import os, tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> log = os.path.join(folder, "train_log.txt")
+    >>> with open(log, "w") as fout:
+    ...     _ = fout.write(
+    ...         "epoch: 1 - valid CER: 0.9\\nepoch: 2 - valid CER: 0.7\\n"
+    ...     )
+    >>> plot_curves({"run": log}, ["valid CER"], f"{folder}/cer.png")
+    >>> os.path.getsize(f"{folder}/cer.png") > 0
+    True
     """
     import matplotlib
 
