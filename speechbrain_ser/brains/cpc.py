@@ -86,6 +86,25 @@ class CPCBrain(sb.Brain):
     highest among the candidates); the checkpoint with the lowest
     validation loss is kept, tested, and saved as
     ``<output_folder>/cpc.ckpt`` for fine-tuning recipes.
+
+    Example
+    -------
+    >>> from speechbrain.dataio.batch import PaddedBatch
+    >>> from speechbrain_ser.nnet.cpc import CPCModel, WaveformConvEncoder
+    >>> model = CPCModel(WaveformConvEncoder(16), 16, 24, n_predictions=3)
+    >>> brain = CPCBrain({"cpc": model}, run_opts={"device": "cpu"})
+    >>> batch = PaddedBatch(
+    ...     [
+    ...         {"id": "a", "sig": torch.rand(8000)},
+    ...         {"id": "b", "sig": torch.rand(6000)},
+    ...     ]
+    ... )
+    >>> brain.on_stage_start(sb.Stage.VALID)
+    >>> loss = brain.compute_objectives(
+    ...     brain.compute_forward(batch, sb.Stage.VALID), batch, sb.Stage.VALID
+    ... )
+    >>> sorted(brain.cpc_stats.summarize())
+    ['acc_k1', 'acc_k2', 'acc_k3', 'acc_mean', 'cpc_loss']
     """
 
     test_checkpoint = {"min_key": "cpc_loss"}
@@ -159,6 +178,49 @@ class JointCPCBrain(EmotionBrain):
     :class:`EmotionBrain` (the head, outputs, CCC or cross-entropy losses,
     checkpoint selection on the validation score, results and export);
     the CPC loss and per-k accuracies are logged for every stage.
+
+    Example
+    -------
+    >>> from speechbrain.dataio.batch import PaddedBatch
+    >>> from speechbrain_ser.nnet.cpc import CPCModel, WaveformConvEncoder
+    >>> from speechbrain_ser.nnet.heads import StatsPoolingMLP
+    >>> modules = {
+    ...     "encoder": CPCModel(
+    ...         WaveformConvEncoder(16), 16, 24, n_predictions=3
+    ...     ),
+    ...     "head": StatsPoolingMLP(input_size=24, hidden_size=8),
+    ...     "emotion_out": torch.nn.Linear(8, 2),
+    ... }
+    >>> hparams = {
+    ...     "task": "classification",
+    ...     "freeze_encoder": False,
+    ...     "classification_weight": 1.0,
+    ...     "cpc_weight": 0.5,
+    ... }
+    >>> brain = JointCPCBrain(
+    ...     modules, hparams=hparams, run_opts={"device": "cpu"}
+    ... )
+    >>> batch = PaddedBatch(
+    ...     [
+    ...         {
+    ...             "id": "a",
+    ...             "sig": torch.rand(8000),
+    ...             "emotion_encoded": torch.tensor([0]),
+    ...         },
+    ...         {
+    ...             "id": "b",
+    ...             "sig": torch.rand(6000),
+    ...             "emotion_encoded": torch.tensor([1]),
+    ...         },
+    ...     ]
+    ... )
+    >>> brain.on_stage_start(sb.Stage.VALID)
+    >>> predictions = brain.compute_forward(batch, sb.Stage.VALID)
+    >>> sorted(predictions)
+    ['cpc', 'logits']
+    >>> loss = brain.compute_objectives(predictions, batch, sb.Stage.VALID)
+    >>> "cpc_loss" in brain.extra_stats(), loss.dim()
+    (True, 0)
     """
 
     def on_fit_start(self):

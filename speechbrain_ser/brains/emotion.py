@@ -47,6 +47,49 @@ class EmotionBrain(sb.Brain):
 
     Checkpoints are kept on the validation ``score``: UA for
     classification, mean CCC for regression, their mean for both.
+
+    Example
+    -------
+    >>> from speechbrain.dataio.batch import PaddedBatch
+    >>> from speechbrain.lobes.features import Fbank
+    >>> from speechbrain_ser.nnet.encoders import ConvEncoder
+    >>> from speechbrain_ser.nnet.heads import StatsPoolingMLP
+    >>> from speechbrain_ser.nnet.losses import ccc_loss
+    >>> modules = {
+    ...     "encoder": ConvEncoder(input_size=20, channels=8, n_layers=1),
+    ...     "head": StatsPoolingMLP(input_size=8, hidden_size=8),
+    ...     "emotion_out": torch.nn.Linear(8, 2),
+    ...     "avd_out": torch.nn.Linear(8, 3),
+    ... }
+    >>> hparams = {
+    ...     "task": "both",
+    ...     "freeze_encoder": False,
+    ...     "compute_features": Fbank(n_mels=20),
+    ...     "ccc_loss": ccc_loss,
+    ...     "classification_weight": 1.0,
+    ...     "regression_weight": 1.0,
+    ... }
+    >>> brain = EmotionBrain(
+    ...     modules, hparams=hparams, run_opts={"device": "cpu"}
+    ... )
+    >>> batch = PaddedBatch(
+    ...     [
+    ...         {
+    ...             "id": f"u{i}",
+    ...             "sig": torch.rand(1600 - 400 * i),
+    ...             "emotion_encoded": torch.tensor([i]),
+    ...             "avd": torch.rand(3) * 2 - 1,
+    ...         }
+    ...         for i in range(2)
+    ...     ]
+    ... )
+    >>> brain.on_stage_start(sb.Stage.VALID)
+    >>> predictions = brain.compute_forward(batch, sb.Stage.VALID)
+    >>> predictions["logits"].shape, predictions["avd"].shape
+    (torch.Size([2, 2]), torch.Size([2, 3]))
+    >>> loss = brain.compute_objectives(predictions, batch, sb.Stage.VALID)
+    >>> loss.dim(), brain.outputs["ids"]
+    (0, ['u0', 'u1'])
     """
 
     test_checkpoint = {"max_key": "score"}

@@ -35,6 +35,53 @@ class SA2SRBrain(sb.Brain):
     being an ``EpochCounterWithStopper``), on M = CER - AUC (seed 003,
     sec. 4.2), or on CER alone when ``lambda_sentiment`` is 0 (the ASR-only
     baseline, whose sentiment head is untrained).
+
+    Example
+    -------
+    >>> from speechbrain.dataio.batch import PaddedBatch
+    >>> from speechbrain.lobes.features import Fbank
+    >>> from speechbrain.processing.features import InputNormalization
+    >>> from speechbrain.utils.metric_stats import ErrorRateStats
+    >>> from speechbrain_ser.nnet.sa2sr import SA2SREncoder, SentimentSummarizer
+    >>> from speechbrain_ser.text.characters import character_encoder
+    >>> chars = character_encoder()
+    >>> modules = {
+    ...     "normalize": InputNormalization(norm_type="sentence"),
+    ...     "encoder": SA2SREncoder(20, hidden_size=8, num_layers=1),
+    ...     "ctc_lin": torch.nn.Linear(16, len(chars)),
+    ...     "sentiment": SentimentSummarizer(16, hidden_size=8),
+    ... }
+    >>> hparams = {
+    ...     "compute_features": Fbank(n_mels=20),
+    ...     "blank_index": 0,
+    ...     "ctc_reduction": "batchmean",
+    ...     "lambda_sentiment": 200,
+    ...     "char_encoder": chars,
+    ...     "cer_computer": ErrorRateStats,
+    ... }
+    >>> brain = SA2SRBrain(modules, hparams=hparams, run_opts={"device": "cpu"})
+    >>> batch = PaddedBatch(
+    ...     [
+    ...         {
+    ...             "id": "a",
+    ...             "sig": torch.rand(16000),
+    ...             "characters": "hi",
+    ...             "tokens": chars.encode_sequence_torch(list("hi")),
+    ...             "sentiment_encoded": torch.tensor([2]),
+    ...         }
+    ...     ]
+    ... )
+    >>> brain.on_stage_start(sb.Stage.VALID)
+    >>> log_probs, logits, lengths = brain.compute_forward(
+    ...     batch, sb.Stage.VALID
+    ... )
+    >>> log_probs.shape[-1] == len(chars), logits.shape
+    (True, torch.Size([1, 3]))
+    >>> loss = brain.compute_objectives(
+    ...     (log_probs, logits, lengths), batch, sb.Stage.VALID
+    ... )
+    >>> len(brain.cer_metric.scores), loss.dim()
+    (1, 0)
     """
 
     test_checkpoint = {"min_key": "M"}
