@@ -42,6 +42,19 @@ def fbank_statistics(manifest_path, data_folder, n_mels=40, sample_rate=16000):
         (N, 2 * n_mels).
     labels : list of str
         The ``emotion`` of each utterance.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> import numpy as np, soundfile
+    >>> from speechbrain_ser.data.manifest import write_manifest
+    >>> root = tempfile.mkdtemp()
+    >>> soundfile.write(f"{root}/a.wav", np.random.randn(8000) / 9, 16000)
+    >>> entries = {"a": {"wav": "{data_root}/a.wav", "emotion": "sad"}}
+    >>> write_manifest(entries, f"{root}/test.json")
+    >>> ids, features, labels = fbank_statistics(f"{root}/test.json", root, 20)
+    >>> ids, features.shape, labels
+    (['a'], (1, 40), ['sad'])
     """
     fbank = Fbank(sample_rate=sample_rate, n_mels=n_mels)
     entries = read_manifest(manifest_path)
@@ -80,6 +93,23 @@ def logistic_regression_baseline(
         ``C``, ``valid_UA`` and the test metrics of
         :func:`speechbrain_ser.metrics.classification_report`, plus
         ``n_test`` and ``predictions`` (id -> label).
+
+    Example
+    -------
+    >>> import tempfile
+    >>> import numpy as np, soundfile
+    >>> from speechbrain_ser.data.manifest import write_manifest
+    >>> root, entries = tempfile.mkdtemp(), {}
+    >>> for i in range(8):  # quiet "sad", loud "angry" noise
+    ...     wav = np.random.randn(4000) * (0.01 if i % 2 else 0.5)
+    ...     soundfile.write(f"{root}/{i}.wav", wav, 16000)
+    ...     emotion = "sad" if i % 2 else "angry"
+    ...     entries[f"u{i}"] = {"wav": f"{root}/{i}.wav", "emotion": emotion}
+    >>> write_manifest(entries, f"{root}/all.json")
+    >>> manifests = {s: f"{root}/all.json" for s in ("train", "valid", "test")}
+    >>> results = logistic_regression_baseline(manifests, root, n_mels=20)
+    >>> results["UA"], results["n_test"]
+    (1.0, 8)
     """
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
@@ -93,6 +123,7 @@ def logistic_regression_baseline(
     index = {label: i for i, label in enumerate(classes)}
 
     def encode(labels):
+        """Class indices (-1 for a label train does not have)."""
         return np.array([index.get(label, -1) for label in labels])
 
     best = None

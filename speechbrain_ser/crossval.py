@@ -68,7 +68,32 @@ def pooled_report(predictions, labels=None):
 
 
 def summarise(fold_results, pooled):
-    """Per-fold mean/std of UA, WA and F1 next to the pooled numbers."""
+    """Per-fold mean/std of UA, WA and F1 next to the pooled numbers.
+
+    Arguments
+    ---------
+    fold_results : dict
+        fold -> results.json of that fold (with ``UA``, ``WA``,
+        ``F1_macro``).
+    pooled : dict
+        :func:`pooled_report` of every fold's predictions.
+
+    Returns
+    -------
+    dict
+        ``pooled``, ``folds`` and ``<metric>_fold_mean`` /
+        ``<metric>_fold_std``.
+
+    Example
+    -------
+    >>> folds = {
+    ...     "0": {"UA": 0.5, "WA": 0.5, "F1_macro": 0.4},
+    ...     "1": {"UA": 0.7, "WA": 0.6, "F1_macro": 0.6},
+    ... }
+    >>> summary = summarise(folds, {"UA": 0.6})
+    >>> round(summary["UA_fold_mean"], 3), round(summary["UA_fold_std"], 3)
+    (0.6, 0.1)
+    """
     summary = {"pooled": pooled, "folds": fold_results}
     for key in ("UA", "WA", "F1_macro"):
         values = [r[key] for r in fold_results.values()]
@@ -78,7 +103,30 @@ def summarise(fold_results, pooled):
 
 
 def main(argv=None):
-    """Command-line entry point (see the module docstring)."""
+    """Command-line entry point (see the module docstring).
+
+    Arguments
+    ---------
+    argv : list of str, optional
+        Command-line arguments (default: sys.argv[1:]); unknown ones are
+        passed to every fold's ``train.py`` as overrides.
+
+    Returns
+    -------
+    dict
+        The report written to ``crossval_results.json``.
+
+    Example
+    -------
+    >>> try:
+    ...     main(["--help"])
+    ... except SystemExit as exit:
+    ...     print("exit status", exit.code)  # doctest: +ELLIPSIS
+    usage: ...
+    Runs a recipe over every fold of a protocol and pools the results.
+    ...
+    exit status 0
+    """
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("hparams")
     parser.add_argument("--fold_key", default="fold")

@@ -75,6 +75,22 @@ def export_inference_folder(
     -------
     str
         ``folder``.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> from hyperpyyaml import load_hyperpyyaml
+    >>> training = os.path.join(tempfile.mkdtemp(), "train.yaml")
+    >>> with open(training, "w") as fout:
+    ...     _ = fout.write(TINY_MODEL_YAML)
+    >>> with open(training) as fin:
+    ...     modules = load_hyperpyyaml(fin)["modules"]
+    >>> folder = export_inference_folder(
+    ...     training, {}, modules, tempfile.mkdtemp()
+    ... )
+    >>> sorted(os.listdir(folder))  # doctest: +NORMALIZE_WHITESPACE
+    ['avd_out.ckpt', 'emotion_out.ckpt', 'encoder.ckpt', 'head.ckpt',
+     'hyperparams.yaml', 'mean_var_norm.ckpt']
     """
     os.makedirs(folder, exist_ok=True)
     with open(hparams_file, encoding="utf-8") as fin:
@@ -120,6 +136,12 @@ class EmotionRecognizer(Pretrained):
     utterance embedding is the duration-weighted mean of the chunks'
     embeddings. Any sample rate and channel count is accepted (mixed to
     mono, resampled).
+
+    Arguments
+    ---------
+    *args, **kwargs
+        As for SpeechBrain's ``Pretrained`` (``modules``, ``hparams``,
+        ``run_opts``...); use :meth:`from_hparams` on an exported folder.
 
     Example
     -------
@@ -266,6 +288,12 @@ def tiny_model_folder():
     -------
     str
         The inference folder.
+
+    Example
+    -------
+    >>> folder = tiny_model_folder()
+    >>> sorted(os.listdir(folder))[-3:]
+    ['hyperparams.yaml', 'label_encoder.ckpt', 'mean_var_norm.ckpt']
     """
     import tempfile
 
