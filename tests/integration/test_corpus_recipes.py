@@ -36,43 +36,6 @@ def tiny_whisper(tmp_path_factory):
     return str(folder)
 
 
-def make_msp(root, tone):
-    rows = []
-    for partition, speakers in (
-        ("Train", ("1", "2")),
-        ("Development", ("3",)),
-        ("Test1", ("4",)),
-    ):
-        for speaker in speakers:
-            for code in "NHSA":
-                name = f"MSP-PODCAST_{speaker:0>4}_{'NHSA'.index(code):04d}.wav"
-                rows.append(
-                    (
-                        name,
-                        code,
-                        "4.0",
-                        "3.0",
-                        "5.0",
-                        speaker,
-                        "Female",
-                        partition,
-                    )
-                )
-    return fakes.make_msp_podcast(root, tone, rows)
-
-
-def make_urdu(root, tone):
-    for speaker in range(1, 9):
-        for emotion in ("Angry", "Happy", "Neutral", "Sad"):
-            tone(
-                root
-                / emotion
-                / f"SM{speaker}_F01_{emotion[0]}{speaker:02d}.flac",
-                sample_rate=44100,
-            )
-    return root
-
-
 RECIPES = {
     # recipe: (builder, overrides, number of test utterances)
     "IEMOCAP": (
@@ -86,8 +49,8 @@ RECIPES = {
         7,
     ),
     "RAVDESS": (fakes.make_ravdess, {}, 8),
-    "MSP-Podcast": (make_msp, {}, 4),
-    "URDU": (make_urdu, {"fold": 1}, 8),
+    "MSP-Podcast": (fakes.make_msp_podcast_four_classes, {}, 4),
+    "URDU": (fakes.make_urdu, {"fold": 1}, 8),
 }
 
 
