@@ -1,6 +1,6 @@
 """Utterance representations of a trained encoder, and their t-SNE picture.
 
-Seed 001 shows a t-SNE plot of CPC representations coloured by emotion:
+Li et al. 2021 shows a t-SNE plot of CPC representations coloured by emotion:
 points of one emotion cluster although CPC never saw a label. Here an
 utterance's representation is u = [mean(c); std(c)] over its valid frames
 (c: the encoder's frames, e.g. CPC's context vectors).

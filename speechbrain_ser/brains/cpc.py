@@ -1,4 +1,4 @@
-"""Contrastive predictive coding: pre-training and joint training (seed 001).
+"""Contrastive predictive coding: pre-training and joint training (Li et al. 2021).
 
 Authors
  * speechbrain-ser developers 2026

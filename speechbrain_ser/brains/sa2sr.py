@@ -1,4 +1,4 @@
-"""Sentiment-aware ASR pre-training (SA2SR, seed 003).
+"""Sentiment-aware ASR pre-training (SA2SR, Ghriss et al. 2022).
 
 Authors
  * speechbrain-ser developers 2026
@@ -32,7 +32,7 @@ class SA2SRBrain(sb.Brain):
     After each validation pass: CER (greedy CTC decoding, SpeechBrain's
     ``ErrorRateStats``) and sentiment ROC-AUC (scikit-learn, one-vs-rest);
     the model is selected, and training stops early (``epoch_counter``
-    being an ``EpochCounterWithStopper``), on M = CER - AUC (seed 003,
+    being an ``EpochCounterWithStopper``), on M = CER - AUC (Ghriss et al. 2022,
     sec. 4.2), or on CER alone when ``lambda_sentiment`` is 0 (the ASR-only
     baseline, whose sentiment head is untrained).
 

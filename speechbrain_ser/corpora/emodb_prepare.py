@@ -99,7 +99,7 @@ def prepare_emodb(
 
     Protocols:
 
-    * ``random_70_20_10``: seed 000's utterance-level 70:20:10 split; NOT
+    * ``random_70_20_10``: Sarkar & Tarigopula's utterance-level 70:20:10 split; NOT
       speaker-independent (speakers are shared across splits);
     * ``loso``: leave-one-speaker-out, speaker-independent:
       ``test_speaker`` is test, ``valid_speaker`` is validation.

@@ -27,7 +27,7 @@ from speechbrain_ser.data.splits import split_by_field
 logger = get_logger(__name__)
 
 # Class sets: code -> label. "4class" merges excited into happy (the usual
-# 4-class protocol); "5class" keeps excited apart (seed 000).
+# 4-class protocol); "5class" keeps excited apart (Sarkar & Tarigopula).
 CLASS_SETS = {
     "4class": {
         "neu": "neutral",
@@ -231,7 +231,7 @@ def prepare_iemocap(
     save_folder : str
         Output folder for train/valid/test.json.
     class_set : str
-        ``"4class"`` (excited merged into happy) or ``"5class"`` (seed 000).
+        ``"4class"`` (excited merged into happy) or ``"5class"`` (Sarkar & Tarigopula).
     test_session : int
         1-5.
     valid_speaker : str, optional

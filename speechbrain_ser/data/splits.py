@@ -72,7 +72,7 @@ def split_by_speaker(entries, ratios=(0.7, 0.15, 0.15), seed=1234):
 def split_random(entries, ratios=(0.7, 0.2, 0.1), seed=1234):
     """Utterance-level random split (NOT speaker-independent).
 
-    Seed 000's 70:20:10 protocol; speakers appear in several splits, so
+    Sarkar & Tarigopula's 70:20:10 protocol; speakers appear in several splits, so
     results are optimistic compared with speaker-independent ones.
 
     Arguments

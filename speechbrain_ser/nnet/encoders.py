@@ -76,7 +76,7 @@ class PassThrough(torch.nn.Module):
     """No encoder: the recognizer works on the features themselves.
 
     The ``encoder`` of recipes whose head reads handcrafted features
-    directly (seed 001's Sup baseline on log filterbanks).
+    directly (Li et al.'s Sup baseline on log filterbanks).
 
     Example
     -------
@@ -109,7 +109,7 @@ class WhisperEncoder(torch.nn.Module):
         If True the encoder is not trained (and runs under no_grad).
     layer : int
         Which hidden state to return: -1 is the last encoder layer
-        (seed 000's baseline), 0 the convolutional front end.
+        (Sarkar & Tarigopula's baseline), 0 the convolutional front end.
     sample_rate : int
         Input sample rate; Whisper needs 16000.
 

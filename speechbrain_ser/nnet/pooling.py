@@ -70,7 +70,7 @@ class MeanStdPooling(torch.nn.Module):
     Arguments
     ---------
     second_moment : str
-        ``"std"`` (seeds 000, 001) or ``"var"`` (seed 003).
+        ``"std"`` (Sarkar & Tarigopula; Li et al. 2021) or ``"var"`` (Ghriss et al. 2022).
     eps : float
         Floor of the variance before the square root.
 

@@ -1,4 +1,4 @@
-"""Proxy sentiment labels for transcripts (SA2SR, seed 003).
+"""Proxy sentiment labels for transcripts (SA2SR, Ghriss et al. 2022).
 
 A labeller maps transcripts to a label and probabilities over
 ``negative``, ``neutral``, ``positive`` (in that order). Two are provided:

@@ -1,4 +1,4 @@
-"""CPC pre-training and the four training modes of seed 001, tiny corpora."""
+"""CPC pre-training and the four training modes of Li et al. 2021, tiny corpora."""
 
 import json
 import os
