@@ -4,14 +4,12 @@ Authors
  * speechbrain-ser developers 2026
 """
 
-import json
-import os
-
 import speechbrain as sb
 import torch
 from speechbrain.utils.logger import get_logger
 
 from speechbrain_ser.brains.emotion import EmotionBrain
+from speechbrain_ser.brains.stage_end import StageEndMixin
 
 logger = get_logger(__name__)
 
@@ -73,19 +71,20 @@ class CPCStats:
         return stats
 
 
-class CPCBrain(sb.Brain):
+class CPCBrain(StageEndMixin, sb.Brain):
     """Pre-trains a :class:`speechbrain_ser.nnet.cpc.CPCModel` with InfoNCE.
 
     YAML ``modules``: ``cpc`` (the CPC model; its frame encoder takes
     waveforms, or computes filterbanks itself). Other hparams:
     ``wav_augment`` (optional, train only), ``epoch_counter``,
-    ``train_logger``, ``output_folder``, ``protocol``.
+    ``train_logger``, ``output_folder``, ``protocol``, ``saved_model``
+    (where the selected model's weights go).
 
     Every validation pass logs the CPC loss and the accuracy of each
     prediction step k (how often the true future frame z_{i+k} scores
     highest among the candidates); the checkpoint with the lowest
-    validation loss is kept, tested, and saved as
-    ``<output_folder>/cpc.ckpt`` for fine-tuning recipes.
+    validation loss is kept, tested, and saved to ``saved_model`` for
+    fine-tuning recipes.
 
     Example
     -------
@@ -131,42 +130,14 @@ class CPCBrain(sb.Brain):
     def on_stage_end(self, stage, stage_loss, epoch=None):
         """Logs loss and accuracies per k; checkpoints; writes results."""
         stats = self.cpc_stats.summarize()
-        if stage == sb.Stage.TRAIN:
-            self.train_stats = stats
-            return
-        if stage == sb.Stage.VALID:
-            self.hparams.train_logger.log_stats(
-                stats_meta={
-                    "epoch": epoch,
-                    "lr": self.optimizer.param_groups[0]["lr"],
-                },
-                train_stats=self.train_stats,
-                valid_stats=stats,
-            )
-            self.checkpointer.save_and_keep_only(
-                meta=stats, min_keys=["cpc_loss"], num_to_keep=1
-            )
-        elif stage == sb.Stage.TEST:
-            self.hparams.train_logger.log_stats(
-                stats_meta={"epoch loaded": self.hparams.epoch_counter.current},
-                test_stats=stats,
-            )
-            if sb.utils.distributed.if_main_process():
-                stats["protocol"] = getattr(
-                    self.hparams, "protocol", "unspecified"
-                )
-                path = os.path.join(self.hparams.output_folder, "results.json")
-                with open(path, "w", encoding="utf-8") as fout:
-                    json.dump(stats, fout, indent=2)
+        self.end_stage(stage, stats, epoch)
+        if stage == sb.Stage.TEST:
+            protocol = getattr(self.hparams, "protocol", "unspecified")
+            self.write_json({**stats, "protocol": protocol}, "results.json")
 
     def on_recipe_end(self, hparams_file, overrides):
-        """Saves the selected CPC model as ``<output_folder>/cpc.ckpt``."""
-        path = os.path.join(self.hparams.output_folder, "cpc.ckpt")
-        model = getattr(self.modules.cpc, "module", self.modules.cpc)
-        sb.utils.distributed.run_on_main(
-            torch.save, args=[model.state_dict(), path]
-        )
-        logger.info(f"pre-trained CPC model saved to {path}")
+        """Saves the selected CPC model to the YAML's ``saved_model``."""
+        self.save_artifact(self.modules.cpc, self.hparams.saved_model)
 
 
 class JointCPCBrain(EmotionBrain):

@@ -4,7 +4,6 @@ Authors
  * speechbrain-ser developers 2026
 """
 
-import json
 import os
 
 import numpy as np
@@ -12,6 +11,7 @@ import speechbrain as sb
 import torch
 from speechbrain.utils.logger import get_logger
 
+from speechbrain_ser.brains.stage_end import StageEndMixin
 from speechbrain_ser.metrics import (
     ccc_report,
     classification_report,
@@ -24,7 +24,7 @@ from speechbrain_ser.nnet.pooling import valid_frames
 logger = get_logger(__name__)
 
 
-class EmotionBrain(sb.Brain):
+class EmotionBrain(StageEndMixin, sb.Brain):
     """Trains an utterance-level emotion model: encoder -> head -> outputs.
 
     The YAML names the pieces; in ``modules``:
@@ -305,7 +305,7 @@ class EmotionBrain(sb.Brain):
     def on_stage_end(self, stage, stage_loss, epoch=None):
         """Logs, anneals the learning rate, checkpoints, writes results."""
         if stage == sb.Stage.TRAIN:
-            self.train_stats = {"loss": stage_loss, **self.extra_stats()}
+            self.end_stage(stage, {"loss": stage_loss, **self.extra_stats()})
             return
         metrics = self.compute_metrics()
         extras = self.extra_stats()  # every DDP process calls it once
@@ -315,26 +315,13 @@ class EmotionBrain(sb.Brain):
                 summary[key] = metrics[key]
         if "CCC" in metrics:
             summary.update({f"CCC_{k}": v for k, v in metrics["CCC"].items()})
-        if stage == sb.Stage.VALID:
-            lr = self.optimizer.param_groups[0]["lr"]
-            if hasattr(self.hparams, "lr_annealing"):
-                _, lr = self.hparams.lr_annealing(stage_loss)
-                sb.nnet.schedulers.update_learning_rate(self.optimizer, lr)
-            self.hparams.train_logger.log_stats(
-                stats_meta={"epoch": epoch, "lr": lr},
-                train_stats=self.train_stats,
-                valid_stats=summary,
-            )
-            self.checkpointer.save_and_keep_only(
-                meta=summary, max_keys=["score"], num_to_keep=1
-            )
-        elif stage == sb.Stage.TEST:
-            self.hparams.train_logger.log_stats(
-                stats_meta={"epoch loaded": self.hparams.epoch_counter.current},
-                test_stats=summary,
-            )
-            if sb.utils.distributed.if_main_process():
-                self.write_results({**metrics, **extras})
+        lr = None
+        if stage == sb.Stage.VALID and hasattr(self.hparams, "lr_annealing"):
+            _, lr = self.hparams.lr_annealing(stage_loss)
+            sb.nnet.schedulers.update_learning_rate(self.optimizer, lr)
+        self.end_stage(stage, summary, epoch, lr)
+        if stage == sb.Stage.TEST and sb.utils.distributed.if_main_process():
+            self.write_results({**metrics, **extras})
 
     def extra_stats(self):
         """Statistics a subclass adds to each stage's log (none here).
@@ -392,11 +379,8 @@ class EmotionBrain(sb.Brain):
                 os.path.join(folder, "confusion_matrix.png"),
                 title=f"UA {metrics['UA']:.3f}, WA {metrics['WA']:.3f}",
             )
-        path = os.path.join(folder, "results.json")
-        with open(path, "w", encoding="utf-8") as fout:
-            json.dump(results, fout, indent=2)
-        with open(os.path.join(folder, "predictions.json"), "w") as fout:
-            json.dump(self.utterance_predictions(), fout, indent=1)
+        path = self.write_json(results, "results.json")
+        self.write_json(self.utterance_predictions(), "predictions.json", 1)
         logger.info(f"test results written to {path}")
 
     def utterance_predictions(self):

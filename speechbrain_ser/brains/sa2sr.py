@@ -4,7 +4,6 @@ Authors
  * speechbrain-ser developers 2026
 """
 
-import json
 import os
 
 import numpy as np
@@ -12,13 +11,14 @@ import speechbrain as sb
 import torch
 from speechbrain.utils.logger import get_logger
 
+from speechbrain_ser.brains.stage_end import StageEndMixin
 from speechbrain_ser.metrics import classification_report, roc_auc
 from speechbrain_ser.text.sentiment import SENTIMENTS
 
 logger = get_logger(__name__)
 
 
-class SA2SRBrain(sb.Brain):
+class SA2SRBrain(StageEndMixin, sb.Brain):
     """CTC character recognition + lambda * proxy-sentiment cross-entropy.
 
     YAML ``modules``: ``normalize`` (per-utterance feature normalisation),
@@ -27,7 +27,8 @@ class SA2SRBrain(sb.Brain):
     (:class:`speechbrain_ser.nnet.sa2sr.SentimentSummarizer`). Other
     hparams: ``compute_features``, ``speed_perturb`` and ``spec_augment``
     (train only, optional), ``lambda_sentiment``, ``ctc_reduction``,
-    ``blank_index``, ``char_encoder``, ``cer_computer``.
+    ``blank_index``, ``char_encoder``, ``cer_computer``, ``saved_model``
+    (where the selected encoder's weights go).
 
     After each validation pass: CER (greedy CTC decoding, SpeechBrain's
     ``ErrorRateStats``) and sentiment ROC-AUC (scikit-learn, one-vs-rest);
@@ -169,7 +170,7 @@ class SA2SRBrain(sb.Brain):
             "sentiment_loss": self.loss_parts["sentiment"] / steps,
         }
         if stage == sb.Stage.TRAIN:
-            self.train_stats = stats
+            self.end_stage(stage, stats)
             return
         # Sequences are compared character by character (space included).
         stats["CER"] = self.cer_metric.summarize("error_rate") / 100
@@ -180,47 +181,27 @@ class SA2SRBrain(sb.Brain):
             if self.hparams.lambda_sentiment > 0
             else stats["CER"]
         )
-        if stage == sb.Stage.VALID:
-            if hasattr(self.hparams.epoch_counter, "update_metric"):
-                self.hparams.epoch_counter.update_metric(stats["M"])
-            self.hparams.train_logger.log_stats(
-                stats_meta={
-                    "epoch": epoch,
-                    "lr": self.optimizer.param_groups[0]["lr"],
-                },
-                train_stats=self.train_stats,
-                valid_stats=stats,
+        if stage == sb.Stage.VALID and hasattr(
+            self.hparams.epoch_counter, "update_metric"
+        ):
+            self.hparams.epoch_counter.update_metric(stats["M"])
+        self.end_stage(stage, stats, epoch)
+        if stage == sb.Stage.TEST:
+            stats.update(
+                n_test=len(self.cer_metric.scores),
+                lambda_sentiment=self.hparams.lambda_sentiment,
+                protocol=getattr(self.hparams, "protocol", "unspecified"),
             )
-            self.checkpointer.save_and_keep_only(
-                meta=stats, min_keys=["M"], num_to_keep=1
-            )
-        elif stage == sb.Stage.TEST:
-            self.hparams.train_logger.log_stats(
-                stats_meta={"epoch loaded": self.hparams.epoch_counter.current},
-                test_stats=stats,
-            )
+            self.write_json(stats, "results.json")
             if sb.utils.distributed.if_main_process():
-                stats.update(
-                    n_test=len(self.cer_metric.scores),
-                    lambda_sentiment=self.hparams.lambda_sentiment,
-                    protocol=getattr(self.hparams, "protocol", "unspecified"),
-                )
-                path = os.path.join(self.hparams.output_folder, "results.json")
-                with open(path, "w", encoding="utf-8") as fout:
-                    json.dump(stats, fout, indent=2)
                 with open(
                     os.path.join(self.hparams.output_folder, "cer.txt"), "w"
                 ) as fout:
                     self.cer_metric.write_stats(fout)
 
     def on_recipe_end(self, hparams_file, overrides):
-        """Saves the selected encoder as ``<output_folder>/encoder.ckpt``.
+        """Saves the selected encoder to the YAML's ``saved_model``.
 
         Fine-tuning recipes load it with a ``Pretrainer``.
         """
-        path = os.path.join(self.hparams.output_folder, "encoder.ckpt")
-        encoder = getattr(self.modules.encoder, "module", self.modules.encoder)
-        sb.utils.distributed.run_on_main(
-            torch.save, args=[encoder.state_dict(), path]
-        )
-        logger.info(f"pre-trained encoder saved to {path}")
+        self.save_artifact(self.modules.encoder, self.hparams.saved_model)
