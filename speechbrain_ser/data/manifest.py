@@ -45,6 +45,9 @@ logger = get_logger(__name__)
 
 SPLITS = ("train", "valid", "test")
 AVD_KEYS = ("activation", "valence", "dominance")
+# Values of the proxy-sentiment field ``sentiment`` (in this order for the
+# encoded index and the ``sentiment_probs`` columns).
+SENTIMENTS = ("negative", "neutral", "positive")
 OPTIONS_FILE = "prepare_options.json"
 
 

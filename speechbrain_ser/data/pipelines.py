@@ -21,6 +21,7 @@ from speechbrain.dataio.sampler import BalancingDataSampler
 from speechbrain_ser.data.audio import read_audio
 from speechbrain_ser.data.manifest import (
     AVD_KEYS,
+    SENTIMENTS,
     described_entries,
     read_manifest,
 )
@@ -556,7 +557,6 @@ def sentiment_pipeline():
     >>> sentiment_pipeline().func("positive")
     tensor([2])
     """
-    from speechbrain_ser.text.sentiment import SENTIMENTS
 
     @sb.utils.data_pipeline.takes("sentiment")
     @sb.utils.data_pipeline.provides("sentiment_encoded")
@@ -591,8 +591,6 @@ def check_pretraining_manifest(path):
     ...
     ValueError: ...: sentiment None is not one of ...
     """
-    from speechbrain_ser.text.sentiment import SENTIMENTS
-
     for where, entry in described_entries(path):
         if not entry.get("transcript"):
             raise ValueError(f"{where}: no transcript")

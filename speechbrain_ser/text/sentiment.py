@@ -29,11 +29,13 @@ import torch
 from speechbrain.utils.logger import get_logger
 from tqdm import tqdm
 
-from speechbrain_ser.data.manifest import read_manifest, write_manifest
+from speechbrain_ser.data.manifest import (
+    SENTIMENTS,
+    read_manifest,
+    write_manifest,
+)
 
 logger = get_logger(__name__)
-
-SENTIMENTS = ("negative", "neutral", "positive")
 
 
 class SentimentLabeller:
