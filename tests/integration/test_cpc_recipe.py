@@ -115,7 +115,7 @@ def test_precpc_loads_the_pretrained_model(pretrained, tmp_path, frozen):
     state = torch.load(pre / "cpc.ckpt")
     brain = run_recipe(
         finetune_args(
-            "cpc_precpc.yaml",
+            "cpc_finetune.yaml",
             tmp_path / "main",
             tmp_path / "out",
             pretrained_cpc=pre / "cpc.ckpt",
@@ -148,9 +148,10 @@ def test_minicpc_pretrains_on_the_emotion_training_voices(tmp_path):
     assert '"main" half' in pretraining["protocol"]
     run_recipe(
         finetune_args(
-            "cpc_minicpc.yaml",
+            "cpc_finetune.yaml",
             main,
             tmp_path / "out",
+            pretrained_on="main",
             pretrained_cpc=tmp_path / "pre" / "cpc.ckpt",
         )
     )
