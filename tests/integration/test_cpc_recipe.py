@@ -146,7 +146,7 @@ def test_minicpc_pretrains_on_the_emotion_training_voices(tmp_path):
     )
     pretraining = json.load(open(tmp_path / "pre" / "results.json"))
     assert '"main" half' in pretraining["protocol"]
-    run_recipe(
+    brain = run_recipe(
         finetune_args(
             "cpc_finetune.yaml",
             main,
@@ -156,6 +156,11 @@ def test_minicpc_pretrains_on_the_emotion_training_voices(tmp_path):
         )
     )
     assert "CCC" in json.load(open(tmp_path / "out" / "results.json"))
+    # the frozen encoder is exactly the miniCPC model pre-trained above
+    state = torch.load(tmp_path / "pre" / "cpc.ckpt")
+    loaded = brain.modules.encoder.state_dict()
+    assert loaded.keys() == state.keys()
+    assert all(torch.equal(loaded[key], state[key]) for key in state)
 
 
 def test_jointcpc_logs_both_losses_and_trains_the_encoder(tmp_path):
