@@ -207,7 +207,11 @@ def make_demo(root, tone, part="main", n_utterances=20, seed=1234):
 
 
 def make_msp_podcast_four_classes(root, tone):
-    """MSP-Podcast with the four classes N, H, S, A for every speaker."""
+    """MSP-Podcast with the four classes N, H, S, A for every speaker.
+
+    Activation, valence and dominance differ by class, so that CCC is not
+    0 by construction.
+    """
     rows = []
     for partition, speakers in (
         ("Train", ("1", "2")),
@@ -217,13 +221,14 @@ def make_msp_podcast_four_classes(root, tone):
         for speaker in speakers:
             for code in "NHSA":
                 name = f"MSP-PODCAST_{speaker:0>4}_{'NHSA'.index(code):04d}.wav"
+                i = "NHSA".index(code)  # AVD differ between utterances
                 rows.append(
                     (
                         name,
                         code,
-                        "4.0",
-                        "3.0",
-                        "5.0",
+                        f"{2.0 + i}",
+                        f"{5.0 - i}",
+                        f"{3.0 + 0.5 * i}",
                         speaker,
                         "Female",
                         partition,
