@@ -41,7 +41,7 @@ class CPCStats:
         self.batches += 1
 
     def summarize(self):
-        """{"cpc_loss", "acc_k1", ..., "acc_kK", "acc_mean"} (empty if none).
+        """``cpc_loss``, ``acc_k1`` to ``acc_kK`` and ``acc_mean`` (or {}).
 
         Accuracies are averaged over batches (of every DDP process); a
         step k that a batch was too short for counts as 0 for that batch.
