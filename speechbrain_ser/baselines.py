@@ -115,6 +115,7 @@ def hidden_states(encoder, inputs, lengths):
     [torch.Size([1, 9, 6])]
     >>> class Layered(torch.nn.Module):  # layer="all": (B, T, L, D)
     ...     n_hidden_states, layer = 3, -1
+    ...
     ...     def forward(self, x, lengths=None):
     ...         states = torch.stack([x, 2 * x, 3 * x], dim=2)
     ...         return states if self.layer == "all" else states[:, :, -1]
@@ -165,7 +166,8 @@ class EncoderStatistics:
     >>> from speechbrain_ser.nnet.encoders import ConvEncoder
     >>> stats = EncoderStatistics(
     ...     ConvEncoder(input_size=80, channels=6, n_layers=1),
-    ...     compute_features=Fbank(n_mels=80))
+    ...     compute_features=Fbank(n_mels=80),
+    ... )
     >>> out = stats(torch.rand(1, 16000))
     >>> out["last_layer"].shape, out["all_layers"].shape
     ((12,), (12,))
@@ -277,6 +279,7 @@ def fit_logistic_regression(train, valid, test, c_values=C_VALUES):
     index = {label: i for i, label in enumerate(classes)}
 
     def encode(labels):
+        """Class indices (-1 for a label train does not have)."""
         return np.array([index.get(label, -1) for label in labels])
 
     best = None

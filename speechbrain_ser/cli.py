@@ -291,7 +291,19 @@ def _tsne(args):
 
 
 def build_parser():
-    """The argument parser of ``speechbrain-ser``."""
+    """The argument parser of ``speechbrain-ser``.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        With one sub-command per tool; each sets its ``handler``.
+
+    Example
+    -------
+    >>> args = build_parser().parse_args(["predict", "--model", "m", "a.wav"])
+    >>> args.command, args.model, args.files, args.device
+    ('predict', 'm', ['a.wav'], 'cpu')
+    """
     parser = argparse.ArgumentParser(
         prog="speechbrain-ser",
         description="Speech emotion recognition with SpeechBrain.",
@@ -457,7 +469,36 @@ def build_parser():
 
 
 def main(argv=None):
-    """Runs ``speechbrain-ser`` with ``argv`` (default: sys.argv[1:])."""
+    """Runs ``speechbrain-ser`` with ``argv`` (default: sys.argv[1:]).
+
+    Arguments
+    ---------
+    argv : list of str, optional
+        Command-line arguments.
+
+    Returns
+    -------
+    int
+        The exit status (0 on success).
+
+    Example
+    -------
+    >>> import os, tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> with open(f"{folder}/train_log.txt", "w") as fout:
+    ...     _ = fout.write("epoch: 1 - valid loss: 0.9\\n")
+    >>> status = main(
+    ...     [
+    ...         "plot-log",
+    ...         f"run={folder}/train_log.txt",
+    ...         "--out",
+    ...         f"{folder}/c.png",
+    ...     ]
+    ... )  # doctest: +ELLIPSIS
+    /tmp/.../c.png
+    >>> status, os.path.isfile(f"{folder}/c.png")
+    (0, True)
+    """
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["search"]:  # its own parser, --help included
         from speechbrain_ser.search import main as search

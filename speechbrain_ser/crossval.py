@@ -106,7 +106,8 @@ def read_hparams_values(hparams_file, overrides=()):
     >>> import tempfile
     >>> path = tempfile.mktemp(suffix=".yaml")
     >>> _ = open(path, "w").write(
-    ...     "fold: 0\\nout: !ref r/<fold>\\nenc: !new:torch.nn.Identity\\n")
+    ...     "fold: 0\\nout: !ref r/<fold>\\nenc: !new:torch.nn.Identity\\n"
+    ... )
     >>> read_hparams_values(path, ["--fold=3"])["out"]
     'r/3'
     """
@@ -248,10 +249,20 @@ def pooled_report(predictions, labels=None):
 
     Example
     -------
-    >>> p = {"a": {"emotion": "x", "target": "x", "avd": [1, 2, 3],
-    ...            "avd_target": [1, 2, 3]},
-    ...      "b": {"emotion": "x", "target": "y", "avd": [2, 3, 4],
-    ...            "avd_target": [2, 3, 4]}}
+    >>> p = {
+    ...     "a": {
+    ...         "emotion": "x",
+    ...         "target": "x",
+    ...         "avd": [1, 2, 3],
+    ...         "avd_target": [1, 2, 3],
+    ...     },
+    ...     "b": {
+    ...         "emotion": "x",
+    ...         "target": "y",
+    ...         "avd": [2, 3, 4],
+    ...         "avd_target": [2, 3, 4],
+    ...     },
+    ... }
     >>> report = pooled_report(p)
     >>> report["UA"], report["CCC"]["mean"], report["n"]
     (0.5, 1.0, 2)
@@ -311,8 +322,10 @@ def summarise(fold_results, predictions):
 
     Example
     -------
-    >>> s = summarise({"0": {"UA": 0.5}, "1": {"UA": 1.0}},
-    ...               {"a": {"emotion": "x", "target": "x"}})
+    >>> s = summarise(
+    ...     {"0": {"UA": 0.5}, "1": {"UA": 1.0}},
+    ...     {"a": {"emotion": "x", "target": "x"}},
+    ... )
     >>> s["fold_mean"]["UA"], s["fold_std"]["UA"], s["pooled"]["UA"]
     (0.75, 0.25, 1.0)
     """
@@ -337,8 +350,10 @@ def markdown_table(report):
 
     Example
     -------
-    >>> s = summarise({"0": {"UA": 0.5}, "1": {"UA": 1.0}},
-    ...               {"a": {"emotion": "x", "target": "x"}})
+    >>> s = summarise(
+    ...     {"0": {"UA": 0.5}, "1": {"UA": 1.0}},
+    ...     {"a": {"emotion": "x", "target": "x"}},
+    ... )
     >>> print(markdown_table({"systems": {"model": s}}))
     | system | UA folds mean ± std | UA pooled | n |
     |---|---|---|---|

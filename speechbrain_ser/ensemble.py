@@ -110,10 +110,16 @@ def average_posteriors(members):
 
     Example
     -------
-    >>> a = {"ids": ["u1", "u2"], "probs": [[0.9, 0.1], [0.4, 0.6]],
-    ...      "class_names": ["neu", "ang"]}
-    >>> b = {"ids": ["u2", "u1"], "probs": [[0.2, 0.8], [0.3, 0.7]],
-    ...      "class_names": ["ang", "neu"]}
+    >>> a = {
+    ...     "ids": ["u1", "u2"],
+    ...     "probs": [[0.9, 0.1], [0.4, 0.6]],
+    ...     "class_names": ["neu", "ang"],
+    ... }
+    >>> b = {
+    ...     "ids": ["u2", "u1"],
+    ...     "probs": [[0.2, 0.8], [0.3, 0.7]],
+    ...     "class_names": ["ang", "neu"],
+    ... }
     >>> ids, probs, names = average_posteriors([a, b])
     >>> ids, probs.round(2).tolist(), names
     (['u1', 'u2'], [[0.8, 0.2], [0.6, 0.4]], ['neu', 'ang'])

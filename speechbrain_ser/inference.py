@@ -88,6 +88,22 @@ def export_inference_folder(
     -------
     str
         ``folder``.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> from hyperpyyaml import load_hyperpyyaml
+    >>> training = os.path.join(tempfile.mkdtemp(), "train.yaml")
+    >>> with open(training, "w") as fout:
+    ...     _ = fout.write(TINY_MODEL_YAML)
+    >>> with open(training) as fin:
+    ...     modules = load_hyperpyyaml(fin)["modules"]
+    >>> folder = export_inference_folder(
+    ...     training, {}, modules, tempfile.mkdtemp()
+    ... )
+    >>> sorted(os.listdir(folder))  # doctest: +NORMALIZE_WHITESPACE
+    ['avd_out.ckpt', 'emotion_out.ckpt', 'encoder.ckpt', 'head.ckpt',
+     'hyperparams.yaml', 'mean_var_norm.ckpt']
     """
     os.makedirs(folder, exist_ok=True)
     with open(hparams_file, encoding="utf-8") as fin:
@@ -145,12 +161,18 @@ class EmotionRecognizer(Pretrained):
     HyperPyYAML's ``!new:`` and ``!apply:`` tags, so load only folders you
     trust. The weights themselves are read with ``torch.load``'s
     ``weights_only`` default (no unpickling of arbitrary objects).
+    Arguments
+    ---------
+    *args, **kwargs
+        As for SpeechBrain's ``Pretrained`` (``modules``, ``hparams``,
+        ``run_opts``...); use :meth:`from_hparams` on an exported folder.
 
     Example
     -------
     >>> import tempfile, numpy as np, soundfile
     >>> recognizer = EmotionRecognizer.from_hparams(
-    ...     source=tiny_model_folder(), savedir=tempfile.mkdtemp())
+    ...     source=tiny_model_folder(), savedir=tempfile.mkdtemp()
+    ... )
     >>> path = tempfile.mktemp(suffix=".wav")
     >>> t = np.arange(8000) / 8000
     >>> vowel = sum(np.sin(2 * np.pi * f * t) / f for f in (150, 300, 450))
@@ -367,7 +389,8 @@ class SpeechTextRecognizer(EmotionRecognizer):
     -------
     >>> import tempfile, numpy as np, soundfile
     >>> recognizer = SpeechTextRecognizer.from_hparams(
-    ...     source=tiny_speech_text_folder(), savedir=tempfile.mkdtemp())
+    ...     source=tiny_speech_text_folder(), savedir=tempfile.mkdtemp()
+    ... )
     >>> path = tempfile.mktemp(suffix=".wav")
     >>> soundfile.write(path, np.random.randn(8000) * 0.1, 16000)
     >>> result = recognizer.classify_file(path, transcript="a happy dog")
@@ -526,6 +549,12 @@ def tiny_model_folder():
     -------
     str
         The inference folder.
+
+    Example
+    -------
+    >>> folder = tiny_model_folder()
+    >>> sorted(os.listdir(folder))[-3:]
+    ['hyperparams.yaml', 'label_encoder.ckpt', 'mean_var_norm.ckpt']
     """
     import tempfile
 

@@ -181,8 +181,9 @@ def subset_reports(ids, y_true, y_pred, groups, labels):
     Example
     -------
     >>> groups = {"a": True, "b": True, "c": False}
-    >>> reports = subset_reports(["a", "b", "c"], [0, 1, 1], [0, 0, 1],
-    ...                          groups, ["neu", "ang"])
+    >>> reports = subset_reports(
+    ...     ["a", "b", "c"], [0, 1, 1], [0, 0, 1], groups, ["neu", "ang"]
+    ... )
     >>> reports["True"], reports["False"]
     ({'UA': 0.5, 'WA': 0.5, 'n': 2}, {'UA': 1.0, 'WA': 1.0, 'n': 1})
     """
@@ -274,6 +275,14 @@ def plot_confusion_matrix(matrix, labels, path, title=None):
         Where to write the PNG.
     title : str, optional
         Figure title.
+
+    Example
+    -------
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "confusion.png")
+    >>> plot_confusion_matrix([[3, 1], [0, 4]], ["happy", "sad"], path)
+    >>> open(path, "rb").read(4)
+    b'\\x89PNG'
     """
     import matplotlib
 

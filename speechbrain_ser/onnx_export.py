@@ -38,7 +38,8 @@ class ExportableEmotionModel(torch.nn.Module):
     >>> import tempfile
     >>> from speechbrain_ser.inference import tiny_model_folder
     >>> recognizer = EmotionRecognizer.from_hparams(
-    ...     source=tiny_model_folder(), savedir=tempfile.mkdtemp())
+    ...     source=tiny_model_folder(), savedir=tempfile.mkdtemp()
+    ... )
     >>> model = ExportableEmotionModel(recognizer)
     >>> [o.shape for o in model(torch.rand(2, 8000), torch.ones(2))]
     [torch.Size([2, 8]), torch.Size([2, 4]), torch.Size([2, 3])]
@@ -82,7 +83,8 @@ def export_onnx(recognizer, path, example_seconds=2.0, opset=18):
     >>> import os, tempfile
     >>> from speechbrain_ser.inference import tiny_model_folder
     >>> recognizer = EmotionRecognizer.from_hparams(
-    ...     source=tiny_model_folder(), savedir=tempfile.mkdtemp())
+    ...     source=tiny_model_folder(), savedir=tempfile.mkdtemp()
+    ... )
     >>> path = export_onnx(recognizer, tempfile.mktemp(suffix=".onnx"))
     >>> os.path.getsize(path) > 0
     True
@@ -138,10 +140,12 @@ class OnnxEmotionRecognizer(EmotionRecognizer):
     >>> from speechbrain_ser.inference import tiny_model_folder
     >>> folder = tiny_model_folder()
     >>> torch_model = EmotionRecognizer.from_hparams(
-    ...     source=folder, savedir=tempfile.mkdtemp())
+    ...     source=folder, savedir=tempfile.mkdtemp()
+    ... )
     >>> path = export_onnx(torch_model, f"{folder}/model.onnx")
     >>> onnx_model = OnnxEmotionRecognizer.from_hparams(
-    ...     source=folder, savedir=tempfile.mkdtemp()).load_onnx(path)
+    ...     source=folder, savedir=tempfile.mkdtemp()
+    ... ).load_onnx(path)
     >>> onnx_model.predict_batch(torch.rand(2, 12000))["avd"].shape
     torch.Size([2, 3])
 

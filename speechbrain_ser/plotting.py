@@ -31,7 +31,8 @@ def read_train_log(path):
     >>> _ = open(path, "w").write(
     ...     "epoch: 1, lr: 1.00e-03 - train loss: 2.5 - valid loss: 2.1, "
     ...     "valid CER: 9.5e-01, valid acc_k12: 0.25\\n"
-    ...     "epoch loaded: 1 - test CER: 0.9\\n")
+    ...     "epoch loaded: 1 - test CER: 0.9\\n"
+    ... )
     >>> rows = read_train_log(path)
     >>> len(rows), rows[0]["epoch"], rows[0]["train loss"], rows[0]["valid CER"]
     (1, 1.0, 2.5, 0.95)
@@ -63,6 +64,19 @@ def plot_curves(logs, keys, path, title=None):
         Output PNG.
     title : str, optional
         Figure title.
+
+    Example
+    -------
+    >>> import os, tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> log = os.path.join(folder, "train_log.txt")
+    >>> with open(log, "w") as fout:
+    ...     _ = fout.write(
+    ...         "epoch: 1 - valid CER: 0.9\\nepoch: 2 - valid CER: 0.7\\n"
+    ...     )
+    >>> plot_curves({"run": log}, ["valid CER"], f"{folder}/cer.png")
+    >>> os.path.getsize(f"{folder}/cer.png") > 0
+    True
     """
     import matplotlib
 

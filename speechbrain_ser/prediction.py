@@ -251,8 +251,9 @@ def result_rows(recognizer, paths, outputs):
     -------
     >>> class Labels:
     ...     labels = ["angry", "sad"]
-    >>> rows = result_rows(Labels(), ["a.wav"],
-    ...     {"probabilities": torch.tensor([[0.25, 0.75]])})
+    >>> rows = result_rows(
+    ...     Labels(), ["a.wav"], {"probabilities": torch.tensor([[0.25, 0.75]])}
+    ... )
     >>> rows[0]["emotion"], rows[0]["probabilities"]["angry"]
     ('sad', 0.25)
     """
@@ -376,16 +377,21 @@ def predict_corpus(
     -------
     >>> import tempfile, numpy as np, soundfile
     >>> from speechbrain_ser.inference import (
-    ...     EmotionRecognizer, tiny_model_folder)
+    ...     EmotionRecognizer,
+    ...     tiny_model_folder,
+    ... )
     >>> recognizer = EmotionRecognizer.from_hparams(
-    ...     source=tiny_model_folder(), savedir=tempfile.mkdtemp())
+    ...     source=tiny_model_folder(), savedir=tempfile.mkdtemp()
+    ... )
     >>> folder = tempfile.mkdtemp()
     >>> for i in range(3):
-    ...     soundfile.write(f"{folder}/{i}.wav",
-    ...         np.random.randn(8000 * (i + 1)) * 0.1, 16000)
+    ...     soundfile.write(
+    ...         f"{folder}/{i}.wav",
+    ...         np.random.randn(8000 * (i + 1)) * 0.1,
+    ...         16000,
+    ...     )
     >>> out = f"{folder}/predictions.jsonl"
-    >>> predict_corpus(recognizer, [folder, "gone.wav"], out,
-    ...     progress=False)
+    >>> predict_corpus(recognizer, [folder, "gone.wav"], out, progress=False)
     {'predicted': 3, 'errors': 1, 'skipped': 0}
     >>> predict_corpus(recognizer, [folder], out, progress=False)
     {'predicted': 0, 'errors': 0, 'skipped': 3}
@@ -514,9 +520,12 @@ def predict_segments(recognizer, path, segment, hop, batch_size=16):
     -------
     >>> import tempfile, numpy as np, soundfile
     >>> from speechbrain_ser.inference import (
-    ...     EmotionRecognizer, tiny_model_folder)
+    ...     EmotionRecognizer,
+    ...     tiny_model_folder,
+    ... )
     >>> recognizer = EmotionRecognizer.from_hparams(
-    ...     source=tiny_model_folder(), savedir=tempfile.mkdtemp())
+    ...     source=tiny_model_folder(), savedir=tempfile.mkdtemp()
+    ... )
     >>> path = tempfile.mktemp(suffix=".wav")
     >>> soundfile.write(path, np.random.randn(40000) * 0.1, 16000)
     >>> rows = predict_segments(recognizer, path, segment=1.0, hop=1.0)
@@ -566,9 +575,10 @@ def plot_timeline(rows, path, title=None):
     Example
     -------
     >>> import tempfile
-    >>> rows = [{"start": 0.0, "end": 1.0, "emotion": "sad", "valence": 2.0},
-    ...         {"start": 1.0, "end": 2.0, "emotion": "happy",
-    ...          "valence": 4.0}]
+    >>> rows = [
+    ...     {"start": 0.0, "end": 1.0, "emotion": "sad", "valence": 2.0},
+    ...     {"start": 1.0, "end": 2.0, "emotion": "happy", "valence": 4.0},
+    ... ]
     >>> out = plot_timeline(rows, tempfile.mktemp(suffix=".png"))
     >>> os.path.getsize(out) > 0
     True

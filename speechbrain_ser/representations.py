@@ -1,6 +1,6 @@
 """Utterance representations of a trained encoder, and their t-SNE picture.
 
-Seed 001 shows a t-SNE plot of CPC representations coloured by emotion:
+Li et al. 2021 shows a t-SNE plot of CPC representations coloured by emotion:
 points of one emotion cluster although CPC never saw a label. Here an
 utterance's representation is u = [mean(c); std(c)] over its valid frames
 (c: the encoder's frames, e.g. CPC's context vectors).
@@ -48,6 +48,17 @@ def load_trained_module(run_folder, module="cpc", checkpoint=None):
         In eval mode.
     sample_rate : int
         The YAML's ``sample_rate`` (16000 if it has none).
+
+    Example
+    -------
+    >>> import os, tempfile
+    >>> run = tempfile.mkdtemp()
+    >>> with open(os.path.join(run, "hyperparams.yaml"), "w") as fout:
+    ...     _ = fout.write("cpc: !new:torch.nn.Linear [2, 2]")
+    >>> torch.save(torch.nn.Linear(2, 2).state_dict(), f"{run}/cpc.ckpt")
+    >>> model, sample_rate = load_trained_module(run)
+    >>> type(model).__name__, model.training, sample_rate
+    ('Linear', False, 16000)
     """
     yaml = os.path.join(run_folder, "hyperparams.yaml")
     checkpoint = checkpoint or os.path.join(run_folder, f"{module}.ckpt")
@@ -100,6 +111,26 @@ def utterance_embeddings(
     embeddings : numpy.ndarray
         (N, 2D) u = [mean; std] of each utterance's valid frames.
     labels : list of str
+
+    Example
+    -------
+    >>> import tempfile
+    >>> import numpy as np, soundfile
+    >>> from speechbrain_ser.data.manifest import write_manifest
+    >>> root = tempfile.mkdtemp()
+    >>> entries = {}
+    >>> for i, emotion in enumerate(["happy", "sad"]):
+    ...     soundfile.write(f"{root}/{i}.wav", np.ones(1600) * i, 16000)
+    ...     entries[f"u{i}"] = {"wav": f"{root}/{i}.wav", "emotion": emotion}
+    >>> write_manifest(entries, f"{root}/test.json")
+    >>> class Frames(torch.nn.Module):
+    ...     def forward(self, wavs, lengths):
+    ...         return wavs.view(len(wavs), 10, 160)
+    >>> ids, embeddings, labels = utterance_embeddings(
+    ...     Frames(), f"{root}/test.json", root
+    ... )
+    >>> ids, embeddings.shape, labels
+    (['u0', 'u1'], (2, 320), ['happy', 'sad'])
     """
     for where, entry in described_entries(manifest):
         if entry.get(label_key) in (None, ""):

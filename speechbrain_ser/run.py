@@ -49,6 +49,45 @@ def run_recipe(argv):
     -------
     sb.Brain
         The trained Brain.
+
+    Example
+    -------
+    >>> import os, tempfile
+    >>> import numpy as np, soundfile
+    >>> import speechbrain_ser
+    >>> from speechbrain_ser.data.manifest import write_splits
+    >>> root, entries = tempfile.mkdtemp(), {}
+    >>> for i in range(4):
+    ...     soundfile.write(f"{root}/{i}.wav", np.random.randn(4000) / 9, 16000)
+    ...     entries[f"u{i}"] = {
+    ...         "wav": f"{root}/{i}.wav",
+    ...         "duration": 0.25,
+    ...         "speaker": "s1",
+    ...         "emotion": ["happy", "sad"][i % 2],
+    ...         "activation": 2.0,
+    ...         "valence": 3.0,
+    ...         "dominance": 4.0,
+    ...     }
+    >>> splits = {s: entries for s in ("train", "valid", "test")}
+    >>> write_splits(splits, f"{root}/manifests", {})
+    >>> package = os.path.dirname(speechbrain_ser.__file__)
+    >>> yaml = os.path.join(package, "..", "hparams", "demo.yaml")
+    >>> args = [
+    ...     yaml,
+    ...     f"--data_folder={root}",
+    ...     f"--output_folder={root}/out",
+    ...     "--prepare=null",  # the manifests above instead
+    ...     "--number_of_epochs=1",
+    ...     "--n_classes=2",
+    ...     "--emb_channels=8",
+    ... ]
+    >>> import contextlib, io
+    >>> with contextlib.redirect_stdout(io.StringIO()):  # SpeechBrain's log
+    ...     brain = run_recipe(args)
+    >>> type(brain).__name__, brain.hparams.epoch_counter.current
+    ('EmotionBrain', 1)
+    >>> os.path.isfile(f"{root}/out/results.json")
+    True
     """
     hparams_file, run_opts, overrides = sb.parse_arguments(argv)
     with open(hparams_file, encoding="utf-8") as fin:

@@ -95,7 +95,8 @@ def load_space(path):
     >>> path = tempfile.mktemp(suffix=".yaml")
     >>> _ = open(path, "w").write(
     ...     "metric: loss\\nparameters:\\n  lr: {type: float, low: 0.001, "
-    ...     "high: 0.01, log: true}\\n")
+    ...     "high: 0.01, log: true}\\n"
+    ... )
     >>> load_space(path)["direction"]
     'minimize'
     """
@@ -151,12 +152,24 @@ def suggest_overrides(trial, parameters):
     -------
     >>> import optuna
     >>> trial = optuna.trial.FixedTrial(
-    ...     {"batch_size": 3, "lr": 0.002, "model": "small"})
-    >>> suggest_overrides(trial, {
-    ...     "batch_size": {"type": "int", "low": 2, "high": 10, "power_of": 2},
-    ...     "lr": {"type": "float", "low": 1e-3, "high": 1e-2, "log": True},
-    ...     "model": {"type": "categorical",
-    ...               "choices": {"small": {"channels": 8, "layers": 1}}}})
+    ...     {"batch_size": 3, "lr": 0.002, "model": "small"}
+    ... )
+    >>> suggest_overrides(
+    ...     trial,
+    ...     {
+    ...         "batch_size": {
+    ...             "type": "int",
+    ...             "low": 2,
+    ...             "high": 10,
+    ...             "power_of": 2,
+    ...         },
+    ...         "lr": {"type": "float", "low": 1e-3, "high": 1e-2, "log": True},
+    ...         "model": {
+    ...             "type": "categorical",
+    ...             "choices": {"small": {"channels": 8, "layers": 1}},
+    ...         },
+    ...     },
+    ... )
     {'batch_size': 8, 'lr': 0.002, 'channels': 8, 'layers': 1}
     """
     overrides = {}
@@ -191,7 +204,8 @@ def best_epoch_value(log_path, metric, direction):
     >>> path = tempfile.mktemp()
     >>> _ = open(path, "w").write(
     ...     "epoch: 1 - train loss: 2.0 - valid loss: 1.5, valid score: 0.4\\n"
-    ...     "epoch: 2 - train loss: 1.0 - valid loss: 1.7, valid score: 0.6\\n")
+    ...     "epoch: 2 - train loss: 1.0 - valid loss: 1.7, valid score: 0.6\\n"
+    ... )
     >>> best_epoch_value(path, "score", "maximize")
     0.6
     >>> best_epoch_value(path, "loss", "minimize")

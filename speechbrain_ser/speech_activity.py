@@ -35,15 +35,23 @@ class SpeechDetector:
     -------
     >>> detector = SpeechDetector(16000)
     >>> t = torch.arange(16000) / 16000
-    >>> vowel = sum(torch.sin(2 * 3.1416 * f * t) / k
-    ...             for k, f in enumerate([150, 300, 450, 600], 1)) * 0.2
+    >>> vowel = (
+    ...     sum(
+    ...         torch.sin(2 * 3.1416 * f * t) / k
+    ...         for k, f in enumerate([150, 300, 450, 600], 1)
+    ...     )
+    ...     * 0.2
+    ... )
     >>> detector.is_speech(vowel)
     True
-    >>> detector.is_speech(torch.zeros(16000)), detector.is_speech(
-    ...     torch.full((16000,), 0.3))
+    >>> (
+    ...     detector.is_speech(torch.zeros(16000)),
+    ...     detector.is_speech(torch.full((16000,), 0.3)),
+    ... )
     (False, False)
-    >>> detector.is_speech(torch.randn(16000, generator=torch.Generator(
-    ...     ).manual_seed(0)) * 0.1)
+    >>> detector.is_speech(
+    ...     torch.randn(16000, generator=torch.Generator().manual_seed(0)) * 0.1
+    ... )
     False
     """
 

@@ -177,3 +177,74 @@ def make_ravdess(root, tone, actors=8):
         tone(folder / f"03-02-03-01-01-01-{actor:02d}.wav")  # song
         tone(folder / f"01-01-03-01-01-01-{actor:02d}.wav")  # video
     return root
+
+
+def make_demo(root, tone, part="main", n_utterances=20, seed=1234):
+    """The demo corpus with tones in place of speech, fast to build.
+
+    The plan (ids, voices, emotions, transcripts, AVD) is the real one of
+    :func:`speechbrain_ser.demo.prepare.plan_corpus`, and the options file
+    matches, so ``prepare_demo`` with the same ``n_utterances``, ``part``
+    and ``seed`` only splits it.
+    """
+    import json
+
+    from speechbrain_ser.demo.prepare import plan_corpus
+
+    manifest = {}
+    for i, plan in enumerate(plan_corpus(n_utterances, part, seed)):
+        uid = plan.pop("id")
+        tone(root / "wavs" / f"{uid}.wav", freq=150.0 + 20 * i)
+        manifest[uid] = {
+            **plan,
+            "wav": "{data_root}/wavs/" + f"{uid}.wav",
+            "duration": 0.5,
+        }
+    (root / "corpus.json").write_text(json.dumps(manifest))
+    options = {"n_utterances": n_utterances, "part": part, "seed": seed}
+    (root / "corpus_options.json").write_text(json.dumps(options))
+    return root
+
+
+def make_msp_podcast_four_classes(root, tone):
+    """MSP-Podcast with the four classes N, H, S, A for every speaker.
+
+    Activation, valence and dominance differ by class, so that CCC is not
+    0 by construction.
+    """
+    rows = []
+    for partition, speakers in (
+        ("Train", ("1", "2")),
+        ("Development", ("3",)),
+        ("Test1", ("4",)),
+    ):
+        for speaker in speakers:
+            for code in "NHSA":
+                name = f"MSP-PODCAST_{speaker:0>4}_{'NHSA'.index(code):04d}.wav"
+                i = "NHSA".index(code)  # AVD differ between utterances
+                rows.append(
+                    (
+                        name,
+                        code,
+                        f"{2.0 + i}",
+                        f"{5.0 - i}",
+                        f"{3.0 + 0.5 * i}",
+                        speaker,
+                        "Female",
+                        partition,
+                    )
+                )
+    return make_msp_podcast(root, tone, rows)
+
+
+def make_urdu(root, tone):
+    """The Urdu corpus layout: <Emotion>/SM<speaker>_F01_<E><nn>.flac."""
+    for speaker in range(1, 9):
+        for emotion in ("Angry", "Happy", "Neutral", "Sad"):
+            tone(
+                root
+                / emotion
+                / f"SM{speaker}_F01_{emotion[0]}{speaker:02d}.flac",
+                sample_rate=44100,
+            )
+    return root

@@ -1,10 +1,8 @@
-"""Contrastive predictive coding: pre-training and joint training (seed 001).
+"""Contrastive predictive coding: pre-training and joint training (Li et al. 2021).
 
 Authors
  * speechbrain-ser developers 2026
 """
-
-import os
 
 import speechbrain as sb
 import torch
@@ -12,7 +10,7 @@ from speechbrain.utils.logger import get_logger
 
 from speechbrain_ser.brains.emotion import EmotionBrain
 from speechbrain_ser.brains.resumable import ResumableBrain
-from speechbrain_ser.strict_json import write_json
+from speechbrain_ser.brains.stage_end import StageEndMixin
 
 logger = get_logger(__name__)
 
@@ -44,7 +42,7 @@ class CPCStats:
         self.batches += 1
 
     def summarize(self):
-        """{"cpc_loss", "acc_k1", ..., "acc_kK", "acc_mean"} (empty if none).
+        """``cpc_loss``, ``acc_k1`` to ``acc_kK`` and ``acc_mean`` (or {}).
 
         Accuracies are averaged over batches (of every DDP process); a
         step k that a batch was too short for counts as 0 for that batch.
@@ -74,19 +72,39 @@ class CPCStats:
         return stats
 
 
-class CPCBrain(ResumableBrain):
+class CPCBrain(StageEndMixin, ResumableBrain):
     """Pre-trains a :class:`speechbrain_ser.nnet.cpc.CPCModel` with InfoNCE.
 
     YAML ``modules``: ``cpc`` (the CPC model; its frame encoder takes
     waveforms, or computes filterbanks itself). Other hparams:
     ``wav_augment`` (optional, train only), ``epoch_counter``,
-    ``train_logger``, ``output_folder``, ``protocol``.
+    ``train_logger``, ``output_folder``, ``protocol``, ``saved_model``
+    (where the selected model's weights go).
 
     Every validation pass logs the CPC loss and the accuracy of each
     prediction step k (how often the true future frame z_{i+k} scores
     highest among the candidates); the checkpoint with the lowest
-    validation loss is kept, tested, and saved as
-    ``<output_folder>/cpc.ckpt`` for fine-tuning recipes.
+    validation loss is kept, tested, and saved to ``saved_model`` for
+    fine-tuning recipes.
+
+    Example
+    -------
+    >>> from speechbrain.dataio.batch import PaddedBatch
+    >>> from speechbrain_ser.nnet.cpc import CPCModel, WaveformConvEncoder
+    >>> model = CPCModel(WaveformConvEncoder(16), 16, 24, n_predictions=3)
+    >>> brain = CPCBrain({"cpc": model}, run_opts={"device": "cpu"})
+    >>> batch = PaddedBatch(
+    ...     [
+    ...         {"id": "a", "sig": torch.rand(8000)},
+    ...         {"id": "b", "sig": torch.rand(6000)},
+    ...     ]
+    ... )
+    >>> brain.on_stage_start(sb.Stage.VALID)
+    >>> loss = brain.compute_objectives(
+    ...     brain.compute_forward(batch, sb.Stage.VALID), batch, sb.Stage.VALID
+    ... )
+    >>> sorted(brain.cpc_stats.summarize())
+    ['acc_k1', 'acc_k2', 'acc_k3', 'acc_mean', 'cpc_loss']
     """
 
     test_checkpoint = {"min_key": "cpc_loss"}
@@ -113,42 +131,22 @@ class CPCBrain(ResumableBrain):
     def on_stage_end(self, stage, stage_loss, epoch=None):
         """Logs loss and accuracies per k; checkpoints; writes results."""
         stats = self.cpc_stats.summarize()
-        if stage == sb.Stage.TRAIN:
-            self.train_stats = stats
-            return
-        if stage == sb.Stage.VALID:
-            self.hparams.train_logger.log_stats(
-                stats_meta={
-                    "epoch": epoch,
-                    "lr": self.optimizer.param_groups[0]["lr"],
+        self.end_stage(stage, stats, epoch)
+        if stage == sb.Stage.TEST:
+            protocol = getattr(self.hparams, "protocol", "unspecified")
+            skipped = len(self.skipped_files)
+            self.write_json(
+                {
+                    **stats,
+                    "protocol": protocol,
+                    "n_train_files_skipped": skipped,
                 },
-                train_stats=self.train_stats,
-                valid_stats=stats,
+                "results.json",
             )
-            self.checkpointer.save_and_keep_only(
-                meta=stats, min_keys=["cpc_loss"], num_to_keep=1
-            )
-        elif stage == sb.Stage.TEST:
-            self.hparams.train_logger.log_stats(
-                stats_meta={"epoch loaded": self.hparams.epoch_counter.current},
-                test_stats=stats,
-            )
-            if sb.utils.distributed.if_main_process():
-                stats["protocol"] = getattr(
-                    self.hparams, "protocol", "unspecified"
-                )
-                stats["n_train_files_skipped"] = len(self.skipped_files)
-                path = os.path.join(self.hparams.output_folder, "results.json")
-                write_json(stats, path)
 
     def on_recipe_end(self, hparams_file, overrides):
-        """Saves the selected CPC model as ``<output_folder>/cpc.ckpt``."""
-        path = os.path.join(self.hparams.output_folder, "cpc.ckpt")
-        model = getattr(self.modules.cpc, "module", self.modules.cpc)
-        sb.utils.distributed.run_on_main(
-            torch.save, args=[model.state_dict(), path]
-        )
-        logger.info(f"pre-trained CPC model saved to {path}")
+        """Saves the selected CPC model to the YAML's ``saved_model``."""
+        self.save_artifact(self.modules.cpc, self.hparams.saved_model)
 
 
 class JointCPCBrain(EmotionBrain):
@@ -160,6 +158,49 @@ class JointCPCBrain(EmotionBrain):
     :class:`EmotionBrain` (the head, outputs, CCC or cross-entropy losses,
     checkpoint selection on the validation score, results and export);
     the CPC loss and per-k accuracies are logged for every stage.
+
+    Example
+    -------
+    >>> from speechbrain.dataio.batch import PaddedBatch
+    >>> from speechbrain_ser.nnet.cpc import CPCModel, WaveformConvEncoder
+    >>> from speechbrain_ser.nnet.heads import StatsPoolingMLP
+    >>> modules = {
+    ...     "encoder": CPCModel(
+    ...         WaveformConvEncoder(16), 16, 24, n_predictions=3
+    ...     ),
+    ...     "head": StatsPoolingMLP(input_size=24, hidden_size=8),
+    ...     "emotion_out": torch.nn.Linear(8, 2),
+    ... }
+    >>> hparams = {
+    ...     "task": "classification",
+    ...     "freeze_encoder": False,
+    ...     "classification_weight": 1.0,
+    ...     "cpc_weight": 0.5,
+    ... }
+    >>> brain = JointCPCBrain(
+    ...     modules, hparams=hparams, run_opts={"device": "cpu"}
+    ... )
+    >>> batch = PaddedBatch(
+    ...     [
+    ...         {
+    ...             "id": "a",
+    ...             "sig": torch.rand(8000),
+    ...             "emotion_encoded": torch.tensor([0]),
+    ...         },
+    ...         {
+    ...             "id": "b",
+    ...             "sig": torch.rand(6000),
+    ...             "emotion_encoded": torch.tensor([1]),
+    ...         },
+    ...     ]
+    ... )
+    >>> brain.on_stage_start(sb.Stage.VALID)
+    >>> predictions = brain.compute_forward(batch, sb.Stage.VALID)
+    >>> sorted(predictions)
+    ['cpc', 'logits']
+    >>> loss = brain.compute_objectives(predictions, batch, sb.Stage.VALID)
+    >>> "cpc_loss" in brain.extra_stats(), loss.dim()
+    (True, 0)
     """
 
     def on_fit_start(self):

@@ -14,6 +14,7 @@ import torch
 from speechbrain.utils.logger import get_logger
 
 from speechbrain_ser.brains.resumable import ResumableBrain
+from speechbrain_ser.brains.stage_end import StageEndMixin
 from speechbrain_ser.data.manifest import manifest_field
 from speechbrain_ser.metrics import (
     ccc_report,
@@ -29,7 +30,7 @@ from speechbrain_ser.strict_json import write_json
 logger = get_logger(__name__)
 
 
-class EmotionBrain(ResumableBrain):
+class EmotionBrain(StageEndMixin, ResumableBrain):
     """Trains an utterance-level emotion model: encoder -> head -> outputs.
 
     The YAML names the pieces; in ``modules``:
@@ -73,10 +74,51 @@ class EmotionBrain(ResumableBrain):
 
     Regularisation: ``label_smoothing`` (optional, cross-entropy), and in
     the YAML the heads' ``dropout`` and the optimiser's ``weight_decay``.
-    Checkpoints are kept on the validation ``score``: UA for
-    classification, mean CCC for regression, their mean for both. Resume
-    is exact and unreadable training audio is skipped and counted (see
+    Resume is exact and unreadable training audio is skipped and counted (see
     :class:`~speechbrain_ser.brains.resumable.ResumableBrain`).
+
+    Example
+    -------
+    >>> from speechbrain.dataio.batch import PaddedBatch
+    >>> from speechbrain.lobes.features import Fbank
+    >>> from speechbrain_ser.nnet.encoders import ConvEncoder
+    >>> from speechbrain_ser.nnet.heads import StatsPoolingMLP
+    >>> from speechbrain_ser.nnet.losses import ccc_loss
+    >>> modules = {
+    ...     "encoder": ConvEncoder(input_size=20, channels=8, n_layers=1),
+    ...     "head": StatsPoolingMLP(input_size=8, hidden_size=8),
+    ...     "emotion_out": torch.nn.Linear(8, 2),
+    ...     "avd_out": torch.nn.Linear(8, 3),
+    ... }
+    >>> hparams = {
+    ...     "task": "both",
+    ...     "freeze_encoder": False,
+    ...     "compute_features": Fbank(n_mels=20),
+    ...     "ccc_loss": ccc_loss,
+    ...     "classification_weight": 1.0,
+    ...     "regression_weight": 1.0,
+    ... }
+    >>> brain = EmotionBrain(
+    ...     modules, hparams=hparams, run_opts={"device": "cpu"}
+    ... )
+    >>> batch = PaddedBatch(
+    ...     [
+    ...         {
+    ...             "id": f"u{i}",
+    ...             "sig": torch.rand(1600 - 400 * i),
+    ...             "emotion_encoded": torch.tensor([i]),
+    ...             "avd": torch.rand(3) * 2 - 1,
+    ...         }
+    ...         for i in range(2)
+    ...     ]
+    ... )
+    >>> brain.on_stage_start(sb.Stage.VALID)
+    >>> predictions = brain.compute_forward(batch, sb.Stage.VALID)
+    >>> predictions["logits"].shape, predictions["avd"].shape
+    (torch.Size([2, 2]), torch.Size([2, 3]))
+    >>> loss = brain.compute_objectives(predictions, batch, sb.Stage.VALID)
+    >>> loss.dim(), brain.outputs["ids"]
+    (0, ['u0', 'u1'])
     """
 
     test_checkpoint = {"max_key": "score"}

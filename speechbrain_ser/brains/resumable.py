@@ -54,8 +54,10 @@ class RandomState:
     >>> import tempfile
     >>> path = tempfile.mktemp()
     >>> state = RandomState(set())
-    >>> _ = torch.manual_seed(0); state.save(path)
-    >>> a = torch.rand(2); state.load(path)
+    >>> _ = torch.manual_seed(0)
+    ... state.save(path)
+    >>> a = torch.rand(2)
+    ... state.load(path)
     >>> torch.equal(a, torch.rand(2))
     True
     """

@@ -1,4 +1,4 @@
-"""Sentiment-aware ASR pre-training (SA2SR, seed 003).
+"""Sentiment-aware ASR pre-training (SA2SR, Ghriss et al. 2022).
 
 Authors
  * speechbrain-ser developers 2026
@@ -12,14 +12,14 @@ import torch
 from speechbrain.utils.logger import get_logger
 
 from speechbrain_ser.brains.resumable import ResumableBrain
+from speechbrain_ser.brains.stage_end import StageEndMixin
 from speechbrain_ser.metrics import classification_report, roc_auc
-from speechbrain_ser.strict_json import write_json
 from speechbrain_ser.text.sentiment import SENTIMENTS
 
 logger = get_logger(__name__)
 
 
-class SA2SRBrain(ResumableBrain):
+class SA2SRBrain(StageEndMixin, ResumableBrain):
     """CTC character recognition + lambda * proxy-sentiment cross-entropy.
 
     YAML ``modules``: ``normalize`` (per-utterance feature normalisation),
@@ -28,14 +28,62 @@ class SA2SRBrain(ResumableBrain):
     (:class:`speechbrain_ser.nnet.sa2sr.SentimentSummarizer`). Other
     hparams: ``compute_features``, ``speed_perturb`` and ``spec_augment``
     (train only, optional), ``lambda_sentiment``, ``ctc_reduction``,
-    ``blank_index``, ``char_encoder``, ``cer_computer``.
+    ``blank_index``, ``char_encoder``, ``cer_computer``, ``saved_model``
+    (where the selected encoder's weights go).
 
     After each validation pass: CER (greedy CTC decoding, SpeechBrain's
     ``ErrorRateStats``) and sentiment ROC-AUC (scikit-learn, one-vs-rest);
     the model is selected, and training stops early (``epoch_counter``
-    being an ``EpochCounterWithStopper``), on M = CER - AUC (seed 003,
+    being an ``EpochCounterWithStopper``), on M = CER - AUC (Ghriss et al. 2022,
     sec. 4.2), or on CER alone when ``lambda_sentiment`` is 0 (the ASR-only
     baseline, whose sentiment head is untrained).
+
+    Example
+    -------
+    >>> from speechbrain.dataio.batch import PaddedBatch
+    >>> from speechbrain.lobes.features import Fbank
+    >>> from speechbrain.processing.features import InputNormalization
+    >>> from speechbrain.utils.metric_stats import ErrorRateStats
+    >>> from speechbrain_ser.nnet.sa2sr import SA2SREncoder, SentimentSummarizer
+    >>> from speechbrain_ser.text.characters import character_encoder
+    >>> chars = character_encoder()
+    >>> modules = {
+    ...     "normalize": InputNormalization(norm_type="sentence"),
+    ...     "encoder": SA2SREncoder(20, hidden_size=8, num_layers=1),
+    ...     "ctc_lin": torch.nn.Linear(16, len(chars)),
+    ...     "sentiment": SentimentSummarizer(16, hidden_size=8),
+    ... }
+    >>> hparams = {
+    ...     "compute_features": Fbank(n_mels=20),
+    ...     "blank_index": 0,
+    ...     "ctc_reduction": "batchmean",
+    ...     "lambda_sentiment": 200,
+    ...     "char_encoder": chars,
+    ...     "cer_computer": ErrorRateStats,
+    ... }
+    >>> brain = SA2SRBrain(modules, hparams=hparams, run_opts={"device": "cpu"})
+    >>> batch = PaddedBatch(
+    ...     [
+    ...         {
+    ...             "id": "a",
+    ...             "sig": torch.rand(16000),
+    ...             "characters": "hi",
+    ...             "tokens": chars.encode_sequence_torch(list("hi")),
+    ...             "sentiment_encoded": torch.tensor([2]),
+    ...         }
+    ...     ]
+    ... )
+    >>> brain.on_stage_start(sb.Stage.VALID)
+    >>> log_probs, logits, lengths = brain.compute_forward(
+    ...     batch, sb.Stage.VALID
+    ... )
+    >>> log_probs.shape[-1] == len(chars), logits.shape
+    (True, torch.Size([1, 3]))
+    >>> loss = brain.compute_objectives(
+    ...     (log_probs, logits, lengths), batch, sb.Stage.VALID
+    ... )
+    >>> len(brain.cer_metric.scores), loss.dim()
+    (1, 0)
     """
 
     test_checkpoint = {"min_key": "M"}
@@ -123,7 +171,7 @@ class SA2SRBrain(ResumableBrain):
             "sentiment_loss": self.loss_parts["sentiment"] / steps,
         }
         if stage == sb.Stage.TRAIN:
-            self.train_stats = stats
+            self.end_stage(stage, stats)
             return
         # Sequences are compared character by character (space included).
         stats["CER"] = self.cer_metric.summarize("error_rate") / 100
@@ -134,47 +182,28 @@ class SA2SRBrain(ResumableBrain):
             if self.hparams.lambda_sentiment > 0
             else stats["CER"]
         )
-        if stage == sb.Stage.VALID:
-            if hasattr(self.hparams.epoch_counter, "update_metric"):
-                self.hparams.epoch_counter.update_metric(stats["M"])
-            self.hparams.train_logger.log_stats(
-                stats_meta={
-                    "epoch": epoch,
-                    "lr": self.optimizer.param_groups[0]["lr"],
-                },
-                train_stats=self.train_stats,
-                valid_stats=stats,
+        if stage == sb.Stage.VALID and hasattr(
+            self.hparams.epoch_counter, "update_metric"
+        ):
+            self.hparams.epoch_counter.update_metric(stats["M"])
+        self.end_stage(stage, stats, epoch)
+        if stage == sb.Stage.TEST:
+            stats.update(
+                n_test=len(self.cer_metric.scores),
+                lambda_sentiment=self.hparams.lambda_sentiment,
+                protocol=getattr(self.hparams, "protocol", "unspecified"),
+                n_train_files_skipped=len(self.skipped_files),
             )
-            self.checkpointer.save_and_keep_only(
-                meta=stats, min_keys=["M"], num_to_keep=1
-            )
-        elif stage == sb.Stage.TEST:
-            self.hparams.train_logger.log_stats(
-                stats_meta={"epoch loaded": self.hparams.epoch_counter.current},
-                test_stats=stats,
-            )
+            self.write_json(stats, "results.json")
             if sb.utils.distributed.if_main_process():
-                stats.update(
-                    n_test=len(self.cer_metric.scores),
-                    lambda_sentiment=self.hparams.lambda_sentiment,
-                    protocol=getattr(self.hparams, "protocol", "unspecified"),
-                    n_train_files_skipped=len(self.skipped_files),
-                )
-                path = os.path.join(self.hparams.output_folder, "results.json")
-                write_json(stats, path)
                 with open(
                     os.path.join(self.hparams.output_folder, "cer.txt"), "w"
                 ) as fout:
                     self.cer_metric.write_stats(fout)
 
     def on_recipe_end(self, hparams_file, overrides):
-        """Saves the selected encoder as ``<output_folder>/encoder.ckpt``.
+        """Saves the selected encoder to the YAML's ``saved_model``.
 
         Fine-tuning recipes load it with a ``Pretrainer``.
         """
-        path = os.path.join(self.hparams.output_folder, "encoder.ckpt")
-        encoder = getattr(self.modules.encoder, "module", self.modules.encoder)
-        sb.utils.distributed.run_on_main(
-            torch.save, args=[encoder.state_dict(), path]
-        )
-        logger.info(f"pre-trained encoder saved to {path}")
+        self.save_artifact(self.modules.encoder, self.hparams.saved_model)

@@ -33,6 +33,28 @@ REQUIRED_COLUMNS = ("id", "wav", "speaker")
 def scan_csv(csv_file, data_folder):
     """Candidate entries of every row.
 
+    Arguments
+    ---------
+    csv_file : str
+        The CSV (columns ``id``, ``wav``, ``speaker`` and optional ones).
+    data_folder : str
+        Root that relative ``wav`` paths are under.
+
+    Returns
+    -------
+    dict
+        id -> entry (every non-empty cell; AVD values as floats).
+
+    Example
+    -------
+    >>> import os, tempfile
+    >>> csv_file = os.path.join(tempfile.mkdtemp(), "corpus.csv")
+    >>> with open(csv_file, "w") as fout:
+    ...     _ = fout.write("id,wav,speaker,valence\\nu1,a.wav,s1,3.5\\n")
+    >>> entry = scan_csv(csv_file, "/corpus")["u1"]
+    >>> entry["wav"], entry["speaker"], entry["valence"]
+    ('/corpus/a.wav', 's1', 3.5)
+
     Raises
     ------
     PreparationError
@@ -121,6 +143,21 @@ def prepare_csv(
         Speaker shuffling seed.
     on_error : str
         ``"raise"`` or ``"skip"``.
+
+    Example
+    -------
+    >>> import os, tempfile
+    >>> import numpy as np, soundfile
+    >>> root, save = tempfile.mkdtemp(), tempfile.mkdtemp()
+    >>> rows = ["id,wav,speaker,emotion,split"]
+    >>> for i, split in enumerate(["train", "train", "valid", "test"]):
+    ...     soundfile.write(f"{root}/{i}.wav", np.zeros(1600), 16000)
+    ...     rows.append(f"u{i},{i}.wav,s{i},happy,{split}")
+    >>> with open(os.path.join(root, "corpus.csv"), "w") as fout:
+    ...     _ = fout.write("\\n".join(rows))
+    >>> prepare_csv(os.path.join(root, "corpus.csv"), root, save)
+    >>> sorted(os.listdir(save))
+    ['prepare_options.json', 'test.json', 'train.json', 'valid.json']
     """
     digest, has_split_column = _csv_digest(csv_file)
     options = {

@@ -32,11 +32,35 @@ _NAME = re.compile(r"^(\d\d)([ab]\d\d)([A-Z])([a-z])$")
 def scan_emodb(data_folder):
     """Candidate entries from the file names.
 
+    Arguments
+    ---------
+    data_folder : str
+        EmoDB root (with ``wav/``).
+
+    Returns
+    -------
+    dict
+        id -> entry with ``wav``, ``speaker``, ``gender``, ``text_id`` and
+        ``emotion``.
+
     Raises
     ------
     PreparationError
         For a file name that does not follow the EmoDB convention or an
         unknown emotion letter.
+
+    Example
+    -------
+    >>> import os, tempfile
+    >>> import numpy as np, soundfile
+    >>> root = tempfile.mkdtemp()
+    >>> os.makedirs(os.path.join(root, "wav"))
+    >>> for name in ("03a01Wa", "08a02Na"):
+    ...     path = os.path.join(root, "wav", name + ".wav")
+    ...     soundfile.write(path, np.zeros(1600), 16000)
+    >>> entries = scan_emodb(root)
+    >>> [(e["speaker"], e["gender"], e["emotion"]) for e in entries.values()]
+    [('03', 'M', 'anger'), ('08', 'F', 'neutral')]
     """
     entries = {}
     for path in sorted(glob.glob(os.path.join(data_folder, "wav", "*.wav"))):
@@ -75,7 +99,7 @@ def prepare_emodb(
 
     Protocols:
 
-    * ``random_70_20_10``: seed 000's utterance-level 70:20:10 split; NOT
+    * ``random_70_20_10``: Sarkar & Tarigopula's utterance-level 70:20:10 split; NOT
       speaker-independent (speakers are shared across splits);
     * ``loso``: leave-one-speaker-out, speaker-independent:
       ``test_speaker`` is test, ``valid_speaker`` is validation.
@@ -96,6 +120,19 @@ def prepare_emodb(
         For the random split.
     on_error : str
         ``"raise"`` or ``"skip"``.
+
+    Example
+    -------
+    >>> import os, tempfile
+    >>> import numpy as np, soundfile
+    >>> root, save = tempfile.mkdtemp(), tempfile.mkdtemp()
+    >>> os.makedirs(os.path.join(root, "wav"))
+    >>> for name in ("03a01Wa", "08a01Wa", "09a01Wa", "09a01Na"):
+    ...     path = os.path.join(root, "wav", name + ".wav")
+    ...     soundfile.write(path, np.zeros(1600), 16000)
+    >>> prepare_emodb(root, save, protocol="loso")
+    >>> sorted(os.listdir(save))
+    ['prepare_options.json', 'test.json', 'train.json', 'valid.json']
     """
     if protocol not in ("random_70_20_10", "loso"):
         raise ValueError(
@@ -109,6 +146,7 @@ def prepare_emodb(
         options.update(test_speaker=test_speaker, valid_speaker=valid_speaker)
 
         def split(entries):
+            """Leave-one-speaker-out: test and valid speakers held out."""
             return split_by_field(
                 entries, "speaker", {test_speaker}, {valid_speaker}
             )
@@ -116,6 +154,7 @@ def prepare_emodb(
     else:
 
         def split(entries):
+            """Utterance-level random split (speakers shared)."""
             return split_random(entries, (0.7, 0.2, 0.1), seed)
 
     run_preparation(

@@ -13,10 +13,7 @@ import os
 import re
 
 from speechbrain_ser.data.manifest import PreparationError, run_preparation
-from speechbrain_ser.data.splits import (
-    split_by_speaker,
-    split_by_speaker_folds,
-)
+from speechbrain_ser.data.splits import split_by_speaker, split_by_speaker_folds
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".opus")
 DEFAULT_SPEAKER_PATTERN = r"^(?P<speaker>[^_]+)_"
@@ -24,6 +21,31 @@ DEFAULT_SPEAKER_PATTERN = r"^(?P<speaker>[^_]+)_"
 
 def scan_class_folders(data_folder, speaker_pattern=DEFAULT_SPEAKER_PATTERN):
     """Candidate entries: the class is the sub-folder name.
+
+    Arguments
+    ---------
+    data_folder : str
+        Root with one sub-folder per emotion.
+    speaker_pattern : str
+        Regular expression with a ``speaker`` group, searched in each file
+        name (without extension).
+
+    Returns
+    -------
+    dict
+        ``<class>/<stem>`` -> entry with ``wav``, ``speaker``, ``emotion``.
+
+    Example
+    -------
+    >>> import os, tempfile
+    >>> import numpy as np, soundfile
+    >>> root = tempfile.mkdtemp()
+    >>> os.makedirs(os.path.join(root, "Angry"))
+    >>> path = os.path.join(root, "Angry", "SM1_F01_A01.wav")
+    >>> soundfile.write(path, np.zeros(1600), 16000)
+    >>> entry = scan_class_folders(root)["Angry/SM1_F01_A01"]
+    >>> entry["speaker"], entry["emotion"]
+    ('SM1', 'Angry')
 
     Raises
     ------
@@ -98,6 +120,21 @@ def prepare_class_folders(
         Speaker shuffling seed.
     on_error : str
         ``"raise"`` or ``"skip"``.
+
+    Example
+    -------
+    >>> import os, tempfile
+    >>> import numpy as np, soundfile
+    >>> root, save = tempfile.mkdtemp(), tempfile.mkdtemp()
+    >>> for label in ("Angry", "Sad"):
+    ...     os.makedirs(os.path.join(root, label))
+    ...     for speaker in ("SM1", "SF2", "SM3", "SF4"):
+    ...         name = f"{speaker}_F01_{label[0]}01.wav"
+    ...         path = os.path.join(root, label, name)
+    ...         soundfile.write(path, np.zeros(1600), 16000)
+    >>> prepare_class_folders(root, save, n_folds=4, fold=0)
+    >>> sorted(os.listdir(save))
+    ['prepare_options.json', 'test.json', 'train.json', 'valid.json']
     """
     options = {
         "corpus": "class folders",
@@ -113,6 +150,7 @@ def prepare_class_folders(
         )
 
         def split(entries):
+            """Class-stratified speaker folds, ``fold`` being test."""
             return split_by_speaker_folds(entries, n_folds, fold, seed=seed)
 
     else:
@@ -120,6 +158,7 @@ def prepare_class_folders(
         options["ratios"] = list(ratios)
 
         def split(entries):
+            """Whole speakers dealt out by ``ratios``."""
             return split_by_speaker(entries, ratios, seed)
 
     run_preparation(

@@ -27,7 +27,7 @@ from speechbrain_ser.data.splits import split_by_field
 logger = get_logger(__name__)
 
 # Class sets: code -> label. "4class" merges excited into happy (the usual
-# 4-class protocol); "5class" keeps excited apart (seed 000).
+# 4-class protocol); "5class" keeps excited apart (Sarkar & Tarigopula).
 CLASS_SETS = {
     "4class": {
         "neu": "neutral",
@@ -64,6 +64,16 @@ def parse_emo_evaluation(path):
     Returns
     -------
     dict
+
+    Example
+    -------
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "Ses01F_impro01.txt")
+    >>> line = "[6.29 - 8.24]\\tSes01F_impro01_F000\\tneu\\t[2.5, 2.0, 3.5]\\n"
+    >>> with open(path, "w") as fout:
+    ...     _ = fout.write("% [START_TIME - END_TIME] TURN_NAME\\n" + line)
+    >>> parse_emo_evaluation(path)
+    {'Ses01F_impro01_F000': ('neu', 2.5, 2.0, 3.5)}
     """
     labels = {}
     with open(path, encoding="utf-8", errors="replace") as fin:
@@ -76,7 +86,29 @@ def parse_emo_evaluation(path):
 
 
 def parse_transcriptions(path):
-    """Utterance -> transcript of one dialog (empty if the file is absent)."""
+    """Utterance -> transcript of one dialog (empty if the file is absent).
+
+    Arguments
+    ---------
+    path : str
+        A ``transcriptions/<dialog>.txt`` file.
+
+    Returns
+    -------
+    dict
+        Utterance id -> transcript.
+
+    Example
+    -------
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "Ses01F_impro01.txt")
+    >>> with open(path, "w") as fout:
+    ...     _ = fout.write("Ses01F_impro01_F000 [006.29-008.24]: Excuse me.")
+    >>> parse_transcriptions(path)
+    {'Ses01F_impro01_F000': 'Excuse me.'}
+    >>> parse_transcriptions(path + ".missing")
+    {}
+    """
     transcripts = {}
     if not os.path.isfile(path):
         return transcripts
@@ -106,6 +138,34 @@ def scan_iemocap(data_folder, class_set="4class", keep_other_classes=False):
     -------
     dict
         id -> entry.
+
+    Example
+    -------
+    >>> import os, tempfile
+    >>> import numpy as np, soundfile
+    >>> root = tempfile.mkdtemp()
+    >>> def utterance(session, uid, code, text):
+    ...     dialog = f"Ses{session:02d}F_impro01"
+    ...     base = os.path.join(root, f"Session{session}")
+    ...     for sub in ("dialog/EmoEvaluation", "dialog/transcriptions"):
+    ...         os.makedirs(os.path.join(base, sub), exist_ok=True)
+    ...     wavs = os.path.join(base, "sentences", "wav", dialog)
+    ...     os.makedirs(wavs, exist_ok=True)
+    ...     uid = f"{dialog}_{uid}"
+    ...     soundfile.write(f"{wavs}/{uid}.wav", np.zeros(1600), 16000)
+    ...     labels = f"[1.0 - 2.0]\\t{uid}\\t{code}\\t[2.5, 4.0, 3.5]\\n"
+    ...     with open(f"{base}/dialog/EmoEvaluation/{dialog}.txt", "a") as f:
+    ...         _ = f.write(labels)
+    ...     with open(f"{base}/dialog/transcriptions/{dialog}.txt", "a") as f:
+    ...         _ = f.write(f"{uid} [001.0000-002.0000]: {text}\\n")
+    >>> utterance(1, "F000", "exc", "Great news!")
+    >>> utterance(1, "M000", "fru", "Not again.")
+    >>> entries = scan_iemocap(root)  # frustrated is not in the 4 classes
+    >>> entry = entries["Ses01F_impro01_F000"]
+    >>> entry["speaker"], entry["emotion"], entry["activation"]
+    ('Ses01F', 'happy', 4.0)
+    >>> entry["transcript"]
+    'Great news!'
     """
     mapping = CLASS_SETS[class_set]
     entries, left_out = {}, 0
@@ -174,7 +234,7 @@ def prepare_iemocap(
     save_folder : str
         Output folder for train/valid/test.json.
     class_set : str
-        ``"4class"`` (excited merged into happy) or ``"5class"`` (seed 000).
+        ``"4class"`` (excited merged into happy) or ``"5class"`` (Sarkar & Tarigopula).
     test_session : int
         1-5.
     valid_speaker : str, optional
@@ -219,6 +279,7 @@ def prepare_iemocap(
         }
 
     def split(entries):
+        """Test session out; the validation speaker out."""
         test = {f"Ses{test_session:02d}F", f"Ses{test_session:02d}M"}
         return split_by_field(entries, "speaker", test, {valid_speaker})
 

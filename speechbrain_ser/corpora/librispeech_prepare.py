@@ -21,7 +21,28 @@ from speechbrain_ser.data.manifest import PreparationError, run_preparation
 
 
 def read_trans_files(folder):
-    """Utterance id -> transcript from every ``*.trans.txt`` under folder."""
+    """Utterance id -> transcript from every ``*.trans.txt`` under folder.
+
+    Arguments
+    ---------
+    folder : str
+        A LibriSpeech subset (or any folder above its chapters).
+
+    Returns
+    -------
+    dict
+        Utterance id -> transcript.
+
+    Example
+    -------
+    >>> import os, tempfile
+    >>> chapter = os.path.join(tempfile.mkdtemp(), "19", "198")
+    >>> os.makedirs(chapter)
+    >>> with open(os.path.join(chapter, "19-198.trans.txt"), "w") as fout:
+    ...     _ = fout.write("19-198-0000 NORTHANGER ABBEY\\n")
+    >>> read_trans_files(os.path.dirname(os.path.dirname(chapter)))
+    {'19-198-0000': 'NORTHANGER ABBEY'}
+    """
     transcripts = {}
     pattern = os.path.join(folder, "**", "*.trans.txt")
     for path in glob.glob(pattern, recursive=True):
@@ -34,7 +55,29 @@ def read_trans_files(folder):
 
 
 def read_transcripts_jsonl(path, data_folder):
-    """Utterance id -> transcript from a JSON-lines file of path/text."""
+    """Utterance id -> transcript from a JSON-lines file of path/text.
+
+    Arguments
+    ---------
+    path : str
+        JSON-lines file, one ``{"path": ..., "text": ...}`` per line.
+    data_folder : str
+        The corpus root (paths are matched by file name).
+
+    Returns
+    -------
+    dict
+        Utterance id (file name without extension) -> transcript.
+
+    Example
+    -------
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "transcripts.jsonl")
+    >>> with open(path, "w") as fout:
+    ...     _ = fout.write('{"path": "a/19-198-0000.flac", "text": "HI "}')
+    >>> read_transcripts_jsonl(path, "/corpus")
+    {'19-198-0000': 'HI'}
+    """
     transcripts = {}
     with open(path, encoding="utf-8") as fin:
         for number, line in enumerate(fin, start=1):
@@ -69,6 +112,21 @@ def scan_librispeech(data_folder, subsets, transcripts_file=None):
     dict
         id -> entry (an entry without a transcript gets none, and
         :func:`prepare_librispeech` reports it).
+
+    Example
+    -------
+    >>> import os, tempfile
+    >>> import numpy as np, soundfile
+    >>> root = tempfile.mkdtemp()
+    >>> chapter = os.path.join(root, "dev-clean", "19", "198")
+    >>> os.makedirs(chapter)
+    >>> soundfile.write(f"{chapter}/19-198-0000.flac", np.zeros(1600), 16000)
+    >>> with open(os.path.join(chapter, "19-198.trans.txt"), "w") as fout:
+    ...     _ = fout.write("19-198-0000 NORTHANGER ABBEY\\n")
+    >>> entries = scan_librispeech(root, {"valid": ["dev-clean"]})
+    >>> entry = entries["19-198-0000"]
+    >>> entry["speaker"], entry["split"], entry["transcript"]
+    ('19', 'valid', 'NORTHANGER ABBEY')
     """
     extra = (
         read_transcripts_jsonl(transcripts_file, data_folder)
@@ -122,6 +180,22 @@ def prepare_librispeech(
         JSON-lines transcripts for other layouts.
     on_error : str
         ``"raise"`` or ``"skip"``.
+
+    Example
+    -------
+    >>> import os, tempfile
+    >>> import numpy as np, soundfile
+    >>> root, save = tempfile.mkdtemp(), tempfile.mkdtemp()
+    >>> for subset, speaker in [("train", "19"), ("dev", "84"), ("test", "61")]:
+    ...     chapter = os.path.join(root, subset, speaker, "100")
+    ...     os.makedirs(chapter)
+    ...     uid = f"{speaker}-100-0000"
+    ...     soundfile.write(f"{chapter}/{uid}.flac", np.zeros(1600), 16000)
+    ...     with open(f"{chapter}/{speaker}-100.trans.txt", "w") as fout:
+    ...         _ = fout.write(f"{uid} HELLO\\n")
+    >>> prepare_librispeech(root, save, ["train"], ["dev"], ["test"])
+    >>> sorted(os.listdir(save))
+    ['prepare_options.json', 'test.json', 'train.json', 'valid.json']
     """
     subsets = {
         "train": list(train_splits),
@@ -136,6 +210,7 @@ def prepare_librispeech(
     }
 
     def scan():
+        """Entries of every subset; one without a transcript is a problem."""
         entries = scan_librispeech(data_folder, subsets, transcripts_file)
         for entry in entries.values():
             if "transcript" not in entry:
@@ -143,6 +218,7 @@ def prepare_librispeech(
         return entries
 
     def split(entries):
+        """The official subsets, as configured per split."""
         return {
             name: {u: e for u, e in entries.items() if e["split"] == name}
             for name in subsets

@@ -66,6 +66,26 @@ def scan_msp_podcast(
     -------
     dict
         id -> entry, with the official ``partition``.
+
+    Example
+    -------
+    >>> import os, tempfile
+    >>> import numpy as np, soundfile
+    >>> root = tempfile.mkdtemp()
+    >>> for folder in ("Audios", "Labels"):
+    ...     os.makedirs(os.path.join(root, folder))
+    >>> rows = ["FileName,EmoClass,EmoAct,EmoVal,EmoDom,SpkrID,Split_Set"]
+    >>> for i, (code, split) in enumerate(
+    ...     [("A", "Train"), ("N", "Development"), ("H", "Test1")]
+    ... ):
+    ...     name = f"MSP-PODCAST_0001_000{i}.wav"
+    ...     soundfile.write(f"{root}/Audios/{name}", np.zeros(1600), 16000)
+    ...     rows.append(f"{name},{code},5.0,2.0,4.0,{i},{split}")
+    >>> with open(f"{root}/Labels/labels_consensus.csv", "w") as fout:
+    ...     _ = fout.write("\\n".join(rows))
+    >>> entry = scan_msp_podcast(root)["MSP-PODCAST_0001_0000"]
+    >>> entry["emotion"], entry["partition"], entry["activation"]
+    ('angry', 'Train', 5.0)
     """
     labels_path = os.path.join(data_folder, "Labels", "labels_consensus.csv")
     if not os.path.isfile(labels_path):
@@ -143,6 +163,27 @@ def prepare_msp_podcast(
         Keep other utterances without ``emotion`` (AVD-only training).
     on_error : str
         ``"raise"`` or ``"skip"``.
+
+    Example
+    -------
+    >>> import os, tempfile
+    >>> import numpy as np, soundfile
+    >>> root = tempfile.mkdtemp()
+    >>> for folder in ("Audios", "Labels"):
+    ...     os.makedirs(os.path.join(root, folder))
+    >>> rows = ["FileName,EmoClass,EmoAct,EmoVal,EmoDom,SpkrID,Split_Set"]
+    >>> for i, (code, split) in enumerate(
+    ...     [("A", "Train"), ("N", "Development"), ("H", "Test1")]
+    ... ):
+    ...     name = f"MSP-PODCAST_0001_000{i}.wav"
+    ...     soundfile.write(f"{root}/Audios/{name}", np.zeros(1600), 16000)
+    ...     rows.append(f"{name},{code},5.0,2.0,4.0,{i},{split}")
+    >>> with open(f"{root}/Labels/labels_consensus.csv", "w") as fout:
+    ...     _ = fout.write("\\n".join(rows))
+    >>> save = tempfile.mkdtemp()
+    >>> prepare_msp_podcast(root, save)
+    >>> sorted(os.listdir(save))
+    ['prepare_options.json', 'test.json', 'train.json', 'valid.json']
     """
     options = {
         "corpus": "MSP-Podcast",
@@ -153,6 +194,7 @@ def prepare_msp_podcast(
     }
 
     def split(entries):
+        """Train, Development and ``test_set`` partitions."""
         # Other test partitions are left out, never used for training.
         used = {"Train", "Development", test_set}
         entries = {u: e for u, e in entries.items() if e["partition"] in used}

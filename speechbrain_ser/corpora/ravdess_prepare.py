@@ -36,6 +36,32 @@ _NAME = re.compile(r"^(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)$")
 def scan_ravdess(data_folder, include_song=False):
     """Candidate entries of the audio-only files (modality 03).
 
+    Arguments
+    ---------
+    data_folder : str
+        RAVDESS root (with ``Actor_01`` ... ``Actor_24``).
+    include_song : bool
+        Also take the song files (vocal channel 02).
+
+    Returns
+    -------
+    dict
+        id -> entry with ``wav``, ``speaker``, ``gender``, ``emotion``,
+        ``intensity``, ``vocal_channel`` and ``transcript``.
+
+    Example
+    -------
+    >>> import os, tempfile
+    >>> import numpy as np, soundfile
+    >>> root = tempfile.mkdtemp()
+    >>> os.makedirs(os.path.join(root, "Actor_12"))
+    >>> for name in ("03-01-05-02-01-01-12", "01-01-05-02-01-01-12"):
+    ...     path = os.path.join(root, "Actor_12", name + ".wav")
+    ...     soundfile.write(path, np.zeros(1600), 16000)
+    >>> entry = scan_ravdess(root)["03-01-05-02-01-01-12"]  # video skipped
+    >>> entry["speaker"], entry["emotion"], entry["intensity"]
+    ('Actor_12', 'angry', 'strong')
+
     Raises
     ------
     PreparationError
@@ -97,6 +123,21 @@ def prepare_ravdess(
         Also take the song files (vocal channel 02).
     on_error : str
         ``"raise"`` or ``"skip"``.
+
+    Example
+    -------
+    >>> import os, tempfile
+    >>> import numpy as np, soundfile
+    >>> root, save = tempfile.mkdtemp(), tempfile.mkdtemp()
+    >>> for actor in range(1, 5):
+    ...     os.makedirs(os.path.join(root, f"Actor_{actor:02d}"))
+    ...     for emotion in ("01", "05"):
+    ...         name = f"03-01-{emotion}-01-01-01-{actor:02d}.wav"
+    ...         path = os.path.join(root, f"Actor_{actor:02d}", name)
+    ...         soundfile.write(path, np.zeros(1600), 16000)
+    >>> prepare_ravdess(root, save, ratios=(0.5, 0.25, 0.25))
+    >>> sorted(os.listdir(save))
+    ['prepare_options.json', 'test.json', 'train.json', 'valid.json']
     """
     options = {
         "corpus": "RAVDESS",

@@ -13,7 +13,20 @@ import torchaudio
 
 
 class AudioError(ValueError):
-    """An audio file that cannot be used; the message names the file."""
+    """An audio file that cannot be used; the message names the file.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> path = tempfile.mktemp(suffix=".wav")
+    >>> with open(path, "wb") as fout:
+    ...     _ = fout.write(b"not audio")
+    >>> try:
+    ...     audio_info(path)
+    ... except AudioError as error:
+    ...     print(str(error).startswith(path))
+    True
+    """
 
 
 def audio_info(path):

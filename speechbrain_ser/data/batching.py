@@ -37,10 +37,17 @@ def dynamic_batch_loader_options(train_set, hparams):
     -------
     >>> from speechbrain.dataio.dataset import DynamicItemDataset
     >>> data = DynamicItemDataset(
-    ...     {f"u{i}": {"duration": 1.0 + i % 5} for i in range(40)})
-    >>> options = dynamic_batch_loader_options(data, {
-    ...     "max_batch_seconds": 12, "num_buckets": 5, "seed": 0,
-    ...     "train_dataloader_options": {"num_workers": 0}})
+    ...     {f"u{i}": {"duration": 1.0 + i % 5} for i in range(40)}
+    ... )
+    >>> options = dynamic_batch_loader_options(
+    ...     data,
+    ...     {
+    ...         "max_batch_seconds": 12,
+    ...         "num_buckets": 5,
+    ...         "seed": 0,
+    ...         "train_dataloader_options": {"num_workers": 0},
+    ...     },
+    ... )
     >>> batches = list(options["batch_sampler"])
     >>> sorted(i for batch in batches for i in batch) == list(range(40))
     True

@@ -1,7 +1,9 @@
 """The manifest format every preparer writes and every recipe reads.
 
 A manifest is SpeechBrain's JSON data format: one object per utterance,
-keyed by a unique id::
+keyed by a unique id:
+
+.. code-block:: json
 
     {
       "Ses01F_impro01_F000": {
@@ -43,11 +45,25 @@ logger = get_logger(__name__)
 
 SPLITS = ("train", "valid", "test")
 AVD_KEYS = ("activation", "valence", "dominance")
+# Values of the proxy-sentiment field ``sentiment`` (in this order for the
+# encoded index and the ``sentiment_probs`` columns).
+SENTIMENTS = ("negative", "neutral", "positive")
 OPTIONS_FILE = "prepare_options.json"
 
 
 class PreparationError(ValueError):
-    """A corpus problem found while writing manifests; names the file."""
+    """A corpus problem found while writing manifests; names the file.
+
+    Example
+    -------
+    >>> try:
+    ...     read_manifest("missing.json")
+    ... except FileNotFoundError as error:
+    ...     print(error)
+    missing.json: no such manifest
+    >>> issubclass(PreparationError, ValueError)
+    True
+    """
 
 
 def read_manifest(path):
@@ -62,6 +78,14 @@ def read_manifest(path):
     -------
     dict
         id -> entry.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> path = tempfile.mktemp(suffix=".json")
+    >>> write_manifest({"u1": {"wav": "a.wav", "speaker": "s1"}}, path)
+    >>> read_manifest(path)
+    {'u1': {'speaker': 's1', 'wav': 'a.wav'}}
     """
     if not os.path.isfile(path):
         raise FileNotFoundError(f"{path}: no such manifest")
@@ -104,6 +128,11 @@ def described_entries(path):
     path : str
         Manifest path.
 
+    Yields
+    ------
+    tuple
+        (description, entry) per utterance.
+
     Raises
     ------
     ValueError
@@ -134,6 +163,14 @@ def write_manifest(entries, path):
         id -> entry.
     path : str
         Output path (its folder is created).
+
+    Example
+    -------
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "new", "train.json")
+    >>> write_manifest({"u1": {"wav": "a.wav"}}, path)
+    >>> read_manifest(path)
+    {'u1': {'wav': 'a.wav'}}
     """
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with open(path, "w", encoding="utf-8") as fout:
@@ -189,6 +226,17 @@ def write_splits(split_entries, save_folder, options):
         Output folder.
     options : dict
         JSON-serialisable preparation options.
+
+    Example
+    -------
+    >>> import os, tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> splits = {"train": {"u1": {"wav": "a.wav"}}, "valid": {}, "test": {}}
+    >>> write_splits(splits, folder, {"seed": 1})
+    >>> sorted(os.listdir(folder))
+    ['prepare_options.json', 'test.json', 'train.json', 'valid.json']
+    >>> read_manifest(os.path.join(folder, "train.json"))["u1"]["split"]
+    'train'
     """
     os.makedirs(save_folder, exist_ok=True)
     options_path = os.path.join(save_folder, OPTIONS_FILE)
@@ -229,6 +277,20 @@ def check_entries(candidates, data_folder, on_error="raise", labels=None):
     ------
     PreparationError
         With ``on_error="raise"``, for the first bad entry.
+
+    Example
+    -------
+    >>> import os, tempfile
+    >>> import numpy as np, soundfile
+    >>> root = tempfile.mkdtemp()
+    >>> soundfile.write(os.path.join(root, "a.wav"), np.zeros(8000), 16000)
+    >>> candidates = {
+    ...     "a": {"wav": os.path.join(root, "a.wav"), "emotion": "sad"},
+    ...     "b": {"wav": os.path.join(root, "b.wav"), "emotion": "sad"},
+    ...     "c": {"wav": os.path.join(root, "a.wav"), "emotion": "bored"},
+    ... }
+    >>> check_entries(candidates, root, "skip", labels={"sad"})
+    {'a': {'wav': '{data_root}/a.wav', 'emotion': 'sad', 'duration': 0.5}}
     """
     if on_error not in ("raise", "skip"):
         raise ValueError(
@@ -309,6 +371,21 @@ def run_preparation(
     -------
     bool
         False if the manifests were already up to date.
+
+    Example
+    -------
+    >>> import os, tempfile
+    >>> import numpy as np, soundfile
+    >>> root, save = tempfile.mkdtemp(), tempfile.mkdtemp()
+    >>> soundfile.write(os.path.join(root, "a.wav"), np.zeros(1600), 16000)
+    >>> def scan():
+    ...     return {"a": {"wav": os.path.join(root, "a.wav"), "speaker": "s"}}
+    >>> def split(entries):
+    ...     return {"train": entries, "valid": entries, "test": entries}
+    >>> run_preparation(scan, split, root, save, {"seed": 1}, "raise")
+    True
+    >>> run_preparation(scan, split, root, save, {"seed": 1}, "raise")
+    False
     """
     if manifests_up_to_date(save_folder, options):
         logger.info(f"manifests in {save_folder} are up to date; skipping")

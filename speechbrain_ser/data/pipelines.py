@@ -25,6 +25,7 @@ from speechbrain.utils.logger import get_logger
 from speechbrain_ser.data.audio import AudioError, read_audio
 from speechbrain_ser.data.manifest import (
     AVD_KEYS,
+    SENTIMENTS,
     described_entries,
     read_manifest,
 )
@@ -62,6 +63,18 @@ def normalize_avd(values, avd_range):
 def denormalize_avd(values, avd_range):
     """Inverse of :func:`normalize_avd`.
 
+    Arguments
+    ---------
+    values : float or torch.Tensor
+        Values in [-1, 1].
+    avd_range : sequence of float
+        (low, high) of the corpus scale.
+
+    Returns
+    -------
+    float or torch.Tensor
+        Values on the corpus scale.
+
     Example
     -------
     >>> denormalize_avd(torch.tensor([-1.0, 0.0, 1.0]), (1, 7))
@@ -90,6 +103,18 @@ def check_manifest(path, task, avd_range=None, known_labels=None):
     ValueError
         For an empty manifest, a missing label or transcript field, a NaN or
         out-of-range AVD target, or an unknown label.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> from speechbrain_ser.data.manifest import write_manifest
+    >>> path = tempfile.mktemp(suffix=".json")
+    >>> write_manifest({"u1": {"wav": "a.wav", "emotion": "sad"}}, path)
+    >>> check_manifest(path, "classification")
+    >>> check_manifest(path, "regression")
+    Traceback (most recent call last):
+    ...
+    ValueError: ...: utterance 'u1' (a.wav): no 'activation' target
     """
     if task not in TASKS:
         raise ValueError(f"task must be one of {TASKS}, not {task!r}")
@@ -131,6 +156,11 @@ def audio_pipeline(sample_rate, on_error="raise"):
         naming it); ``"skip"``: it is logged and ``sig`` is None, and
         :func:`collate_skipping_failed` leaves the utterance out.
 
+    Returns
+    -------
+    callable
+        The dynamic item (SpeechBrain ``takes``/``provides`` pipeline).
+
     Example
     -------
     >>> pipeline = audio_pipeline(16000, on_error="skip")
@@ -145,6 +175,7 @@ def audio_pipeline(sample_rate, on_error="raise"):
     @sb.utils.data_pipeline.takes("wav")
     @sb.utils.data_pipeline.provides("sig")
     def read(wav):
+        """Reads one file, mono, at ``sample_rate``."""
         try:
             return read_audio(wav, sample_rate)
         except AudioError as error:
@@ -166,7 +197,8 @@ def collate_skipping_failed(examples):
     Example
     -------
     >>> batch = collate_skipping_failed(
-    ...     [{"id": "a", "sig": torch.ones(3)}, {"id": "b", "sig": None}])
+    ...     [{"id": "a", "sig": torch.ones(3)}, {"id": "b", "sig": None}]
+    ... )
     >>> batch.id, batch.skipped_ids
     (['a'], ['b'])
     >>> collate_skipping_failed([{"id": "b", "sig": None}]).skipped_ids
@@ -229,6 +261,18 @@ def crop_pipeline(crop_samples, generator=None):
     pre-training trains on short random windows (20480 samples in the
     original CPC), which also bounds the memory of long utterances.
 
+    Arguments
+    ---------
+    crop_samples : int
+        Window length in samples.
+    generator : torch.Generator, optional
+        Source of the window start (for reproducible tests).
+
+    Returns
+    -------
+    callable
+        The dynamic item.
+
     Example
     -------
     >>> crop = crop_pipeline(4, torch.Generator().manual_seed(0))
@@ -242,6 +286,7 @@ def crop_pipeline(crop_samples, generator=None):
     @sb.utils.data_pipeline.takes("sig")
     @sb.utils.data_pipeline.provides("sig_crop")
     def crop(sig):
+        """A random ``crop_samples`` window (the whole if shorter)."""
         if sig is None:  # left out (see audio_pipeline)
             return None
         extra = len(sig) - crop_samples
@@ -263,12 +308,52 @@ def unlabelled_dataio_prep(hparams):
     one each epoch; valid and test stay whole) from ``hparams``. Labels,
     if the manifests have any, are ignored.
 
+    Arguments
+    ---------
+    hparams : dict
+        Loaded YAML.
+
     Returns
     -------
     datasets : dict
         split -> DynamicItemDataset with ``id`` and ``sig``.
     extras : dict
         Empty.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> import numpy as np, soundfile
+    >>> from speechbrain_ser.data.manifest import write_splits
+    >>> root, entries = tempfile.mkdtemp(), {}
+    >>> for i, emotion in enumerate(["happy", "sad", "sad"]):
+    ...     soundfile.write(f"{root}/{i}.wav", np.zeros(1600), 16000)
+    ...     entries[f"u{i}"] = {
+    ...         "wav": "{data_root}/" + f"{i}.wav",
+    ...         "duration": 0.1,
+    ...         "speaker": "s1",
+    ...         "emotion": emotion,
+    ...         "activation": 2.0,
+    ...         "valence": 3.0,
+    ...         "dominance": 4.0,
+    ...         "transcript": "Hello there.",
+    ...         "sentiment": "neutral",
+    ...     }
+    >>> write_splits({s: entries for s in ("train", "valid", "test")}, root, {})
+    >>> hparams = {
+    ...     "data_folder": root,
+    ...     "sample_rate": 16000,
+    ...     "train_dataloader_options": {},
+    ...     **{
+    ...         f"{s}_manifest": f"{root}/{s}.json"
+    ...         for s in ("train", "valid", "test")
+    ...     },
+    ... }
+    >>> datasets, extras = unlabelled_dataio_prep(
+    ...     {**hparams, "crop_seconds": 0.05}
+    ... )
+    >>> datasets["train"][0]["sig"].shape, datasets["valid"][0]["sig"].shape
+    (torch.Size([800]), torch.Size([1600]))
     """
     datasets = {}
     for split in ("train", "valid", "test"):
@@ -292,11 +377,31 @@ def unlabelled_dataio_prep(hparams):
 
 
 def emotion_pipeline(label_encoder):
-    """Dynamic item ``emotion -> emotion_encoded`` (a (1,) long tensor)."""
+    """Dynamic item ``emotion -> emotion_encoded`` (a (1,) long tensor).
+
+    Arguments
+    ---------
+    label_encoder : CategoricalEncoder
+        A fitted encoder.
+
+    Returns
+    -------
+    callable
+        The dynamic item.
+
+    Example
+    -------
+    >>> from speechbrain.dataio.encoder import CategoricalEncoder
+    >>> encoder = CategoricalEncoder()
+    >>> encoder.update_from_iterable(["happy", "sad"])
+    >>> emotion_pipeline(encoder).func("sad")
+    tensor([1])
+    """
 
     @sb.utils.data_pipeline.takes("emotion")
     @sb.utils.data_pipeline.provides("emotion_encoded")
     def encode(emotion):
+        """The label's index."""
         return label_encoder.encode_label_torch(emotion)
 
     return encode
@@ -313,6 +418,11 @@ def transcript_pipeline(char_encoder):
     char_encoder : CTCTextEncoder
         E.g. :func:`speechbrain_ser.text.characters.character_encoder`.
 
+    Returns
+    -------
+    callable
+        The dynamic item.
+
     Example
     -------
     >>> from speechbrain_ser.text.characters import character_encoder
@@ -325,6 +435,7 @@ def transcript_pipeline(char_encoder):
     @sb.utils.data_pipeline.takes("transcript")
     @sb.utils.data_pipeline.provides("characters", "tokens")
     def encode(transcript):
+        """Yields the normalised text, then its character tokens."""
         characters = normalize_transcript(transcript)
         yield characters
         yield char_encoder.encode_sequence_torch(list(characters))
@@ -352,7 +463,8 @@ def text_tokens_pipeline(tokenizer, max_length=None):
     >>> from tests.fakes_text import save_tiny_bert
     >>> from transformers import AutoTokenizer
     >>> tokenizer = AutoTokenizer.from_pretrained(
-    ...     save_tiny_bert(tempfile.mkdtemp()))
+    ...     save_tiny_bert(tempfile.mkdtemp())
+    ... )
     >>> item = text_tokens_pipeline(tokenizer, max_length=4)
     >>> item.func("Hello world!").tolist(), item.func("a dog is sad").tolist()
     ([2, 25, 26, 3], [2, 5, 8, 3])
@@ -480,11 +592,28 @@ def speech_text_dataio_prep(hparams):
 
 
 def avd_pipeline(avd_range):
-    """Dynamic item ``activation, valence, dominance -> avd`` in [-1, 1]."""
+    """Dynamic item ``activation, valence, dominance -> avd`` in [-1, 1].
+
+    Arguments
+    ---------
+    avd_range : sequence of float
+        (low, high) of the corpus scale.
+
+    Returns
+    -------
+    callable
+        The dynamic item.
+
+    Example
+    -------
+    >>> avd_pipeline((1, 5)).func(1.0, 3.0, 5.0)
+    tensor([-1.,  0.,  1.])
+    """
 
     @sb.utils.data_pipeline.takes(*AVD_KEYS)
     @sb.utils.data_pipeline.provides("avd")
     def targets(activation, valence, dominance):
+        """The three values as a (3,) tensor in [-1, 1]."""
         values = torch.tensor(
             [activation, valence, dominance], dtype=torch.float
         )
@@ -498,6 +627,26 @@ def sort_training_set(datasets, hparams):
 
     ``ascending`` or ``descending`` sort by duration (and turn off
     shuffling); ``random`` (default) leaves the order to the loader.
+
+    Arguments
+    ---------
+    datasets : dict
+        split -> DynamicItemDataset; ``train`` is replaced when sorted.
+    hparams : dict
+        Loaded YAML (``sorting``, ``train_dataloader_options``).
+
+    Example
+    -------
+    >>> from speechbrain.dataio.dataset import DynamicItemDataset
+    >>> data = {"a": {"duration": 2.0}, "b": {"duration": 1.0}}
+    >>> datasets = {"train": DynamicItemDataset(data)}
+    >>> hparams = {"sorting": "ascending", "train_dataloader_options": {}}
+    >>> sort_training_set(datasets, hparams)
+    >>> datasets["train"].set_output_keys(["id"])
+    >>> [item["id"] for item in datasets["train"]]
+    ['b', 'a']
+    >>> hparams["train_dataloader_options"]
+    {'shuffle': False}
     """
     sorting = hparams.get("sorting", "random")
     if sorting in ("ascending", "descending"):
@@ -538,7 +687,8 @@ def fitted_label_encoder(path, train_set, n_classes=None, save_folder=None):
     -------
     >>> import tempfile
     >>> data = sb.dataio.dataset.DynamicItemDataset(
-    ...     {"a": {"emotion": "sad"}, "b": {"emotion": "happy"}})
+    ...     {"a": {"emotion": "sad"}, "b": {"emotion": "happy"}}
+    ... )
     >>> path = os.path.join(tempfile.mkdtemp(), "label_encoder.txt")
     >>> fitted_label_encoder(path, data, n_classes=2).lab2ind
     {'sad': 0, 'happy': 1}
@@ -610,6 +760,44 @@ def emotion_dataio_prep(hparams):
         For classification: ``label_encoder`` (a CategoricalEncoder fitted
         on train and saved to ``label_encoder_file``) and
         ``train_class_counts`` (utterances per class, in encoder order).
+
+    Example
+    -------
+    >>> import tempfile
+    >>> import numpy as np, soundfile
+    >>> from speechbrain_ser.data.manifest import write_splits
+    >>> root, entries = tempfile.mkdtemp(), {}
+    >>> for i, emotion in enumerate(["happy", "sad", "sad"]):
+    ...     soundfile.write(f"{root}/{i}.wav", np.zeros(1600), 16000)
+    ...     entries[f"u{i}"] = {
+    ...         "wav": "{data_root}/" + f"{i}.wav",
+    ...         "duration": 0.1,
+    ...         "speaker": "s1",
+    ...         "emotion": emotion,
+    ...         "activation": 2.0,
+    ...         "valence": 3.0,
+    ...         "dominance": 4.0,
+    ...         "transcript": "Hello there.",
+    ...         "sentiment": "neutral",
+    ...     }
+    >>> write_splits({s: entries for s in ("train", "valid", "test")}, root, {})
+    >>> hparams = {
+    ...     "data_folder": root,
+    ...     "sample_rate": 16000,
+    ...     "train_dataloader_options": {},
+    ...     **{
+    ...         f"{s}_manifest": f"{root}/{s}.json"
+    ...         for s in ("train", "valid", "test")
+    ...     },
+    ... }
+    >>> hparams.update(task="both", avd_range=[1, 5], seed=1)
+    >>> hparams["label_encoder_file"] = f"{root}/label_encoder.txt"
+    >>> datasets, extras = emotion_dataio_prep(hparams)
+    >>> item = datasets["train"][1]
+    >>> item["sig"].shape, item["emotion_encoded"], item["avd"]
+    (torch.Size([1600]), tensor([1]), tensor([-0.5000,  0.0000,  0.5000]))
+    >>> extras["train_class_counts"]
+    [1, 2]
     """
     task = hparams["task"]
     avd_range = hparams.get("avd_range")
@@ -663,21 +851,52 @@ def emotion_dataio_prep(hparams):
 
 def sentiment_pipeline():
     """Dynamic item ``sentiment -> sentiment_encoded`` (index in
-    negative, neutral, positive)."""
-    from speechbrain_ser.text.sentiment import SENTIMENTS
+    negative, neutral, positive).
+
+    Returns
+    -------
+    callable
+        The dynamic item.
+
+    Example
+    -------
+    >>> sentiment_pipeline().func("positive")
+    tensor([2])
+    """
 
     @sb.utils.data_pipeline.takes("sentiment")
     @sb.utils.data_pipeline.provides("sentiment_encoded")
     def encode(sentiment):
+        """The label's index in SENTIMENTS."""
         return torch.LongTensor([SENTIMENTS.index(sentiment)])
 
     return encode
 
 
 def check_pretraining_manifest(path):
-    """Every entry needs a transcript and a known proxy sentiment label."""
-    from speechbrain_ser.text.sentiment import SENTIMENTS
+    """Every entry needs a transcript and a known proxy sentiment label.
 
+    Arguments
+    ---------
+    path : str
+        Manifest JSON.
+
+    Raises
+    ------
+    ValueError
+        Naming the manifest and utterance that has no transcript or label.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> from speechbrain_ser.data.manifest import write_manifest
+    >>> path = tempfile.mktemp(suffix=".json")
+    >>> write_manifest({"u1": {"wav": "a.wav", "transcript": "Hi."}}, path)
+    >>> check_pretraining_manifest(path)
+    Traceback (most recent call last):
+    ...
+    ValueError: ...: sentiment None is not one of ...
+    """
     for where, entry in described_entries(path):
         if not entry.get("transcript"):
             raise ValueError(f"{where}: no transcript")
@@ -696,6 +915,11 @@ def sa2sr_dataio_prep(hparams):
     (manifests labelled by :func:`label_manifest`), ``data_folder``,
     ``sample_rate`` and ``sorting`` from ``hparams``.
 
+    Arguments
+    ---------
+    hparams : dict
+        Loaded YAML.
+
     Returns
     -------
     datasets : dict
@@ -703,6 +927,42 @@ def sa2sr_dataio_prep(hparams):
         ``tokens``, ``sentiment_encoded``.
     extras : dict
         ``char_encoder``: the 29-symbol CTC character encoder.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> import numpy as np, soundfile
+    >>> from speechbrain_ser.data.manifest import write_splits
+    >>> root, entries = tempfile.mkdtemp(), {}
+    >>> for i, emotion in enumerate(["happy", "sad", "sad"]):
+    ...     soundfile.write(f"{root}/{i}.wav", np.zeros(1600), 16000)
+    ...     entries[f"u{i}"] = {
+    ...         "wav": "{data_root}/" + f"{i}.wav",
+    ...         "duration": 0.1,
+    ...         "speaker": "s1",
+    ...         "emotion": emotion,
+    ...         "activation": 2.0,
+    ...         "valence": 3.0,
+    ...         "dominance": 4.0,
+    ...         "transcript": "Hello there.",
+    ...         "sentiment": "neutral",
+    ...     }
+    >>> write_splits({s: entries for s in ("train", "valid", "test")}, root, {})
+    >>> hparams = {
+    ...     "data_folder": root,
+    ...     "sample_rate": 16000,
+    ...     "train_dataloader_options": {},
+    ...     **{
+    ...         f"{s}_manifest": f"{root}/{s}.json"
+    ...         for s in ("train", "valid", "test")
+    ...     },
+    ... }
+    >>> datasets, extras = sa2sr_dataio_prep(hparams)
+    >>> item = datasets["train"][0]
+    >>> item["characters"], item["sentiment_encoded"]
+    ('hello there', tensor([1]))
+    >>> len(extras["char_encoder"])
+    29
     """
     from speechbrain_ser.text.characters import character_encoder
 

@@ -72,7 +72,7 @@ def split_by_speaker(entries, ratios=(0.7, 0.15, 0.15), seed=1234):
 def split_random(entries, ratios=(0.7, 0.2, 0.1), seed=1234):
     """Utterance-level random split (NOT speaker-independent).
 
-    Seed 000's 70:20:10 protocol; speakers appear in several splits, so
+    Sarkar & Tarigopula's 70:20:10 protocol; speakers appear in several splits, so
     results are optimistic compared with speaker-independent ones.
 
     Arguments
@@ -185,8 +185,11 @@ def split_by_speaker_folds(
 
     Example
     -------
-    >>> entries = {f"{s}{i}": {"speaker": s, "emotion": "ab"[n % 2]}
-    ...            for n, s in enumerate("abcdefgh") for i in range(2)}
+    >>> entries = {
+    ...     f"{s}{i}": {"speaker": s, "emotion": "ab"[n % 2]}
+    ...     for n, s in enumerate("abcdefgh")
+    ...     for i in range(2)
+    ... }
     >>> splits = split_by_speaker_folds(entries, n_folds=4, fold=0, seed=0)
     >>> [len(splits[k]) for k in ("train", "valid", "test")]
     [8, 4, 4]

@@ -235,7 +235,8 @@ class AudioCheckCache:
     >>> cache = AudioCheckCache(tempfile.mktemp(suffix=".json"))
     >>> cache.check(wav, decode=True)
     (0.1, None)
-    >>> cache.save(); AudioCheckCache(cache.path).lookup(wav, decode=True)
+    >>> cache.save()
+    ... AudioCheckCache(cache.path).lookup(wav, decode=True)
     {'duration': 0.1, 'error': None, 'decoded': True}
     """
 

@@ -223,6 +223,14 @@ def generate_demo_corpus(
     -------
     dict
         The manifest: id -> entry.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> manifest = generate_demo_corpus(tempfile.mkdtemp(), n_utterances=2)
+    >>> entry = next(iter(manifest.values()))
+    >>> entry["wav"].startswith("{data_root}/wavs/"), entry["duration"] > 0
+    (True, True)
     """
     from speechbrain_ser.demo.synthesis import synthesize_in_fresh_process
 
@@ -295,6 +303,17 @@ def prepare_demo(
         Speakers held out for validation.
     test_speakers : sequence of str, optional
         Speakers held out for test.
+
+    Example
+    -------
+    >>> import os, tempfile
+    >>> from speechbrain_ser.data.manifest import read_manifest
+    >>> folder = tempfile.mkdtemp()
+    >>> save = os.path.join(folder, "manifests")
+    >>> prepare_demo(folder, save, n_utterances=3)
+    >>> splits = ("train", "valid", "test")
+    >>> sum(len(read_manifest(f"{save}/{s}.json")) for s in splits)
+    3
     """
     valid_speakers = valid_speakers or HELD_OUT[part]["valid"]
     test_speakers = test_speakers or HELD_OUT[part]["test"]

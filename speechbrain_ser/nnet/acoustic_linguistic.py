@@ -118,9 +118,11 @@ class AcousticLinguisticFrontEnd(torch.nn.Module):
     >>> from speechbrain_ser.nnet.encoders import ConvEncoder
     >>> from speechbrain.nnet.containers import LengthsCapableSequential
     >>> asr = LengthsCapableSequential(
-    ...     Fbank(n_mels=40), ConvEncoder(40, channels=8, n_layers=1))
+    ...     Fbank(n_mels=40), ConvEncoder(40, channels=8, n_layers=1)
+    ... )
     >>> front = AcousticLinguisticFrontEnd(
-    ...     "fusion", Fbank(n_mels=128, deltas=True, hop_length=25), asr)
+    ...     "fusion", Fbank(n_mels=128, deltas=True, hop_length=25), asr
+    ... )
     >>> front(torch.rand(2, 16000), torch.tensor([1.0, 0.5])).shape
     torch.Size([2, 41, 392])
     """

@@ -1,4 +1,4 @@
-"""Contrastive predictive coding (CPC) for speech emotion (seed 001).
+"""Contrastive predictive coding (CPC) for speech emotion (Li et al. 2021).
 
 z_i = f(x_i) (a frame encoder), c_i = g(z_<=i) (a GRU), and one linear
 prediction head h_k per step k = 1..K; the loss is InfoNCE between

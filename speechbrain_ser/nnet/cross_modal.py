@@ -101,8 +101,9 @@ class CrossModalEncoder(torch.nn.Module):
 
     Example
     -------
-    >>> block = CrossModalEncoder(query_size=16, frame_size=8, n_heads=2,
-    ...     d_ffn=32)
+    >>> block = CrossModalEncoder(
+    ...     query_size=16, frame_size=8, n_heads=2, d_ffn=32
+    ... )
     >>> queries, frames = torch.rand(2, 5, 16), torch.rand(2, 40, 8)
     >>> query_mask = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]])
     >>> block(queries, query_mask, frames, torch.tensor([1.0, 0.5])).shape

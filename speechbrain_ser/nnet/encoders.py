@@ -76,7 +76,7 @@ class PassThrough(torch.nn.Module):
     """No encoder: the recognizer works on the features themselves.
 
     The ``encoder`` of recipes whose head reads handcrafted features
-    directly (seed 001's Sup baseline on log filterbanks).
+    directly (Li et al.'s Sup baseline on log filterbanks).
 
     Example
     -------
@@ -238,9 +238,16 @@ class WhisperEncoder(torch.nn.Module):
     >>> from transformers import WhisperConfig, WhisperModel
     >>> from transformers import WhisperFeatureExtractor
     >>> folder = tempfile.mkdtemp()
-    >>> config = WhisperConfig(d_model=16, encoder_layers=1, decoder_layers=1,
-    ...     encoder_attention_heads=2, decoder_attention_heads=2,
-    ...     encoder_ffn_dim=32, decoder_ffn_dim=32, num_mel_bins=80)
+    >>> config = WhisperConfig(
+    ...     d_model=16,
+    ...     encoder_layers=1,
+    ...     decoder_layers=1,
+    ...     encoder_attention_heads=2,
+    ...     decoder_attention_heads=2,
+    ...     encoder_ffn_dim=32,
+    ...     decoder_ffn_dim=32,
+    ...     num_mel_bins=80,
+    ... )
     >>> WhisperModel(config).save_pretrained(folder)
     >>> _ = WhisperFeatureExtractor().save_pretrained(folder)
     >>> enc = WhisperEncoder(folder, save_path=folder)
@@ -450,10 +457,17 @@ class SSLEncoder(torch.nn.Module):
     >>> from transformers import Wav2Vec2Config, Wav2Vec2Model
     >>> from transformers import Wav2Vec2FeatureExtractor
     >>> folder = tempfile.mkdtemp()
-    >>> config = Wav2Vec2Config(hidden_size=16, num_hidden_layers=2,
-    ...     num_attention_heads=2, intermediate_size=32,
-    ...     conv_dim=(8, 8), conv_stride=(5, 64), conv_kernel=(10, 64),
-    ...     num_conv_pos_embeddings=4, num_conv_pos_embedding_groups=2)
+    >>> config = Wav2Vec2Config(
+    ...     hidden_size=16,
+    ...     num_hidden_layers=2,
+    ...     num_attention_heads=2,
+    ...     intermediate_size=32,
+    ...     conv_dim=(8, 8),
+    ...     conv_stride=(5, 64),
+    ...     conv_kernel=(10, 64),
+    ...     num_conv_pos_embeddings=4,
+    ...     num_conv_pos_embedding_groups=2,
+    ... )
     >>> Wav2Vec2Model(config).save_pretrained(folder)
     >>> _ = Wav2Vec2FeatureExtractor().save_pretrained(folder)
     >>> enc = SSLEncoder(folder, save_path=folder, model="wav2vec2")

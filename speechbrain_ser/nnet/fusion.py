@@ -32,10 +32,14 @@ def late_fusion(branch_outputs):
 
     Example
     -------
-    >>> a = {"logits": torch.log(torch.tensor([[0.8, 0.2]])),
-    ...      "avd": torch.tensor([[0.2, 0.4, 0.0]])}
-    >>> b = {"logits": torch.log(torch.tensor([[0.4, 0.6]])),
-    ...      "avd": torch.tensor([[0.0, -0.4, 1.0]])}
+    >>> a = {
+    ...     "logits": torch.log(torch.tensor([[0.8, 0.2]])),
+    ...     "avd": torch.tensor([[0.2, 0.4, 0.0]]),
+    ... }
+    >>> b = {
+    ...     "logits": torch.log(torch.tensor([[0.4, 0.6]])),
+    ...     "avd": torch.tensor([[0.0, -0.4, 1.0]]),
+    ... }
     >>> fused = late_fusion([a, b])
     >>> torch.softmax(fused["logits"], -1)
     tensor([[0.6000, 0.4000]])
@@ -126,7 +130,8 @@ def modality_outputs(modules, embedding, task, prefix=""):
     -------
     >>> modules = {"text_avd_out": torch.nn.Linear(4, 3)}
     >>> modality_outputs(modules, torch.rand(2, 4), "regression", "text_")[
-    ...     "avd"].shape
+    ...     "avd"
+    ... ].shape
     torch.Size([2, 3])
     """
     outputs = {}
@@ -161,11 +166,15 @@ def fuse_modalities(modules, embeddings, task, fusion="late"):
 
     Example
     -------
-    >>> modules = {"avd_out": torch.nn.Linear(4, 3),
-    ...     "text_avd_out": torch.nn.Linear(2, 3)}
-    >>> out = fuse_modalities(modules,
+    >>> modules = {
+    ...     "avd_out": torch.nn.Linear(4, 3),
+    ...     "text_avd_out": torch.nn.Linear(2, 3),
+    ... }
+    >>> out = fuse_modalities(
+    ...     modules,
     ...     {"audio": torch.rand(5, 4), "text": torch.rand(5, 2)},
-    ...     "regression")
+    ...     "regression",
+    ... )
     >>> out["avd"].shape, sorted(out["branches"])
     (torch.Size([5, 3]), ['audio', 'text'])
     """

@@ -41,9 +41,9 @@ def key_padding_mask(x, lengths):
 
 
 class StatsPoolingMLP(torch.nn.Module):
-    """Statistics pooling then N x [Linear, LayerNorm, ReLU] (seed 000).
+    """Statistics pooling then N x [Linear, LayerNorm, ReLU] (Sarkar & Tarigopula).
 
-    The baseline of seed 000: mean and standard deviation of the encoder's
+    The baseline of Sarkar & Tarigopula: mean and standard deviation of the encoder's
     frames, then a feed-forward network of three Linear-LayerNorm-ReLU
     blocks.
 
@@ -54,7 +54,7 @@ class StatsPoolingMLP(torch.nn.Module):
     hidden_size : int
         Width of every block, and of the returned embedding.
     n_layers : int
-        Number of [Linear, LayerNorm, ReLU] blocks (seed 000: 3).
+        Number of [Linear, LayerNorm, ReLU] blocks (Sarkar & Tarigopula: 3).
     dropout : float
         Dropout after each block.
     input_norm : bool
@@ -121,7 +121,7 @@ class StatsPoolingMLP(torch.nn.Module):
 
 
 class AttentionRecognizer(torch.nn.Module):
-    """Multi-head self-attention then u = [mean(U); std(U)] (seed 001).
+    """Multi-head self-attention then u = [mean(U); std(U)] (Li et al. 2021).
 
     Arguments
     ---------
@@ -164,7 +164,7 @@ class AttentionRecognizer(torch.nn.Module):
 
 
 class ConvAttentionRegressor(torch.nn.Module):
-    """The emotion regressor of SA2SR fine-tuning (seed 003, sec. 4.1).
+    """The emotion regressor of SA2SR fine-tuning (Ghriss et al. 2022, sec. 4.1).
 
     Two masked 1-D convolutions (kernels 6 and 3, strides 3 and 2), a
     sample-level normalisation (LayerNorm over channels, per frame) and
@@ -178,15 +178,15 @@ class ConvAttentionRegressor(torch.nn.Module):
     input_size : int
         Encoder dimension D.
     channels : int
-        Convolution channels and attention dimension (seed 003: 64).
+        Convolution channels and attention dimension (Ghriss et al. 2022: 64).
     kernel_sizes : tuple of int
-        Seed 003: (6, 3).
+        Ghriss et al. 2022: (6, 3).
     strides : tuple of int
-        Seed 003: (3, 2).
+        Ghriss et al. 2022: (3, 2).
     n_heads : int
-        Seed 003: 4.
+        Ghriss et al. 2022: 4.
     negative_slope : float
-        LeakyReLU slope (seed 003: 0.3).
+        LeakyReLU slope (Ghriss et al. 2022: 0.3).
     dropout : float
         Dropout in the attention block.
 

@@ -59,7 +59,7 @@ def ccc_loss(predictions, targets, weights=None, eps=1e-8):
     """CCC loss: 1 - sum_d w_d * CCC_d over the output dimensions.
 
     With ``weights=None`` every dimension weighs 1/D, the equal-weight
-    loss of SA2SR (seed 003, eq. 3, up to the constant 1). Seed 001 writes
+    loss of SA2SR (Ghriss et al. 2022, eq. 3, up to the constant 1). Li et al. 2021 writes
     L = 1 - alpha*CCC_act - beta*CCC_val - (1 - alpha - beta)*CCC_dom;
     pass ``weights=[alpha, beta, 1 - alpha - beta]`` for it, or use
     :class:`CCCLoss`.
@@ -106,10 +106,10 @@ class CCCLoss(torch.nn.Module):
     Arguments
     ---------
     alpha : float, optional
-        Weight of activation (seed 001).
+        Weight of activation (Li et al. 2021).
     beta : float, optional
-        Weight of valence (seed 001); dominance gets 1 - alpha - beta.
-        Leave both as None for equal weights (seed 003).
+        Weight of valence (Li et al. 2021); dominance gets 1 - alpha - beta.
+        Leave both as None for equal weights (Ghriss et al. 2022).
 
     Example
     -------
@@ -143,13 +143,13 @@ class CCCLoss(torch.nn.Module):
 def info_nce_loss(
     predictions, targets, mask, num_negatives=None, generator=None
 ):
-    """InfoNCE over the valid frames of a padded batch (CPC, seed 001).
+    """InfoNCE over the valid frames of a padded batch (CPC, Li et al. 2021).
 
     ``predictions[b, t]`` should match ``targets[b, t]``; every other valid
     target frame of the batch (other time steps of the same utterance and
     frames of the other utterances) is a negative. Frames where ``mask``
     is False (padding) are neither queries, positives nor negatives.
-    Scores are dot products, as in seed 001's loss.
+    Scores are dot products, as in Li et al.'s loss.
 
     Arguments
     ---------
@@ -238,8 +238,9 @@ def tokenwise_contrastive_loss(outputs, targets, mask, temperature=0.07):
     -------
     >>> targets = torch.eye(3).unsqueeze(0)
     >>> mask = torch.tensor([[True, True, False]])
-    >>> loss, accuracy = tokenwise_contrastive_loss(targets, targets, mask,
-    ...     temperature=0.1)
+    >>> loss, accuracy = tokenwise_contrastive_loss(
+    ...     targets, targets, mask, temperature=0.1
+    ... )
     >>> round(loss.item(), 6), accuracy.item()
     (4.5e-05, 1.0)
     """

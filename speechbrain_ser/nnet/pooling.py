@@ -13,6 +13,18 @@ def valid_frames(lengths, frames):
     Every module here turns SpeechBrain's relative lengths into frame
     counts this way.
 
+    Arguments
+    ---------
+    lengths : torch.Tensor
+        (B,) relative lengths in (0, 1].
+    frames : int
+        Padded length T.
+
+    Returns
+    -------
+    torch.Tensor
+        (B,) long frame counts in [1, T].
+
     Example
     -------
     >>> valid_frames(torch.tensor([1.0, 0.5]), 10).tolist()
@@ -60,7 +72,7 @@ class MeanStdPooling(torch.nn.Module):
     Arguments
     ---------
     second_moment : str
-        ``"std"`` (seeds 000, 001) or ``"var"`` (seed 003).
+        ``"std"`` (Sarkar & Tarigopula; Li et al. 2021) or ``"var"`` (Ghriss et al. 2022).
     eps : float
         Floor of the variance before the square root.
 

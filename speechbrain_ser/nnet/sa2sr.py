@@ -1,4 +1,4 @@
-"""Modules of sentiment-aware ASR pre-training (SA2SR, seed 003).
+"""Modules of sentiment-aware ASR pre-training (SA2SR, Ghriss et al. 2022).
 
 The acoustic encoder (frame stacking + 5-layer BiLSTM) is what pre-training
 produces and fine-tuning reuses; the sentiment summariser is the proxy
@@ -16,7 +16,7 @@ from speechbrain_ser.nnet.pooling import time_mask, valid_frames
 class FrameStacking(torch.nn.Module):
     """Stacks ``stack`` consecutive frames and keeps one every ``stride``.
 
-    Seed 003 (sec. 4.2): "stack every adjacent three frames and skip every
+    Ghriss et al. 2022 (sec. 4.2): "stack every adjacent three frames and skip every
     other two time steps": stack=3, stride=3, which cuts the frame rate
     three times. The end is zero-padded so that no frame is dropped: T
     frames become ceil(T / stride).
@@ -58,16 +58,16 @@ class FrameStacking(torch.nn.Module):
 
 
 class SA2SREncoder(torch.nn.Module):
-    """Frame stacking then a multi-layer bidirectional LSTM (seed 003).
+    """Frame stacking then a multi-layer bidirectional LSTM (Ghriss et al. 2022).
 
     Padded frames are packed away, so the backward direction starts at each
-    utterance's real end; outputs on padded frames are zero. Seed 003 (sec.
+    utterance's real end; outputs on padded frames are zero. Ghriss et al. 2022 (sec.
     4.1): 5 BiLSTM layers of 192 units.
 
     Arguments
     ---------
     input_size : int
-        Feature dimension (40 log filterbanks in seed 003).
+        Feature dimension (40 log filterbanks in Ghriss et al. 2022).
     hidden_size : int
         Units per direction.
     num_layers : int
@@ -127,7 +127,7 @@ class SentimentSummarizer(torch.nn.Module):
     """Recurrent sequence summariser + linear layer: sentiment logits.
 
     An LSTM reads the encoder states up to each utterance's real end; its
-    last state is mapped to the classes (seed 003, sec. 3.2: "a sequence
+    last state is mapped to the classes (Ghriss et al. 2022, sec. 3.2: "a sequence
     summarizer (recurrent neural network) followed by a softmax layer").
 
     Arguments

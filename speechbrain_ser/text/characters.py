@@ -1,6 +1,6 @@
 """The character set of character-level CTC models.
 
-29 symbols, as in SA2SR (seed 003, sec. 4.2): the CTC blank, space,
+29 symbols, as in SA2SR (Ghriss et al. 2022, sec. 4.2): the CTC blank, space,
 apostrophe and the 26 letters a-z. Transcripts are lower-cased, letters
 with diacritics lose them, and anything else (digits, punctuation) is
 dropped or turned into a space.

@@ -68,9 +68,15 @@ class HFTextEncoder(torch.nn.Module):
     >>> with open(os.path.join(folder, "vocab.txt"), "w") as vocab:
     ...     _ = vocab.write("\\n".join(words) + "\\n")
     >>> BertTokenizer(os.path.join(folder, "vocab.txt")).save_pretrained(
-    ...     folder) and None
-    >>> config = BertConfig(vocab_size=len(words), hidden_size=8,
-    ...     num_hidden_layers=1, num_attention_heads=2, intermediate_size=16)
+    ...     folder
+    ... ) and None
+    >>> config = BertConfig(
+    ...     vocab_size=len(words),
+    ...     hidden_size=8,
+    ...     num_hidden_layers=1,
+    ...     num_attention_heads=2,
+    ...     intermediate_size=16,
+    ... )
     >>> BertModel(config).save_pretrained(folder)
     >>> teacher = HFTextEncoder(folder)
     >>> ids, mask = teacher.tokenize(["a dog", "a"])

@@ -1,4 +1,4 @@
-"""Proxy sentiment labels for transcripts (SA2SR, seed 003).
+"""Proxy sentiment labels for transcripts (SA2SR, Ghriss et al. 2022).
 
 A labeller maps transcripts to a label and probabilities over
 ``negative``, ``neutral``, ``positive`` (in that order). Two are provided:
@@ -29,11 +29,13 @@ import torch
 from speechbrain.utils.logger import get_logger
 from tqdm import tqdm
 
-from speechbrain_ser.data.manifest import read_manifest, write_manifest
+from speechbrain_ser.data.manifest import (
+    SENTIMENTS,
+    read_manifest,
+    write_manifest,
+)
 
 logger = get_logger(__name__)
-
-SENTIMENTS = ("negative", "neutral", "positive")
 
 
 class SentimentLabeller:
@@ -41,6 +43,19 @@ class SentimentLabeller:
 
     Subclasses implement :meth:`probabilities` and :meth:`describe`, and
     :meth:`labels` when the label is not the most probable class.
+
+    Example
+    -------
+    >>> class Constant(SentimentLabeller):
+    ...     def probabilities(self, texts):
+    ...         return np.array([[0.1, 0.2, 0.7]] * len(texts))
+    ...
+    ...     def describe(self):
+    ...         return {"name": "constant"}
+    >>> Constant().labels(["Fine.", "Awful."])
+    ['positive', 'positive']
+    >>> len(Constant().tag)
+    10
     """
 
     def probabilities(self, texts):
@@ -82,8 +97,13 @@ class VaderLabeller(SentimentLabeller):
     Example
     -------
     >>> labeller = VaderLabeller()
-    >>> labeller.labels(["What a wonderful day!", "The bus leaves at six.",
-    ...                  "This is a horrible mess."])
+    >>> labeller.labels(
+    ...     [
+    ...         "What a wonderful day!",
+    ...         "The bus leaves at six.",
+    ...         "This is a horrible mess.",
+    ...     ]
+    ... )
     ['positive', 'neutral', 'negative']
     >>> labeller.probabilities(["The bus leaves at six."]).tolist()
     [[0.0, 1.0, 0.0]]
@@ -154,6 +174,36 @@ class HFSentimentLabeller(SentimentLabeller):
         Torch device.
     max_length : int
         Longer transcripts are truncated.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> from tokenizers import Tokenizer, models, pre_tokenizers
+    >>> from transformers import BertConfig, BertForSequenceClassification
+    >>> from transformers import PreTrainedTokenizerFast
+    >>> folder = tempfile.mkdtemp()
+    >>> vocab = {"[PAD]": 0, "[UNK]": 1, "good": 2, "bad": 3}
+    >>> backend = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
+    >>> backend.pre_tokenizer = pre_tokenizers.Whitespace()
+    >>> PreTrainedTokenizerFast(
+    ...     tokenizer_object=backend, pad_token="[PAD]", unk_token="[UNK]"
+    ... ).save_pretrained(folder)  # doctest: +ELLIPSIS
+    (...)
+    >>> config = BertConfig(
+    ...     vocab_size=4,
+    ...     hidden_size=8,
+    ...     num_hidden_layers=1,
+    ...     num_attention_heads=2,
+    ...     intermediate_size=8,
+    ...     id2label={0: "POS", 1: "NEG", 2: "NEU"},
+    ...     label2id={"POS": 0, "NEG": 1, "NEU": 2},
+    ... )
+    >>> BertForSequenceClassification(config).save_pretrained(folder)
+    >>> labeller = HFSentimentLabeller(folder)
+    >>> labeller.order  # the model's classes for negative, neutral, positive
+    [1, 2, 0]
+    >>> labeller.probabilities(["good", "bad good"]).shape
+    (2, 3)
     """
 
     def __init__(
@@ -264,6 +314,21 @@ def label_manifest(manifest_path, labeller, output_path=None, batch_size=64):
     ------
     ValueError
         For an entry without a transcript (names the manifest and id).
+
+    Example
+    -------
+    >>> import os, tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> entries = {
+    ...     "u1": {"wav": "a.wav", "transcript": "What a wonderful day!"},
+    ...     "u2": {"wav": "b.wav", "transcript": "This is a horrible mess."},
+    ... }
+    >>> write_manifest(entries, f"{folder}/train.json")
+    >>> labelled = label_manifest(f"{folder}/train.json", VaderLabeller())
+    >>> [entry["sentiment"] for entry in labelled.values()]
+    ['positive', 'negative']
+    >>> sorted(name for name in os.listdir(folder) if "sentiment" in name)[0]
+    'train.sentiment-...json'
     """
     entries = read_manifest(manifest_path)
     for uid, entry in entries.items():
@@ -323,6 +388,22 @@ def prepare_with_sentiment(
         Who labels.
     splits : sequence of str
         Manifests to label.
+
+    Example
+    -------
+    >>> import functools, os, tempfile
+    >>> from speechbrain_ser.data.manifest import write_splits
+    >>> folder = tempfile.mkdtemp()
+    >>> entries = {"u1": {"wav": "a.wav", "transcript": "What a lovely day!"}}
+    >>> prepare = functools.partial(
+    ...     write_splits,
+    ...     {s: entries for s in ("train", "valid", "test")},
+    ...     folder,
+    ...     {},
+    ... )
+    >>> prepare_with_sentiment(prepare, folder, VaderLabeller())
+    >>> read_manifest(f"{folder}/test_sentiment.json")["u1"]["sentiment"]
+    'positive'
     """
     prepare()
     for split in splits:

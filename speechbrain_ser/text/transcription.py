@@ -68,8 +68,9 @@ class WhisperTranscriber:
     >>> from tests.tiny_whisper import make_tiny_whisper  # random weights
     >>> folder = make_tiny_whisper(pathlib.Path(tempfile.mkdtemp()) / "tiny")
     >>> asr = WhisperTranscriber(folder, batch_size=4)
-    >>> texts = asr.transcribe_batch(torch.rand(2, 16000) - 0.5,
-    ...                              torch.tensor([1.0, 0.5]))
+    >>> texts = asr.transcribe_batch(
+    ...     torch.rand(2, 16000) - 0.5, torch.tensor([1.0, 0.5])
+    ... )
     >>> len(texts), asr.transcript_source
     (2, 'asr:tiny')
     """

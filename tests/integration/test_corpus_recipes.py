@@ -4,7 +4,9 @@ random Whisper in place of a real one."""
 import json
 import os
 
+import numpy as np
 import pytest
+from sklearn.metrics import balanced_accuracy_score
 
 from speechbrain_ser.run import run_recipe
 from tests import fakes
@@ -36,43 +38,6 @@ def tiny_whisper(tmp_path_factory):
     return str(folder)
 
 
-def make_msp(root, tone):
-    rows = []
-    for partition, speakers in (
-        ("Train", ("1", "2")),
-        ("Development", ("3",)),
-        ("Test1", ("4",)),
-    ):
-        for speaker in speakers:
-            for code in "NHSA":
-                name = f"MSP-PODCAST_{speaker:0>4}_{'NHSA'.index(code):04d}.wav"
-                rows.append(
-                    (
-                        name,
-                        code,
-                        "4.0",
-                        "3.0",
-                        "5.0",
-                        speaker,
-                        "Female",
-                        partition,
-                    )
-                )
-    return fakes.make_msp_podcast(root, tone, rows)
-
-
-def make_urdu(root, tone):
-    for speaker in range(1, 9):
-        for emotion in ("Angry", "Happy", "Neutral", "Sad"):
-            tone(
-                root
-                / emotion
-                / f"SM{speaker}_F01_{emotion[0]}{speaker:02d}.flac",
-                sample_rate=44100,
-            )
-    return root
-
-
 RECIPES = {
     # recipe: (builder, overrides, number of test utterances)
     "IEMOCAP": (
@@ -86,8 +51,8 @@ RECIPES = {
         7,
     ),
     "RAVDESS": (fakes.make_ravdess, {}, 8),
-    "MSP-Podcast": (make_msp, {}, 4),
-    "URDU": (make_urdu, {"fold": 1}, 8),
+    "MSP-Podcast": (fakes.make_msp_podcast_four_classes, {}, 4),
+    "URDU": (fakes.make_urdu, {"fold": 1}, 8),
 }
 
 
@@ -115,13 +80,22 @@ def test_corpus_recipe_runs(recipe, tmp_path, tone, tiny_whisper):
     )
     run_recipe([yaml] + [f"--{k}={v}" for k, v in overrides.items()])
     results = json.load(open(tmp_path / "out" / "results.json"))
-    assert results["n_test"] == n_test
-    assert 0 <= results["UA"] <= 1
+    predictions = json.load(open(tmp_path / "out" / "predictions.json"))
+    assert results["n_test"] == n_test == len(predictions)
+    # The metrics equal references computed another way from the written
+    # per-utterance predictions: scikit-learn's balanced accuracy, and the
+    # CCC formula by hand.
+    targets = [p["target"] for p in predictions.values()]
+    predicted = [p["emotion"] for p in predictions.values()]
+    assert results["UA"] == pytest.approx(
+        balanced_accuracy_score(targets, predicted)
+    )
     if recipe == "MSP-Podcast":
-        assert set(results["CCC"]) == {
-            "activation",
-            "valence",
-            "dominance",
-            "mean",
-        }
+        avd = np.array([p["avd"] for p in predictions.values()])
+        avd_targets = np.array([p["avd_target"] for p in predictions.values()])
+        for d, name in enumerate(("activation", "valence", "dominance")):
+            x, y = avd[:, d], avd_targets[:, d]
+            ccc = 2 * np.mean((x - x.mean()) * (y - y.mean()))
+            ccc /= x.var() + y.var() + (x.mean() - y.mean()) ** 2
+            assert results["CCC"][name] == pytest.approx(ccc, abs=1e-6)
     assert (tmp_path / "out" / "inference" / "hyperparams.yaml").exists()

@@ -1,4 +1,4 @@
-"""CPC pre-training and the four training modes of seed 001, tiny corpora."""
+"""CPC pre-training and the four training modes of Li et al. 2021, tiny corpora."""
 
 import json
 import os
@@ -115,7 +115,7 @@ def test_precpc_loads_the_pretrained_model(pretrained, tmp_path, frozen):
     state = torch.load(pre / "cpc.ckpt")
     brain = run_recipe(
         finetune_args(
-            "cpc_precpc.yaml",
+            "cpc_finetune.yaml",
             tmp_path / "main",
             tmp_path / "out",
             pretrained_cpc=pre / "cpc.ckpt",
@@ -146,15 +146,21 @@ def test_minicpc_pretrains_on_the_emotion_training_voices(tmp_path):
     )
     pretraining = json.load(open(tmp_path / "pre" / "results.json"))
     assert '"main" half' in pretraining["protocol"]
-    run_recipe(
+    brain = run_recipe(
         finetune_args(
-            "cpc_minicpc.yaml",
+            "cpc_finetune.yaml",
             main,
             tmp_path / "out",
+            pretrained_on="main",
             pretrained_cpc=tmp_path / "pre" / "cpc.ckpt",
         )
     )
     assert "CCC" in json.load(open(tmp_path / "out" / "results.json"))
+    # the frozen encoder is exactly the miniCPC model pre-trained above
+    state = torch.load(tmp_path / "pre" / "cpc.ckpt")
+    loaded = brain.modules.encoder.state_dict()
+    assert loaded.keys() == state.keys()
+    assert all(torch.equal(loaded[key], state[key]) for key in state)
 
 
 def test_jointcpc_logs_both_losses_and_trains_the_encoder(tmp_path):
