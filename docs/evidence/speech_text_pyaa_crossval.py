@@ -32,9 +32,7 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
 sys.path.insert(0, os.path.abspath(ROOT))
 
-from speechbrain_ser.metrics import (  # noqa: E402
-    concordance_correlation_coefficient as ccc,
-)
+from speechbrain_ser.metrics import concordance_correlation_coefficient as ccc  # noqa: E402
 from speechbrain_ser.run import run_recipe  # noqa: E402
 
 CONFIGS = {"audio": ("audio", "late"), "text": ("text", "late")}
