@@ -21,7 +21,7 @@ MODEL_TYPES = {
         "recipes/MSP-Podcast/SA2SR/hparams/finetune.yaml",
         {"pretrained_encoder": "unused", "pretrainer": None},
     ),
-    "cpc": ("hparams/cpc_precpc.yaml", {"pretrainer": None}),
+    "cpc": ("hparams/cpc_finetune.yaml", {"pretrainer": None}),
     "whisper_stats_pooling": (
         "recipes/URDU/emotion/hparams/whisper_stats_pooling.yaml",
         {"fold": 0},

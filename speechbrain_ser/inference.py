@@ -325,13 +325,7 @@ class EmotionRecognizer(Pretrained):
         if weight == 0:
             raise AudioError(f"{path}: too short to analyse ({duration} s)")
         if speech < self.speech_detector.min_speech_seconds:
-            return {
-                "file": path,
-                "speech": False,
-                "reason": f"no speech detected ({speech:.2f} s of "
-                f"speech-like audio in {duration:.2f} s: silence, noise or "
-                "a constant signal); no emotion predicted",
-            }
+            return self.no_speech_result(path, speech, duration)
         outputs = self.predict_embeddings((weighted / weight).unsqueeze(0))
         result = {"file": path, "speech": True}
         if "probabilities" in outputs:
@@ -343,6 +337,49 @@ class EmotionRecognizer(Pretrained):
         if "avd" in outputs:
             result.update(zip(AVD_NAMES, outputs["avd"][0].tolist()))
         return result
+
+    def no_speech_result(self, path, speech, duration):
+        """The answer for audio without speech: no emotion, a reason.
+
+        Arguments
+        ---------
+        path : str
+            The file.
+        speech : float
+            Seconds of speech-like audio the detector found.
+        duration : float
+            Seconds of audio.
+
+        Returns
+        -------
+        dict
+            ``file``, ``speech`` (False) and ``reason``.
+        """
+        return {
+            "file": path,
+            "speech": False,
+            "reason": f"no speech detected ({speech:.2f} s of "
+            f"speech-like audio in {duration:.2f} s: silence, noise or "
+            "a constant signal); no emotion predicted",
+        }
+
+    def has_speech(self, wav, file_rate):
+        """Seconds of speech-like audio in ``wav`` and whether it is enough.
+
+        Arguments
+        ---------
+        wav : torch.Tensor
+            (samples,) waveform at the model's sample rate.
+        file_rate : int
+            The file's own sample rate (bounds the analysed band).
+
+        Returns
+        -------
+        tuple
+            (seconds, bool).
+        """
+        seconds = self.speech_detector.speech_seconds(wav, max_hz=file_rate / 2)
+        return seconds, seconds >= self.speech_detector.min_speech_seconds
 
     def classify_segments(self, path, segment, hop=None, batch_size=16):
         """Predictions over time for a recording of any length.

@@ -230,6 +230,14 @@ def _collate(items):
     return items
 
 
+def _speech(recognizer, wav, file_rate):
+    """(seconds, enough) of speech in ``wav``; always enough for a
+    recognizer without a speech detector."""
+    if not hasattr(recognizer, "has_speech"):
+        return None, True
+    return recognizer.has_speech(wav, file_rate)
+
+
 def result_rows(recognizer, paths, outputs):
     """One result dict per path from :meth:`predict_batch` outputs.
 
@@ -245,7 +253,8 @@ def result_rows(recognizer, paths, outputs):
     Returns
     -------
     list of dict
-        ``file``, ``emotion`` + ``probabilities`` and/or A/V/D.
+        ``file``, ``speech`` (True), ``emotion`` + ``probabilities`` and/or
+        A/V/D.
 
     Example
     -------
@@ -257,7 +266,7 @@ def result_rows(recognizer, paths, outputs):
     >>> rows[0]["emotion"], rows[0]["probabilities"]["angry"]
     ('sad', 0.25)
     """
-    rows = [{"file": path} for path in paths]
+    rows = [{"file": path, "speech": True} for path in paths]
     if "probabilities" in outputs:
         labels = recognizer.labels
         for row, probabilities in zip(rows, outputs["probabilities"].cpu()):
@@ -411,11 +420,23 @@ def predict_corpus(
             writer.write(row)
             bar.update(1)
 
+        rates = {}
+        min_duration = getattr(recognizer, "min_duration", 0.0)
         for path in todo:
             try:
-                durations[path] = audio_info(path)[0]
+                durations[path], rates[path], _ = audio_info(path)
             except AudioError as error:
                 emit({"file": path, "error": str(error)})
+                continue
+            if durations[path] < min_duration:
+                emit(
+                    {
+                        "file": path,
+                        "error": f"{path}: too short to analyse "
+                        f"({durations[path]:.3f} s; this model needs at "
+                        f"least {min_duration} s)",
+                    }
+                )
                 continue
             if durations[path] > recognizer.chunk_seconds:
                 long_files.append(path)
@@ -438,10 +459,20 @@ def predict_corpus(
             collate_fn=_collate,
         )
         for items in loader:
-            good = [(p, w) for p, w in items if isinstance(w, torch.Tensor)]
-            for path, error in items:
-                if isinstance(error, str):
-                    emit({"file": path, "error": error})
+            good = []
+            for path, wav in items:
+                if isinstance(wav, str):  # the error message
+                    emit({"file": path, "error": wav})
+                    continue
+                speech, enough = _speech(recognizer, wav, rates[path])
+                if enough:
+                    good.append((path, wav))
+                else:
+                    emit(
+                        recognizer.no_speech_result(
+                            path, speech, durations[path]
+                        )
+                    )
             if not good:
                 continue
             paths, wavs = zip(*good)
@@ -546,12 +577,19 @@ def predict_segments(recognizer, path, segment, hop, batch_size=16):
             )
             for start, end in chunk
         ]
-        batch, lengths = batch_pad_right(wavs)
-        outputs = recognizer.predict_batch(batch, lengths)
-        for (start, end), row in zip(
-            chunk, result_rows(recognizer, [path] * len(chunk), outputs)
-        ):
-            rows.append({"file": path, "start": start, "end": end, **row})
+        voiced = [_speech(recognizer, wav, file_rate)[1] for wav in wavs]
+        predicted = iter([])
+        if any(voiced):
+            batch, lengths = batch_pad_right(
+                [wav for wav, keep in zip(wavs, voiced) if keep]
+            )
+            outputs = recognizer.predict_batch(batch, lengths)
+            predicted = iter(
+                result_rows(recognizer, [path] * sum(voiced), outputs)
+            )
+        for (start, end), keep in zip(chunk, voiced):
+            row = next(predicted) if keep else {"speech": False}
+            rows.append({**row, "file": path, "start": start, "end": end})
     return rows
 
 
@@ -598,9 +636,11 @@ def plot_timeline(rows, path, title=None):
     centres = [(row["start"] + row["end"]) / 2 for row in rows]
     if has_classes:
         ax = axes.pop(0)
-        labels = sorted({row["emotion"] for row in rows})
+        labels = sorted({row["emotion"] for row in rows if "emotion" in row})
         colours = plt.get_cmap("tab10")
         for row in rows:
+            if "emotion" not in row:  # no speech: left blank
+                continue
             ax.axvspan(
                 row["start"],
                 row["end"],

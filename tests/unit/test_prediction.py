@@ -203,23 +203,43 @@ def test_segment_boundaries():
 
 def test_segments_match_their_audio(recognizer, tmp_path):
     rate = 16000
-    rng = np.random.default_rng(1)
-    loud = rng.standard_normal(rate * 2) * 0.5
-    quiet = rng.standard_normal(rate * 2) * 0.01
+    time = np.arange(rate * 2) / rate
+    low = 0.3 * np.sin(2 * np.pi * 180 * time)
+    high = 0.1 * np.sin(2 * np.pi * 900 * time)
+    silence = np.zeros(rate)
     path = tmp_path / "long.wav"
-    soundfile.write(path, np.concatenate([loud, quiet, loud[:8000]]), rate)
+    soundfile.write(
+        path, np.concatenate([low, high, silence, low[:8000]]), rate
+    )
     rows = predict_segments(recognizer, str(path), 2.0, 2.0)
     assert [(r["start"], r["end"]) for r in rows] == [
         (0.0, 2.0),
         (2.0, 4.0),
-        (4.0, 4.5),
+        (4.0, 5.5),
     ]
     second = tmp_path / "second.wav"
-    soundfile.write(second, quiet, rate)
+    soundfile.write(second, high, rate)
     alone = recognizer.classify_file(str(second))
+    assert rows[1]["speech"] and alone["speech"]
     assert rows[1]["probabilities"]["sad"] == pytest.approx(
         alone["probabilities"]["sad"], abs=1e-4
     )
+
+
+def test_no_speech_is_said_not_guessed(recognizer, tmp_path):
+    rate = 16000
+    rng = np.random.default_rng(2)
+    noise = tmp_path / "noise.wav"
+    soundfile.write(noise, rng.standard_normal(rate) * 0.3, rate)
+    silent = tmp_path / "silent.wav"
+    soundfile.write(silent, np.zeros(rate), rate)
+    out = tmp_path / "out.jsonl"
+    predict_corpus(recognizer, [str(noise), str(silent)], str(out))
+    rows = read_lines(out)
+    assert [row["speech"] for row in rows] == [False, False]
+    assert not any("emotion" in row for row in rows)
+    timeline = predict_segments(recognizer, str(silent), 0.5, 0.5)
+    assert [row["speech"] for row in timeline] == [False, False]
 
 
 def test_cli_writes_lines_segments_and_plot(model_folder, clips, tmp_path):
