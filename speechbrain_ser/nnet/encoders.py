@@ -352,11 +352,12 @@ class WhisperEncoder(torch.nn.Module):
 
     def _encode_trimmed(self, wavs, lengths):
         """(L, B, T, D) hidden states of the real lengths only."""
-        wavs = wavs[:, : self.whisper._n_samples]
+        samples = wavs.shape[1]
+        wavs = wavs[:, : self.whisper._n_samples]  # Whisper's 30 s at most
         mel = self.log_mel(wavs)
         if not self.mask_padding or lengths is None:
             return self._encode(mel)
-        samples = torch.round(lengths * wavs.shape[1]).long()
+        samples = torch.round(lengths * samples).long()
         valid = (samples // self.whisper._hop_length).clamp(1, mel.shape[-1])
         return self._encode(mel, valid)
 
