@@ -25,6 +25,7 @@ import sys
 import numpy as np
 
 from speechbrain_ser.metrics import classification_report
+from speechbrain_ser.strict_json import write_json
 
 TRAIN_SCRIPT = os.path.join(
     os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "train.py"
@@ -137,8 +138,7 @@ def main(argv=None):
             baseline, pooled_report(baseline_predictions)
         )
     path = os.path.join(args.output_folder, "crossval_results.json")
-    with open(path, "w") as fout:
-        json.dump(report, fout, indent=2)
+    write_json(report, path)
     for name in ("model", "fbank_logreg_baseline"):
         if name in report:
             pooled = report[name]["pooled"]
