@@ -37,7 +37,6 @@ Authors
 
 import argparse
 import json
-import math
 import os
 import subprocess
 import sys
@@ -47,6 +46,7 @@ import speechbrain as sb
 from speechbrain.utils.logger import get_logger
 
 from speechbrain_ser.metrics import ccc_report, classification_report
+from speechbrain_ser.strict_json import write_json
 
 logger = get_logger(__name__)
 
@@ -202,31 +202,6 @@ def read_json(path):
     """Loads a JSON file."""
     with open(path, encoding="utf-8") as fin:
         return json.load(fin)
-
-
-def write_json(data, path):
-    """Writes strict JSON: NaN and infinities become null.
-
-    Example
-    -------
-    >>> import tempfile
-    >>> path = tempfile.mktemp()
-    >>> write_json({"a": float("nan"), "b": [1.0]}, path)
-    >>> open(path).read().replace("\\n", "").replace(" ", "")
-    '{"a":null,"b":[1.0]}'
-    """
-
-    def strict(value):
-        if isinstance(value, float) and not math.isfinite(value):
-            return None
-        if isinstance(value, dict):
-            return {k: strict(v) for k, v in value.items()}
-        if isinstance(value, (list, tuple)):
-            return [strict(v) for v in value]
-        return value
-
-    with open(path, "w", encoding="utf-8") as fout:
-        json.dump(strict(data), fout, indent=2, allow_nan=False)
 
 
 def pooled_report(predictions, labels=None):

@@ -12,7 +12,6 @@ Authors
  * speechbrain-ser developers 2026
 """
 
-import json
 import os
 
 import numpy as np
@@ -24,6 +23,7 @@ from speechbrain.utils.logger import get_logger
 from speechbrain_ser.data.manifest import described_entries, read_manifest
 from speechbrain_ser.data.pipelines import audio_pipeline
 from speechbrain_ser.nnet.pooling import MeanStdPooling
+from speechbrain_ser.strict_json import write_json
 
 logger = get_logger(__name__)
 
@@ -235,7 +235,6 @@ def tsne_picture(embeddings, labels, path, title=None, seed=0):
         "labels": list(labels),
         "silhouette": silhouette,
     }
-    with open(os.path.splitext(path)[0] + ".json", "w") as fout:
-        json.dump(result, fout)
+    write_json(result, os.path.splitext(path)[0] + ".json", indent=None)
     logger.info(f"t-SNE of {count} utterances written to {path}")
     return result

@@ -174,7 +174,14 @@ def write_manifest(entries, path):
     """
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with open(path, "w", encoding="utf-8") as fout:
-        json.dump(entries, fout, indent=2, sort_keys=True, ensure_ascii=False)
+        json.dump(
+            entries,
+            fout,
+            indent=2,
+            sort_keys=True,
+            ensure_ascii=False,
+            allow_nan=False,
+        )
 
 
 def manifests_up_to_date(save_folder, options):

@@ -291,7 +291,9 @@ def label_manifest(manifest_path, labeller, output_path=None, batch_size=64):
 
     Labels are cached in ``<manifest>.sentiment-<tag>.json`` next to the
     manifest, keyed by transcript, with the labeller's description; a
-    re-run labels only transcripts it has not seen.
+    re-run labels only transcripts it has not seen. The output is left
+    as it is (hand edits kept) while the input manifest and the labeller
+    are those it was made from (recorded in ``<output>.source.json``).
 
     Arguments
     ---------
@@ -330,6 +332,22 @@ def label_manifest(manifest_path, labeller, output_path=None, batch_size=64):
     >>> sorted(name for name in os.listdir(folder) if "sentiment" in name)[0]
     'train.sentiment-...json'
     """
+    output_path = output_path or (
+        f"{os.path.splitext(manifest_path)[0]}_sentiment.json"
+    )
+    source = {
+        "manifest": os.path.abspath(manifest_path),
+        "manifest_mtime_ns": os.stat(manifest_path).st_mtime_ns
+        if os.path.isfile(manifest_path)
+        else None,
+        "labeller": labeller.describe(),
+    }
+    source_path = f"{output_path}.source.json"
+    if os.path.isfile(output_path) and os.path.isfile(source_path):
+        with open(source_path, encoding="utf-8") as fin:
+            if json.load(fin) == json.loads(json.dumps(source)):
+                logger.info(f"{output_path} is up to date; skipping")
+                return read_manifest(output_path)
     entries = read_manifest(manifest_path)
     for uid, entry in entries.items():
         if not entry.get("transcript"):
@@ -366,7 +384,10 @@ def label_manifest(manifest_path, labeller, output_path=None, batch_size=64):
         labelled = cache["labels"][entry["transcript"]]
         entry["sentiment"] = labelled["label"]
         entry["sentiment_probs"] = labelled["probs"]
-    write_manifest(entries, output_path or f"{stem}_sentiment.json")
+    write_manifest(entries, output_path)
+    with open(source_path, "w", encoding="utf-8") as fout:
+        json.dump(source, fout, indent=1)
+    logger.info(f"{output_path}: {len(entries)} utterances labelled")
     return entries
 
 

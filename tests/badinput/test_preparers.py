@@ -3,6 +3,7 @@ say what they did (issue 13)."""
 
 import json
 import logging
+import os
 
 import pytest
 
@@ -52,3 +53,23 @@ def test_corpus_preparer_keeps_hand_edits_unless_options_change(
     )
     edited = json.load(open(save / "train.json")).get(uid, {}).get("emotion")
     assert (edited == "edited by hand") == (change is None)
+
+
+def test_sentiment_labelling_keeps_hand_edits_unless_input_changes(tmp_path):
+    from speechbrain_ser.text.sentiment import VaderLabeller, label_manifest
+
+    manifest = tmp_path / "train.json"
+    entries = {"a": {"wav": "a.wav", "speaker": "s", "transcript": "Lovely."}}
+    manifest.write_text(json.dumps(entries))
+    label_manifest(str(manifest), VaderLabeller())
+    output = tmp_path / "train_sentiment.json"
+    labelled = json.loads(output.read_text())
+    labelled["a"]["sentiment"] = "negative"  # a hand correction
+    output.write_text(json.dumps(labelled))
+    label_manifest(str(manifest), VaderLabeller())
+    assert json.loads(output.read_text())["a"]["sentiment"] == "negative"
+    entries["a"]["transcript"] = "Lovely, lovely day."
+    manifest.write_text(json.dumps(entries))  # the input changed
+    os.utime(manifest, ns=(1, os.stat(output).st_mtime_ns + 10**9))
+    label_manifest(str(manifest), VaderLabeller())
+    assert json.loads(output.read_text())["a"]["sentiment"] == "positive"
