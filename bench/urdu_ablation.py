@@ -60,6 +60,16 @@ SYSTEMS = {
     "small_weighted+mask+select+fbank": dict(
         layers="weighted", head="small", augment=1, select=1, fuse=1
     ),
+    # the fused recipe, one change at a time
+    "small_last+mask+select+fbank": dict(
+        layers="last", head="small", augment=1, select=1, fuse=1
+    ),
+    "small_weighted+mask+fbank": dict(
+        layers="weighted", head="small", augment=1, fuse=1
+    ),
+    "small_weighted+select+fbank": dict(
+        layers="weighted", head="small", select=1, fuse=1
+    ),
 }
 
 
