@@ -225,6 +225,22 @@ def utterance_features(manifest_path, data_folder, featurizer, cache=None):
         name -> (N, D) array.
     entries : list of dict
         The manifest entries, in ``ids`` order.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> import numpy as np, soundfile
+    >>> from speechbrain_ser.data.manifest import write_manifest
+    >>> root = tempfile.mkdtemp()
+    >>> soundfile.write(f"{root}/a.wav", np.random.randn(8000) / 9, 16000)
+    >>> entries = {"a": {"wav": "{data_root}/a.wav", "emotion": "sad"}}
+    >>> write_manifest(entries, f"{root}/test.json")
+    >>> cache = {}
+    >>> ids, features, entries = utterance_features(
+    ...     f"{root}/test.json", root, FbankStatistics(n_mels=20), cache
+    ... )
+    >>> ids, features["fbank"].shape, entries[0]["emotion"], list(cache)
+    (['a'], (1, 40), 'sad', ['a'])
     """
     cache = {} if cache is None else cache
     entries = read_manifest(manifest_path)
@@ -382,6 +398,32 @@ def linear_baseline(
     dict
         feature name -> ``{"results": results.json-like metrics,
         "predictions": predictions.json-like dict}``.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> import numpy as np, soundfile
+    >>> from speechbrain_ser.data.manifest import write_manifest
+    >>> root, entries = tempfile.mkdtemp(), {}
+    >>> for i in range(8):  # quiet and calm, or loud and active
+    ...     loud = i % 2 == 0
+    ...     wav = np.random.randn(4000) * (0.5 if loud else 0.01)
+    ...     soundfile.write(f"{root}/{i}.wav", wav, 16000)
+    ...     entries[f"u{i}"] = {
+    ...         "wav": f"{root}/{i}.wav",
+    ...         "emotion": "ang" if loud else "sad",
+    ...         "activation": 4.0 if loud else 1.0,
+    ...         "valence": 2.0 + i % 3,
+    ...         "dominance": 3.0,
+    ...     }
+    >>> write_manifest(entries, f"{root}/all.json")
+    >>> manifests = {s: f"{root}/all.json" for s in ("train", "valid", "test")}
+    >>> out = linear_baseline(manifests, root, "both", FbankStatistics())
+    >>> results = out["fbank"]["results"]
+    >>> results["UA"], results["CCC"]["activation"] > 0.9
+    (1.0, True)
+    >>> sorted(out["fbank"]["predictions"]["u0"])
+    ['avd', 'avd_target', 'emotion', 'target']
     """
     if task not in ("classification", "regression", "both"):
         raise ValueError(

@@ -187,6 +187,16 @@ def fold_overrides(fold_key, folds, valid_key=None):
 def fold_is_done(folder):
     """Whether a fold's training wrote its test results.
 
+    Arguments
+    ---------
+    folder : str
+        The fold's output folder.
+
+    Returns
+    -------
+    bool
+        True when ``results.json`` and ``predictions.json`` exist.
+
     Example
     -------
     >>> fold_is_done("no/such/folder")
@@ -199,7 +209,26 @@ def fold_is_done(folder):
 
 
 def read_json(path):
-    """Loads a JSON file."""
+    """Loads a JSON file.
+
+    Arguments
+    ---------
+    path : str
+        The file.
+
+    Returns
+    -------
+    object
+        Its content.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> path = tempfile.mktemp()
+    >>> _ = open(path, "w").write('{"UA": 0.5}')
+    >>> read_json(path)
+    {'UA': 0.5}
+    """
     with open(path, encoding="utf-8") as fin:
         return json.load(fin)
 
@@ -267,6 +296,17 @@ def pooled_report(predictions, labels=None):
 def headline_metrics(results):
     """The numbers a table shows, from a results.json-like dict.
 
+    Arguments
+    ---------
+    results : dict
+        ``UA``/``WA``/``F1_macro`` and/or ``CCC`` (name -> value).
+
+    Returns
+    -------
+    dict
+        Flat: ``UA``, ``WA``, ``F1_macro``, ``CCC_<dimension>``,
+        ``CCC_mean`` (those present).
+
     Example
     -------
     >>> headline_metrics({"UA": 0.5, "WA": 0.6, "CCC": {"mean": 0.3}})
@@ -323,6 +363,17 @@ def summarise(fold_results, predictions):
 def markdown_table(report):
     """The systems of a cross-validation report as a Markdown table.
 
+    Arguments
+    ---------
+    report : dict
+        With ``systems``: name -> :func:`summarise` output.
+
+    Returns
+    -------
+    str
+        One row per system: fold mean ± std and pooled value of each
+        metric, and the number of test utterances.
+
     Example
     -------
     >>> s = summarise(
@@ -365,6 +416,13 @@ def run_training(hparams_file, overrides):
         The recipe YAML.
     overrides : list of str
         ``--key=value`` arguments.
+
+    Example
+    -------
+    >>> run_training("no/such.yaml", [])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    subprocess.CalledProcessError: Command ... returned non-zero exit status 1.
     """
     command = [sys.executable, TRAIN_SCRIPT, hparams_file, *overrides]
     logger.info("running " + " ".join(command))
@@ -382,6 +440,20 @@ def prepare_fold(hparams_file, overrides):
         The recipe YAML.
     overrides : list of str
         ``--key=value`` overrides (those of one fold).
+
+    Example
+    -------
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> path = f"{folder}/recipe.yaml"
+    >>> _ = open(path, "w").write(
+    ...     "out: !PLACEHOLDER\\n"
+    ...     "prepare: !name:os.makedirs\\n    name: !ref <out>/manifests\\n"
+    ...     "encoder: !new:no.such.Module\\n"
+    ... )
+    >>> prepare_fold(path, [f"--out={folder}"])  # the encoder is not built
+    >>> os.path.isdir(f"{folder}/manifests")
+    True
     """
     import io
 
@@ -411,6 +483,19 @@ def probe_featurizer(hparams_file, overrides):
     Returns
     -------
     EncoderStatistics
+
+    Example
+    -------
+    >>> import tempfile
+    >>> path = tempfile.mktemp(suffix=".yaml")
+    >>> _ = open(path, "w").write(
+    ...     "encoder: !new:speechbrain_ser.nnet.encoders.ConvEncoder\\n"
+    ...     "    input_size: 4\\n    channels: 3\\n    n_layers: 1\\n"
+    ... )
+    >>> import torch
+    >>> stats = probe_featurizer(path, [])
+    >>> stats(torch.rand(1, 6, 4))["last_layer"].shape  # features in
+    (6,)
     """
     from hyperpyyaml import load_hyperpyyaml
 
@@ -436,7 +521,27 @@ def probe_featurizer(hparams_file, overrides):
 
 
 def check_disjoint_tests(tested, fold, predictions):
-    """Raises when an utterance of ``fold``'s test set was tested before."""
+    """Raises when an utterance of ``fold``'s test set was tested before.
+
+    Arguments
+    ---------
+    tested : dict
+        id -> fold, of the folds seen so far; ``fold``'s ids are added.
+    fold : str
+        The fold.
+    predictions : dict
+        id -> prediction of ``fold``'s test set.
+
+    Example
+    -------
+    >>> tested = {}
+    >>> check_disjoint_tests(tested, "0", {"a": {}})
+    >>> check_disjoint_tests(tested, "1", {"a": {}})
+    Traceback (most recent call last):
+    ...
+    ValueError: utterance a is in the test sets of folds 0 and 1: the fold \
+key does not change the test split (EmoDB: add --split_protocol=loso)
+    """
     for uid in predictions:
         if uid in tested:
             raise ValueError(
@@ -448,7 +553,20 @@ def check_disjoint_tests(tested, fold, predictions):
 
 
 def build_parser():
-    """The argument parser of the cross-validation command."""
+    """The argument parser of the cross-validation command.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+
+    Example
+    -------
+    >>> args, rest = build_parser().parse_known_args(
+    ...     ["r.yaml", "--output_folder=o", "--baseline", "--lr=0.1"]
+    ... )
+    >>> args.baseline, rest
+    ([], ['--lr=0.1'])
+    """
     parser = argparse.ArgumentParser(
         prog="python -m speechbrain_ser.crossval",
         description=__doc__.split("\n\n")[0],
@@ -499,6 +617,15 @@ def main(argv=None):
     -------
     dict
         The report written to ``crossval_results.json``.
+
+    Example
+    -------
+    >>> try:
+    ...     main(["--help"])
+    ... except SystemExit as exit:
+    ...     print("exit status", exit.code)  # doctest: +ELLIPSIS
+    usage: ...
+    exit status 0
     """
     args, overrides = build_parser().parse_known_args(argv)
     baselines = args.baseline
@@ -626,6 +753,31 @@ def run_baseline(hparams_file, fold_args, task, featurizer, cache, prepare):
     -------
     dict
         feature name -> {"results", "predictions"}.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> import numpy as np, soundfile
+    >>> from speechbrain_ser.baselines import FbankStatistics
+    >>> from speechbrain_ser.data.manifest import write_manifest
+    >>> root, entries = tempfile.mkdtemp(), {}
+    >>> for i in range(8):  # quiet "sad", loud "angry" noise
+    ...     wav = np.random.randn(4000) * (0.01 if i % 2 else 0.5)
+    ...     soundfile.write(f"{root}/{i}.wav", wav, 16000)
+    ...     emotion = "sad" if i % 2 else "angry"
+    ...     entries[f"u{i}"] = {"wav": f"{root}/{i}.wav", "emotion": emotion}
+    >>> write_manifest(entries, f"{root}/all.json")
+    >>> _ = open(f"{root}/r.yaml", "w").write(
+    ...     f"data_folder: {root}\\n"
+    ...     + "".join(
+    ...         f"{s}_manifest: {root}/all.json\\n"
+    ...         for s in ("train", "valid", "test")
+    ...     )
+    ... )
+    >>> fbank = FbankStatistics()
+    >>> out = run_baseline(f"{root}/r.yaml", [], "classification", fbank, {}, 0)
+    >>> out["fbank"]["results"]["UA"], out["fbank"]["results"]["n_test"]
+    (1.0, 8)
     """
     from speechbrain_ser.baselines import linear_baseline
 
@@ -642,7 +794,28 @@ def run_baseline(hparams_file, fold_args, task, featurizer, cache, prepare):
 
 
 def make_featurizer(baseline, hparams_file, fold_args):
-    """The featurizer of a baseline name (``fbank`` or ``probe``)."""
+    """The featurizer of a baseline name (``fbank`` or ``probe``).
+
+    Arguments
+    ---------
+    baseline : str
+        ``fbank`` or ``probe``.
+    hparams_file : str
+        The recipe YAML (for ``probe``).
+    fold_args : list of str
+        One fold's overrides (for ``probe``).
+
+    Returns
+    -------
+    callable
+        :class:`speechbrain_ser.baselines.FbankStatistics` or
+        :func:`probe_featurizer`'s output.
+
+    Example
+    -------
+    >>> make_featurizer("fbank", "unused.yaml", []).names
+    ('fbank',)
+    """
     from speechbrain_ser.baselines import FbankStatistics
 
     if baseline == "fbank":

@@ -58,11 +58,26 @@ MINIMISED = ("loss", "error", "cer", "wer", "eer")
 
 
 class TrialFailed(RuntimeError):
-    """A trial's training exited with an error (the search goes on)."""
+    """A trial's training exited with an error (the search goes on).
+
+    Example
+    -------
+    >>> isinstance(TrialFailed("train.py exited with 1"), RuntimeError)
+    True
+    """
 
 
 def metric_direction(metric):
     """``minimize`` for losses and error rates, else ``maximize``.
+
+    Arguments
+    ---------
+    metric : str
+        A validation statistic's name.
+
+    Returns
+    -------
+    str
 
     Example
     -------
@@ -198,6 +213,19 @@ def suggest_overrides(trial, parameters):
 def best_epoch_value(log_path, metric, direction):
     """Best ``valid <metric>`` over the epochs of a train_log.txt.
 
+    Arguments
+    ---------
+    log_path : str
+        The log.
+    metric : str
+        Statistic name without ``valid``.
+    direction : str
+        ``maximize`` or ``minimize``.
+
+    Returns
+    -------
+    float
+
     Example
     -------
     >>> import tempfile
@@ -218,7 +246,33 @@ def best_epoch_value(log_path, metric, direction):
 
 
 def epoch_values(log_path, metric):
-    """``valid <metric>`` of each logged epoch (empty before the first)."""
+    """``valid <metric>`` of each logged epoch (empty before the first).
+
+    Arguments
+    ---------
+    log_path : str
+        A ``train_log.txt`` (may not exist yet).
+    metric : str
+        Statistic name without ``valid``.
+
+    Returns
+    -------
+    list of float
+
+    Example
+    -------
+    >>> import tempfile
+    >>> path = tempfile.mktemp()
+    >>> epoch_values(path, "score")
+    []
+    >>> _ = open(path, "w").write("epoch: 1 - valid loss: 1.5, valid UA: 0.4")
+    >>> epoch_values(path, "UA")
+    [0.4]
+    >>> epoch_values(path, "score")
+    Traceback (most recent call last):
+    ...
+    ValueError: ...: no `valid score`; the log has ['valid UA', 'valid loss']
+    """
     if not os.path.exists(log_path):
         return []
     rows = read_train_log(log_path)
@@ -249,6 +303,21 @@ def train_and_watch(command, folder, metric, on_epoch, poll_seconds=2.0):
         ``optuna.TrialPruned`` to stop the training.
     poll_seconds : float
         How often the log is read.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> line = "epoch: 1 - valid score: 0.5"
+    >>> write = f"open('{folder}/train_log.txt', 'w').write('{line}')"
+    >>> train_and_watch(
+    ...     [sys.executable, "-c", write],
+    ...     folder,
+    ...     "score",
+    ...     lambda epoch, value: print(epoch, value),
+    ...     0.01,
+    ... )
+    0 0.5
     """
     os.makedirs(folder, exist_ok=True)
     log_path = os.path.join(folder, "train_log.txt")
@@ -295,6 +364,14 @@ class Objective:
         :func:`speechbrain_ser.crossval.fold_overrides`.
     poll_seconds : float
         How often a running trial's log is read.
+
+    Example
+    -------
+    >>> objective = Objective("recipe.yaml", {"parameters": {}}, "study")
+    >>> objective.folds is None  # one training per trial, no folds
+    True
+
+    ``tests/unit/test_search.py`` runs it with a stand-in ``train.py``.
     """
 
     def __init__(
@@ -327,6 +404,7 @@ class Objective:
         metric, direction = self.space["metric"], self.space["direction"]
 
         def report(step, value):
+            """Reports to the pruner; raises TrialPruned when told to."""
             trial.report(value, step)
             if trial.should_prune():
                 raise optuna.TrialPruned(
@@ -393,6 +471,15 @@ def open_study(study_folder, space, study_name="search", seed=1986):
     Returns
     -------
     optuna.Study
+
+    Example
+    -------
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> space = {"direction": "maximize", "pruner": {"n_warmup_steps": 1}}
+    >>> study = open_study(folder, space)
+    >>> os.path.exists(f"{folder}/study.db"), len(study.trials)
+    (True, 0)
     """
     import optuna
 
@@ -433,6 +520,16 @@ def trials_table(study):
     Returns
     -------
     list of dict
+
+    Example
+    -------
+    >>> import optuna
+    >>> study = optuna.create_study(direction="maximize")
+    >>> study.enqueue_trial({"lr": 0.002})
+    >>> study.optimize(lambda t: t.suggest_float("lr", 1e-3, 1e-2), n_trials=1)
+    >>> trials_table(study)
+    [{'trial': 0, 'state': 'COMPLETE', 'value': 0.002, 'steps reported': 0, \
+'lr': 0.002, 'folder': ''}]
     """
     rows = []
     for trial in study.get_trials():
@@ -466,6 +563,17 @@ def write_results(study, study_folder, metric):
     -------
     list of str
         The files written.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> import optuna
+    >>> study = optuna.create_study(direction="maximize")
+    >>> study.optimize(lambda t: t.suggest_float("lr", 1e-3, 1e-2), n_trials=2)
+    >>> folder = tempfile.mkdtemp()
+    >>> [os.path.basename(f) for f in write_results(study, folder, "score")]
+    ... # doctest: +ELLIPSIS
+    ['trials.csv', 'trials.md', 'history.png', ...]
     """
     rows = trials_table(study)
     if not rows:
@@ -478,6 +586,7 @@ def write_results(study, study_folder, metric):
         writer.writerows(rows)
 
     def cell(value):
+        """A table cell: 4 significant digits for floats."""
         if isinstance(value, float):
             return f"{value:.4g}"
         return "" if value is None else str(value)
@@ -507,7 +616,31 @@ def write_results(study, study_folder, metric):
 
 
 def write_plots(study, study_folder):
-    """Optuna's history, intermediate values and importances as PNG."""
+    """Optuna's history, intermediate values and importances as PNG.
+
+    A plot Optuna refuses to draw is skipped with a warning.
+
+    Arguments
+    ---------
+    study : optuna.Study
+        The study.
+    study_folder : str
+        Output folder.
+
+    Returns
+    -------
+    list of str
+        The PNG files written.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> import optuna
+    >>> study = optuna.create_study()
+    >>> study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=1)
+    >>> [os.path.basename(p) for p in write_plots(study, tempfile.mkdtemp())]
+    ['history.png', 'intermediate_values.png', 'importances.png']
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -538,7 +671,26 @@ def write_plots(study, study_folder):
 
 
 def build_parser():
-    """The argument parser of the search command."""
+    """The argument parser of the search command.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+
+    Example
+    -------
+    >>> args, rest = build_parser().parse_known_args(
+    ...     [
+    ...         "r.yaml",
+    ...         "--space=s.yaml",
+    ...         "--n_trials=2",
+    ...         "--study_folder=d",
+    ...         "--lr=0.1",
+    ...     ]
+    ... )
+    >>> args.n_trials, args.crossval, rest
+    (2, False, ['--lr=0.1'])
+    """
     parser = argparse.ArgumentParser(
         prog="speechbrain-ser search",
         description=__doc__.split("\n\n")[0],
@@ -574,6 +726,15 @@ def main(argv=None):
     Returns
     -------
     optuna.Study
+
+    Example
+    -------
+    >>> try:
+    ...     main(["--help"])
+    ... except SystemExit as exit:
+    ...     print("exit status", exit.code)  # doctest: +ELLIPSIS
+    usage: speechbrain-ser search ...
+    exit status 0
     """
     import optuna
 

@@ -35,6 +35,7 @@ class FbankFusion(torch.nn.Module):
     -------
     >>> class Frames(torch.nn.Module):  # 50 frames per second, 8 dims
     ...     n_hidden_states = 3
+    ...
     ...     def forward(self, wavs, lengths=None):
     ...         return torch.zeros(wavs.shape[0], wavs.shape[1] // 320, 3, 8)
     >>> fused = FbankFusion(Frames(), n_mels=4)
