@@ -27,6 +27,7 @@ from speechbrain.utils.checkpoints import DEFAULT_SAVE_HOOKS, get_default_hook
 from speechbrain_ser.data.audio import AudioError, audio_info, read_audio
 from speechbrain_ser.data.pipelines import denormalize_avd
 from speechbrain_ser.metrics import AVD_NAMES
+from speechbrain_ser.nnet.pooling import token_attention_mask
 from speechbrain_ser.speech_activity import SpeechDetector
 
 # Shortest input judged when the model folder names no min_duration (s).
@@ -474,7 +475,6 @@ class SpeechTextRecognizer(EmotionRecognizer):
 
     def encode_text(self, transcripts):
         """(B, E_t) text embeddings of a list of transcripts."""
-        from speechbrain_ser.brains.speech_text import token_attention_mask
 
         tokens = self.mods.text_encoder.tokenizer(
             list(transcripts),

@@ -9,27 +9,12 @@ Authors
 """
 
 import speechbrain as sb
-import torch
 
 from speechbrain_ser.brains.emotion import EmotionBrain
 from speechbrain_ser.nnet.fusion import fuse_modalities
-from speechbrain_ser.nnet.pooling import valid_frames
+from speechbrain_ser.nnet.pooling import token_attention_mask
 
 MODALITIES = ("audio", "text", "both")
-
-
-def token_attention_mask(input_ids, lengths):
-    """(B, T) attention mask (1 on real tokens) from relative lengths.
-
-    Example
-    -------
-    >>> token_attention_mask(torch.zeros(2, 4), torch.tensor([1.0, 0.5]))
-    tensor([[1, 1, 1, 1],
-            [1, 1, 0, 0]])
-    """
-    steps = torch.arange(input_ids.shape[1], device=input_ids.device)
-    valid = valid_frames(lengths, input_ids.shape[1]).to(input_ids.device)
-    return (steps.unsqueeze(0) < valid.unsqueeze(1)).long()
 
 
 class SpeechTextBrain(EmotionBrain):
