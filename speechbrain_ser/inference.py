@@ -423,6 +423,13 @@ class SpeechTextRecognizer(EmotionRecognizer):
     :class:`speechbrain_ser.text.transcription.WhisperTranscriber`.
     Speech-only models need no transcript.
 
+    Arguments
+    ---------
+    *args : tuple
+        Passed to :class:`EmotionRecognizer` (use ``from_hparams``).
+    **kwargs : dict
+        Passed to :class:`EmotionRecognizer`.
+
     Example
     -------
     >>> import tempfile, numpy as np, soundfile
@@ -568,6 +575,20 @@ def load_recognizer(source, **kwargs):
         Inference folder.
     **kwargs
         Passed to ``from_hparams`` (``savedir``, ``run_opts``...).
+
+    Returns
+    -------
+    EmotionRecognizer
+        A :class:`SpeechTextRecognizer` for speech + text folders.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> recognizer = load_recognizer(
+    ...     tiny_model_folder(), savedir=tempfile.mkdtemp()
+    ... )
+    >>> type(recognizer).__name__
+    'EmotionRecognizer'
     """
     path = os.path.join(source, "hyperparams.yaml")
     text = open(path, encoding="utf-8").read() if os.path.isfile(path) else ""
@@ -660,6 +681,12 @@ def tiny_speech_text_folder(
     -------
     str
         The inference folder.
+
+    Example
+    -------
+    >>> folder = tiny_speech_text_folder(modalities="audio")
+    >>> "modalities: audio" in open(f"{folder}/hyperparams.yaml").read()
+    True
     """
     import tempfile
 
