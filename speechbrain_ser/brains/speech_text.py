@@ -40,6 +40,31 @@ class SpeechTextBrain(EmotionBrain):
     ``encoder_lr`` / ``text_encoder_lr`` (optional) give the pre-trained
     encoders their own learning rate (one Adam, three parameter groups);
     do not combine them with ``lr_annealing``, which sets one rate for all.
+
+    Example
+    -------
+    The pre-trained encoders get their own learning rates:
+
+    >>> import torch
+    >>> modules = {
+    ...     "encoder": torch.nn.Linear(4, 8),
+    ...     "text_encoder": torch.nn.Linear(4, 8),
+    ...     "head": torch.nn.Linear(8, 2),
+    ... }
+    >>> brain = SpeechTextBrain(
+    ...     modules,
+    ...     lambda groups: torch.optim.Adam(groups, lr=1e-3),
+    ...     hparams={
+    ...         "modalities": "both",
+    ...         "encoder_lr": 5e-4,
+    ...         "text_encoder_lr": 2e-5,
+    ...     },
+    ... )
+    >>> brain.init_optimizers()
+    >>> [group["lr"] for group in brain.optimizer.param_groups]
+    [0.001, 0.0005, 2e-05]
+    >>> brain.modalities
+    'both'
     """
 
     def init_optimizers(self):

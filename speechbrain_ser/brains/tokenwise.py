@@ -283,6 +283,18 @@ class TranscriptEmotionBrain(EmotionBrain):
     module: it is neither trained nor exported. Metrics, checkpoints and
     results are :class:`EmotionBrain`'s. Waveform augmentation is not
     supported (it would need the tokens replicated too).
+
+    Example
+    -------
+    >>> brain = TranscriptEmotionBrain(
+    ...     {"head": torch.nn.Linear(2, 2)},
+    ...     hparams={"wav_augment": lambda wavs, lengths: (wavs, lengths)},
+    ... )
+    >>> try:  # the augmented audio would no longer match the tokens
+    ...     brain.on_fit_start()
+    ... except ValueError as error:
+    ...     print(error)
+    TranscriptEmotionBrain has no wav_augment
     """
 
     def on_fit_start(self):
