@@ -628,7 +628,7 @@ def speech_text_dataio_prep(hparams):
     ... }
     >>> hparams.update(task="classification", modalities="both", seed=1)
     >>> hparams["label_encoder_file"] = f"{root}/label_encoder.txt"
-    >>> hparams["text_encoder"] = hparams["teacher"]
+    >>> hparams["text_encoder"] = types.SimpleNamespace(tokenizer=tokenizer)
     >>> datasets, extras = speech_text_dataio_prep(hparams)
     >>> datasets["train"][0]["text_tokens"].tolist()
     [2, 5, 8, 10, 13, 3]
