@@ -225,41 +225,6 @@ def utterance_features(manifest_path, data_folder, featurizer, cache=None):
         name -> (N, D) array.
     entries : list of dict
         The manifest entries, in ``ids`` order.
-
-    Example
-    -------
-    >>> import os, tempfile, soundfile
-    >>> from speechbrain_ser.data.manifest import write_manifest
-    >>> _ = torch.manual_seed(0)
-    >>> folder = tempfile.mkdtemp()
-    >>> class Energy:  # a one-number featurizer
-    ...     sample_rate = 16000
-    ...     names = ("energy",)
-    ...
-    ...     def __call__(self, wav):
-    ...         return {"energy": wav.pow(2).mean(-1).numpy()}
-    >>> def manifest(split):  # two loud and two quiet noise bursts
-    ...     entries = {}
-    ...     for i, (emotion, gain) in enumerate(
-    ...         [("loud", 0.5), ("quiet", 0.01)] * 2
-    ...     ):
-    ...         uid = f"{split}{i}"
-    ...         wav = gain * torch.randn(1600)
-    ...         soundfile.write(
-    ...             os.path.join(folder, uid + ".wav"), wav.numpy(), 16000
-    ...         )
-    ...         entries[uid] = {
-    ...             "wav": "{data_root}/" + uid + ".wav",
-    ...             "emotion": emotion,
-    ...         }
-    ...     write_manifest(entries, os.path.join(folder, split + ".json"))
-    ...     return os.path.join(folder, split + ".json")
-    >>> cache = {}
-    >>> ids, features, entries = utterance_features(
-    ...     manifest("train"), folder, Energy(), cache
-    ... )
-    >>> ids, features["energy"].shape, len(cache)
-    (['train0', 'train1', 'train2', 'train3'], (4, 1), 4)
     """
     cache = {} if cache is None else cache
     entries = read_manifest(manifest_path)
@@ -417,40 +382,6 @@ def linear_baseline(
     dict
         feature name -> ``{"results": results.json-like metrics,
         "predictions": predictions.json-like dict}``.
-
-    Example
-    -------
-    >>> import os, tempfile, soundfile
-    >>> from speechbrain_ser.data.manifest import write_manifest
-    >>> _ = torch.manual_seed(0)
-    >>> folder = tempfile.mkdtemp()
-    >>> class Energy:  # a one-number featurizer
-    ...     sample_rate = 16000
-    ...     names = ("energy",)
-    ...
-    ...     def __call__(self, wav):
-    ...         return {"energy": wav.pow(2).mean(-1).numpy()}
-    >>> def manifest(split):  # two loud and two quiet noise bursts
-    ...     entries = {}
-    ...     for i, (emotion, gain) in enumerate(
-    ...         [("loud", 0.5), ("quiet", 0.01)] * 2
-    ...     ):
-    ...         uid = f"{split}{i}"
-    ...         wav = gain * torch.randn(1600)
-    ...         soundfile.write(
-    ...             os.path.join(folder, uid + ".wav"), wav.numpy(), 16000
-    ...         )
-    ...         entries[uid] = {
-    ...             "wav": "{data_root}/" + uid + ".wav",
-    ...             "emotion": emotion,
-    ...         }
-    ...     write_manifest(entries, os.path.join(folder, split + ".json"))
-    ...     return os.path.join(folder, split + ".json")
-    >>> manifests = {s: manifest(s) for s in ("train", "valid", "test")}
-    >>> out = linear_baseline(manifests, folder, "classification", Energy())
-    >>> results = out["energy"]["results"]
-    >>> results["UA"], results["labels"]
-    (1.0, ['loud', 'quiet'])
     """
     if task not in ("classification", "regression", "both"):
         raise ValueError(

@@ -187,16 +187,6 @@ def fold_overrides(fold_key, folds, valid_key=None):
 def fold_is_done(folder):
     """Whether a fold's training wrote its test results.
 
-    Arguments
-    ---------
-    folder : str
-        The fold's output folder.
-
-    Returns
-    -------
-    bool
-        True when its ``results.json`` and ``predictions.json`` exist.
-
     Example
     -------
     >>> fold_is_done("no/such/folder")
@@ -209,39 +199,13 @@ def fold_is_done(folder):
 
 
 def read_json(path):
-    """Loads a JSON file.
-
-    Arguments
-    ---------
-    path : str
-        A JSON file.
-
-    Returns
-    -------
-    object
-        Its content.
-
-    Example
-    -------
-    >>> import tempfile
-    >>> path = tempfile.mktemp(suffix=".json")
-    >>> write_json({"UA": 0.5}, path)
-    >>> read_json(path)
-    {'UA': 0.5}
-    """
+    """Loads a JSON file."""
     with open(path, encoding="utf-8") as fin:
         return json.load(fin)
 
 
 def write_json(data, path):
     """Writes strict JSON: NaN and infinities become null.
-
-    Arguments
-    ---------
-    data : object
-        JSON-like data.
-    path : str
-        The output file.
 
     Example
     -------
@@ -253,7 +217,6 @@ def write_json(data, path):
     """
 
     def strict(value):
-        """``value`` with every non-finite float replaced by None."""
         if isinstance(value, float) and not math.isfinite(value):
             return None
         if isinstance(value, dict):
@@ -329,17 +292,6 @@ def pooled_report(predictions, labels=None):
 def headline_metrics(results):
     """The numbers a table shows, from a results.json-like dict.
 
-    Arguments
-    ---------
-    results : dict
-        A fold's (or pooled) results: ``UA``, ``WA``, ``F1_macro`` and/or
-        ``CCC``.
-
-    Returns
-    -------
-    dict
-        Metric name -> value (the CCC mean as ``CCC_mean``).
-
     Example
     -------
     >>> headline_metrics({"UA": 0.5, "WA": 0.6, "CCC": {"mean": 0.3}})
@@ -396,16 +348,6 @@ def summarise(fold_results, predictions):
 def markdown_table(report):
     """The systems of a cross-validation report as a Markdown table.
 
-    Arguments
-    ---------
-    report : dict
-        With ``systems``: system name -> :func:`summarise` output.
-
-    Returns
-    -------
-    str
-        One row per system: fold mean +- std and pooled value per metric.
-
     Example
     -------
     >>> s = summarise(
@@ -448,15 +390,6 @@ def run_training(hparams_file, overrides):
         The recipe YAML.
     overrides : list of str
         ``--key=value`` arguments.
-
-    Example
-    -------
-    >>> import subprocess
-    >>> try:
-    ...     run_training("no/such/recipe.yaml", [])
-    ... except subprocess.CalledProcessError as error:
-    ...     print(error.returncode != 0)
-    True
     """
     command = [sys.executable, TRAIN_SCRIPT, hparams_file, *overrides]
     logger.info("running " + " ".join(command))
@@ -474,20 +407,6 @@ def prepare_fold(hparams_file, overrides):
         The recipe YAML.
     overrides : list of str
         ``--key=value`` overrides (those of one fold).
-
-    Example
-    -------
-    >>> import tempfile
-    >>> folder = tempfile.mkdtemp()
-    >>> recipe = os.path.join(folder, "recipe.yaml")
-    >>> _ = open(recipe, "w").write(
-    ...     "data_folder: placeholder\\n"
-    ...     "prepare: !name:os.makedirs\\n"
-    ...     "    name: !ref <data_folder>/fold_data\\n"
-    ... )
-    >>> prepare_fold(recipe, [f"--data_folder={folder}"])
-    >>> os.path.isdir(os.path.join(folder, "fold_data"))
-    True
     """
     import io
 
@@ -517,19 +436,6 @@ def probe_featurizer(hparams_file, overrides):
     Returns
     -------
     EncoderStatistics
-
-    Example
-    -------
-    >>> import tempfile
-    >>> recipe = tempfile.mktemp(suffix=".yaml")
-    >>> _ = open(recipe, "w").write(
-    ...     "encoder: !new:torch.nn.Linear\\n"
-    ...     "    in_features: 4\\n"
-    ...     "    out_features: 3\\n"
-    ... )
-    >>> featurizer = probe_featurizer(recipe, [])
-    >>> type(featurizer).__name__, featurizer.sample_rate
-    ('EncoderStatistics', 16000)
     """
     from hyperpyyaml import load_hyperpyyaml
 
@@ -555,27 +461,7 @@ def probe_featurizer(hparams_file, overrides):
 
 
 def check_disjoint_tests(tested, fold, predictions):
-    """Raises when an utterance of ``fold``'s test set was tested before.
-
-    Arguments
-    ---------
-    tested : dict
-        Utterance id -> fold of every utterance tested so far (updated).
-    fold : str
-        The current fold.
-    predictions : dict
-        The current fold's test predictions, keyed by utterance id.
-
-    Example
-    -------
-    >>> tested = {}
-    >>> check_disjoint_tests(tested, "0", {"a": {}, "b": {}})
-    >>> try:
-    ...     check_disjoint_tests(tested, "1", {"b": {}})
-    ... except ValueError as error:
-    ...     print(str(error).split(":")[0])
-    utterance b is in the test sets of folds 0 and 1
-    """
+    """Raises when an utterance of ``fold``'s test set was tested before."""
     for uid in predictions:
         if uid in tested:
             raise ValueError(
@@ -587,20 +473,7 @@ def check_disjoint_tests(tested, fold, predictions):
 
 
 def build_parser():
-    """The argument parser of the cross-validation command.
-
-    Returns
-    -------
-    argparse.ArgumentParser
-
-    Example
-    -------
-    >>> args = build_parser().parse_args(
-    ...     ["recipe.yaml", "--folds=0,1", "--output_folder=out", "--baseline"]
-    ... )
-    >>> args.folds, args.baseline, args.baselines_only
-    ('0,1', [], False)
-    """
+    """The argument parser of the cross-validation command."""
     parser = argparse.ArgumentParser(
         prog="python -m speechbrain_ser.crossval",
         description=__doc__.split("\n\n")[0],
@@ -651,29 +524,6 @@ def main(argv=None):
     -------
     dict
         The report written to ``crossval_results.json``.
-
-    Example
-    -------
-    A fold whose results exist is read, not retrained (here both are):
-
-    >>> import contextlib, io, tempfile
-    >>> folder = tempfile.mkdtemp()
-    >>> recipe = os.path.join(folder, "recipe.yaml")
-    >>> _ = open(recipe, "w").write("fold: 0\\ntask: classification\\n")
-    >>> for fold, uid in (("0", "a"), ("1", "b")):
-    ...     out = os.path.join(folder, "cv", f"fold_{fold}")
-    ...     os.makedirs(out)
-    ...     write_json({"UA": 1.0}, os.path.join(out, "results.json"))
-    ...     write_json(
-    ...         {uid: {"emotion": "x", "target": "x"}},
-    ...         os.path.join(out, "predictions.json"),
-    ...     )
-    >>> with contextlib.redirect_stdout(io.StringIO()):
-    ...     report = main(
-    ...         [recipe, "--folds=0,1", f"--output_folder={folder}/cv"]
-    ...     )
-    >>> report["folds"], sorted(report["systems"])
-    (['0', '1'], ['model'])
     """
     args, overrides = build_parser().parse_known_args(argv)
     baselines = args.baseline
@@ -801,38 +651,6 @@ def run_baseline(hparams_file, fold_args, task, featurizer, cache, prepare):
     -------
     dict
         feature name -> {"results", "predictions"}.
-
-    Example
-    -------
-    >>> import tempfile, soundfile
-    >>> from speechbrain_ser.data.manifest import write_manifest
-    >>> folder = tempfile.mkdtemp()
-    >>> class Peak:  # a one-number featurizer
-    ...     sample_rate = 16000
-    ...     names = ("peak",)
-    ...
-    ...     def __call__(self, wav):
-    ...         return {"peak": wav.abs().amax(-1).numpy()}
-    >>> lines = [f"data_folder: {folder}"]
-    >>> for split in ("train", "valid", "test"):
-    ...     entries = {}
-    ...     for i, (emotion, gain) in enumerate(
-    ...         [("loud", 0.9), ("quiet", 0.1)]
-    ...     ):
-    ...         uid = f"{split}{i}"
-    ...         wav = gain * np.ones(160, dtype="float32")
-    ...         soundfile.write(f"{folder}/{uid}.wav", wav, 16000)
-    ...         entries[uid] = {
-    ...             "wav": "{data_root}/" + uid + ".wav",
-    ...             "emotion": emotion,
-    ...         }
-    ...     write_manifest(entries, f"{folder}/{split}.json")
-    ...     lines.append(f"{split}_manifest: {folder}/{split}.json")
-    >>> recipe = os.path.join(folder, "recipe.yaml")
-    >>> _ = open(recipe, "w").write("\\n".join(lines) + "\\n")
-    >>> out = run_baseline(recipe, [], "classification", Peak(), {}, False)
-    >>> out["peak"]["results"]["UA"]
-    1.0
     """
     from speechbrain_ser.baselines import linear_baseline
 
@@ -849,28 +667,7 @@ def run_baseline(hparams_file, fold_args, task, featurizer, cache, prepare):
 
 
 def make_featurizer(baseline, hparams_file, fold_args):
-    """The featurizer of a baseline name (``fbank`` or ``probe``).
-
-    Arguments
-    ---------
-    baseline : str
-        ``fbank`` (filterbank statistics) or ``probe`` (the recipe's
-        encoder, see :func:`probe_featurizer`).
-    hparams_file : str
-        The recipe YAML (for ``probe``).
-    fold_args : list of str
-        The fold's overrides (for ``probe``).
-
-    Returns
-    -------
-    callable
-        The featurizer: waveform -> {feature name: vector}.
-
-    Example
-    -------
-    >>> make_featurizer("fbank", "unused.yaml", []).names
-    ('fbank',)
-    """
+    """The featurizer of a baseline name (``fbank`` or ``probe``)."""
     from speechbrain_ser.baselines import FbankStatistics
 
     if baseline == "fbank":

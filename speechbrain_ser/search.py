@@ -58,32 +58,11 @@ MINIMISED = ("loss", "error", "cer", "wer", "eer")
 
 
 class TrialFailed(RuntimeError):
-    """A trial's training exited with an error (the search goes on).
-
-    Example
-    -------
-    >>> try:
-    ...     best_epoch_value(
-    ...         "no_such_folder/train_log.txt", "score", "maximize"
-    ...     )
-    ... except TrialFailed as error:
-    ...     print(error)
-    no_such_folder/train_log.txt: no epoch with `valid score`
-    """
+    """A trial's training exited with an error (the search goes on)."""
 
 
 def metric_direction(metric):
     """``minimize`` for losses and error rates, else ``maximize``.
-
-    Arguments
-    ---------
-    metric : str
-        A validation statistic of train_log.txt (e.g. ``loss``, ``UA``).
-
-    Returns
-    -------
-    str
-        ``minimize`` or ``maximize``.
 
     Example
     -------
@@ -219,20 +198,6 @@ def suggest_overrides(trial, parameters):
 def best_epoch_value(log_path, metric, direction):
     """Best ``valid <metric>`` over the epochs of a train_log.txt.
 
-    Arguments
-    ---------
-    log_path : str
-        The train_log.txt.
-    metric : str
-        The statistic (``valid <metric>`` in the log).
-    direction : str
-        ``minimize`` or ``maximize``.
-
-    Returns
-    -------
-    float
-        The best value; raises :class:`TrialFailed` if no epoch logged it.
-
     Example
     -------
     >>> import tempfile
@@ -253,33 +218,7 @@ def best_epoch_value(log_path, metric, direction):
 
 
 def epoch_values(log_path, metric):
-    """``valid <metric>`` of each logged epoch (empty before the first).
-
-    Arguments
-    ---------
-    log_path : str
-        The train_log.txt (may not exist yet).
-    metric : str
-        The statistic (``valid <metric>`` in the log).
-
-    Returns
-    -------
-    list of float
-        One value per logged validation epoch, in order.
-
-    Example
-    -------
-    >>> import tempfile
-    >>> path = tempfile.mktemp()
-    >>> epoch_values(path, "score")
-    []
-    >>> _ = open(path, "w").write(
-    ...     "epoch: 1 - train loss: 2.0 - valid loss: 1.5, valid score: 0.4\\n"
-    ...     "epoch: 2 - train loss: 1.0 - valid loss: 1.7, valid score: 0.6\\n"
-    ... )
-    >>> epoch_values(path, "score")
-    [0.4, 0.6]
-    """
+    """``valid <metric>`` of each logged epoch (empty before the first)."""
     if not os.path.exists(log_path):
         return []
     rows = read_train_log(log_path)
@@ -310,23 +249,6 @@ def train_and_watch(command, folder, metric, on_epoch, poll_seconds=2.0):
         ``optuna.TrialPruned`` to stop the training.
     poll_seconds : float
         How often the log is read.
-
-    Example
-    -------
-    >>> import sys, tempfile
-    >>> folder = tempfile.mkdtemp()
-    >>> line = "epoch: 1 - train loss: 2.0 - valid loss: 1.5\\n"
-    >>> script = f"open({folder + '/train_log.txt'!r}, 'w').write({line!r})"
-    >>> seen = []
-    >>> train_and_watch(
-    ...     [sys.executable, "-c", script],
-    ...     folder,
-    ...     "loss",
-    ...     lambda epoch, value: seen.append((epoch, value)),
-    ...     poll_seconds=0.05,
-    ... )
-    >>> seen
-    [(0, 1.5)]
     """
     os.makedirs(folder, exist_ok=True)
     log_path = os.path.join(folder, "train_log.txt")
@@ -373,29 +295,6 @@ class Objective:
         :func:`speechbrain_ser.crossval.fold_overrides`.
     poll_seconds : float
         How often a running trial's log is read.
-
-    Example
-    -------
-    >>> import optuna, tempfile
-    >>> class LoggedTraining(Objective):
-    ...     def train(self, args, folder, on_epoch):
-    ...         os.makedirs(folder, exist_ok=True)
-    ...         with open(os.path.join(folder, "train_log.txt"), "w") as log:
-    ...             log.write(
-    ...                 "epoch: 1 - train loss: 1.0 - valid score: 0.5\\n"
-    ...             )
-    ...         on_epoch(0, 0.5)
-    >>> space = {
-    ...     "metric": "score",
-    ...     "direction": "maximize",
-    ...     "parameters": {"lr": {"type": "float", "low": 0.001, "high": 0.01}},
-    ... }
-    >>> optuna.logging.set_verbosity(optuna.logging.WARNING)
-    >>> study = optuna.create_study(direction="maximize")
-    >>> objective = LoggedTraining("demo.yaml", space, tempfile.mkdtemp())
-    >>> study.optimize(objective, n_trials=1)
-    >>> study.best_value, sorted(study.best_trial.user_attrs["overrides"])
-    (0.5, ['lr'])
     """
 
     def __init__(
@@ -428,7 +327,6 @@ class Objective:
         metric, direction = self.space["metric"], self.space["direction"]
 
         def report(step, value):
-            """Reports ``value`` at ``step``; raises TrialPruned if pruned."""
             trial.report(value, step)
             if trial.should_prune():
                 raise optuna.TrialPruned(
@@ -495,15 +393,6 @@ def open_study(study_folder, space, study_name="search", seed=1986):
     Returns
     -------
     optuna.Study
-
-    Example
-    -------
-    >>> import tempfile
-    >>> space = {"direction": "maximize"}
-    >>> folder = tempfile.mkdtemp()
-    >>> study = open_study(folder, space)
-    >>> study.direction.name, os.path.exists(os.path.join(folder, "study.db"))
-    ('MAXIMIZE', True)
     """
     import optuna
 
@@ -544,16 +433,6 @@ def trials_table(study):
     Returns
     -------
     list of dict
-
-    Example
-    -------
-    >>> import optuna
-    >>> optuna.logging.set_verbosity(optuna.logging.WARNING)
-    >>> study = optuna.create_study()
-    >>> study.optimize(lambda trial: trial.suggest_float("lr", 0, 1), 1)
-    >>> row = trials_table(study)[0]
-    >>> row["trial"], row["state"], row["value"] == row["lr"]
-    (0, 'COMPLETE', True)
     """
     rows = []
     for trial in study.get_trials():
@@ -587,19 +466,6 @@ def write_results(study, study_folder, metric):
     -------
     list of str
         The files written.
-
-    Example
-    -------
-    >>> import optuna, tempfile
-    >>> optuna.logging.set_verbosity(optuna.logging.WARNING)
-    >>> study = optuna.create_study()
-    >>> study.optimize(lambda trial: trial.suggest_float("lr", 0, 1), 2)
-    >>> folder = tempfile.mkdtemp()
-    >>> written = write_results(study, folder, "loss")
-    >>> [os.path.basename(path) for path in written[:2]]
-    ['trials.csv', 'trials.md']
-    >>> open(os.path.join(folder, "trials.md")).read().startswith("Best: trial")
-    True
     """
     rows = trials_table(study)
     if not rows:
@@ -612,7 +478,6 @@ def write_results(study, study_folder, metric):
         writer.writerows(rows)
 
     def cell(value):
-        """A table cell: 4 significant digits for floats, '' for None."""
         if isinstance(value, float):
             return f"{value:.4g}"
         return "" if value is None else str(value)
@@ -642,33 +507,7 @@ def write_results(study, study_folder, metric):
 
 
 def write_plots(study, study_folder):
-    """Optuna's history, intermediate values and importances as PNG.
-
-    Plots Optuna cannot draw yet (e.g. importances of a single trial) are
-    skipped with a warning.
-
-    Arguments
-    ---------
-    study : optuna.Study
-        The study.
-    study_folder : str
-        Output folder.
-
-    Returns
-    -------
-    list of str
-        The PNG files written.
-
-    Example
-    -------
-    >>> import optuna, tempfile
-    >>> optuna.logging.set_verbosity(optuna.logging.WARNING)
-    >>> study = optuna.create_study()
-    >>> study.optimize(lambda trial: trial.suggest_float("lr", 0, 1), 2)
-    >>> paths = write_plots(study, tempfile.mkdtemp())
-    >>> "history.png" in [os.path.basename(path) for path in paths]
-    True
-    """
+    """Optuna's history, intermediate values and importances as PNG."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -699,28 +538,7 @@ def write_plots(study, study_folder):
 
 
 def build_parser():
-    """The argument parser of the search command.
-
-    Returns
-    -------
-    argparse.ArgumentParser
-
-    Example
-    -------
-    >>> args = build_parser().parse_args(
-    ...     [
-    ...         "hparams/demo.yaml",
-    ...         "--space",
-    ...         "space.yaml",
-    ...         "--n_trials",
-    ...         "4",
-    ...         "--study_folder",
-    ...         "results/search",
-    ...     ]
-    ... )
-    >>> args.n_trials, args.crossval, args.fold_key
-    (4, False, 'fold')
-    """
+    """The argument parser of the search command."""
     parser = argparse.ArgumentParser(
         prog="speechbrain-ser search",
         description=__doc__.split("\n\n")[0],
@@ -756,33 +574,6 @@ def main(argv=None):
     Returns
     -------
     optuna.Study
-
-    Example
-    -------
-    >>> import tempfile
-    >>> folder = tempfile.mkdtemp()
-    >>> space = os.path.join(folder, "space.yaml")
-    >>> _ = open(space, "w").write(
-    ...     "parameters:\\n  lr: {type: float, low: 0.001, high: 0.01}\\n"
-    ... )
-    >>> recipe = os.path.join(folder, "recipe.yaml")
-    >>> _ = open(recipe, "w").write("lr: 0.001\\n")
-    >>> try:  # crossval needs the folds (n_folds or --folds)
-    ...     main(
-    ...         [
-    ...             recipe,
-    ...             "--space",
-    ...             space,
-    ...             "--n_trials",
-    ...             "1",
-    ...             "--study_folder",
-    ...             folder,
-    ...             "--crossval",
-    ...         ]
-    ...     )
-    ... except ValueError as error:
-    ...     print(str(error).split(": ", 1)[1])
-    no n_folds; give the folds with --folds
     """
     import optuna
 
