@@ -47,6 +47,11 @@ RUN_PY = os.path.join(ROOT, "speechbrain_ser", "run.py")
 UNUSED_ALLOWED = {
     "seed": "seeds the run through __set_seed and names output_folder",
     "__set_seed": "an !apply: evaluated while the YAML loads",
+    "frame_masking": (
+        "the Whisper recipes' opt-in frame augmenter, off by default: "
+        "selected on the command line with "
+        "--frame_augment='!ref <frame_masking>' (see their READMEs)"
+    ),
 }
 
 # YAMLs under hparams/ that are not recipes, with what reads (and tests) them.
