@@ -27,7 +27,13 @@ import tempfile
 
 
 class UsageError(Exception):
-    """A problem with the command line, reported in one line."""
+    """A problem with the command line, reported in one line.
+
+    Example
+    -------
+    >>> str(UsageError(model_folder_problem("no/such/folder")))
+    'no/such/folder: no such model folder'
+    """
 
 
 def model_folder_problem(folder):
@@ -36,6 +42,17 @@ def model_folder_problem(folder):
     Checked before anything is loaded: loading runs the folder's
     ``hyperparams.yaml`` (code), and a training run's YAML would, e.g.,
     create its checkpoint folder.
+
+    Arguments
+    ---------
+    folder : str
+        The folder given as ``--model``.
+
+    Returns
+    -------
+    str or None
+        A one-line problem naming the folder, or None for an inference
+        folder.
 
     Example
     -------

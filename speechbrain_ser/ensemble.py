@@ -153,6 +153,14 @@ def run_ensemble(argv):
     -------
     dict
         The ensemble's results (also written to results.json).
+
+    Example
+    -------
+    >>> try:  # the recipe YAML is read before anything is trained
+    ...     run_ensemble(["no/such/recipe.yaml", "--n_models=3"])
+    ... except FileNotFoundError as error:
+    ...     print(error.filename)
+    no/such/recipe.yaml
     """
     from speechbrain_ser.run import run_recipe
 
@@ -229,7 +237,36 @@ def _without_overrides(argv, keys):
 
 
 def ensemble_results(members, hparams):
-    """UA/WA of the averaged posteriors and of each model on its own."""
+    """UA/WA of the averaged posteriors and of each model on its own.
+
+    Arguments
+    ---------
+    members : list of dict
+        One per model: ``ids``, ``probs`` (N, C), ``labels`` (names of the
+        true classes) and ``class_names``.
+    hparams : dict
+        Reads ``protocol`` and, optionally, ``subset_field`` with
+        ``test_manifest`` (results per value of that manifest field).
+
+    Returns
+    -------
+    dict
+        results.json-like metrics of the average, with ``models``: the UA /
+        WA of each model on its own.
+
+    Example
+    -------
+    >>> member = {
+    ...     "ids": ["u1", "u2"],
+    ...     "probs": [[0.9, 0.1], [0.4, 0.6]],
+    ...     "labels": ["neu", "ang"],
+    ...     "class_names": ["neu", "ang"],
+    ... }
+    >>> flipped = {**member, "probs": [[0.6, 0.4], [0.5, 0.5]]}
+    >>> results = ensemble_results([member, flipped], {})
+    >>> results["UA"], [model["UA"] for model in results["models"]]
+    (1.0, [1.0, 0.5])
+    """
     ids, probs, names = average_posteriors(members)
     label_of = dict(zip(members[0]["ids"], members[0]["labels"]))
     labels = np.array([names.index(label_of[uid]) for uid in ids])

@@ -27,6 +27,7 @@ from speechbrain.utils.checkpoints import DEFAULT_SAVE_HOOKS, get_default_hook
 from speechbrain_ser.data.audio import AudioError, audio_info, read_audio
 from speechbrain_ser.data.pipelines import denormalize_avd
 from speechbrain_ser.metrics import AVD_NAMES
+from speechbrain_ser.nnet.pooling import token_attention_mask
 from speechbrain_ser.speech_activity import SpeechDetector
 
 # Shortest input judged when the model folder names no min_duration (s).
@@ -422,6 +423,13 @@ class SpeechTextRecognizer(EmotionRecognizer):
     :class:`speechbrain_ser.text.transcription.WhisperTranscriber`.
     Speech-only models need no transcript.
 
+    Arguments
+    ---------
+    *args : tuple
+        Passed to :class:`EmotionRecognizer` (use ``from_hparams``).
+    **kwargs : dict
+        Passed to :class:`EmotionRecognizer`.
+
     Example
     -------
     >>> import tempfile, numpy as np, soundfile
@@ -474,7 +482,6 @@ class SpeechTextRecognizer(EmotionRecognizer):
 
     def encode_text(self, transcripts):
         """(B, E_t) text embeddings of a list of transcripts."""
-        from speechbrain_ser.brains.speech_text import token_attention_mask
 
         tokens = self.mods.text_encoder.tokenizer(
             list(transcripts),
@@ -568,6 +575,20 @@ def load_recognizer(source, **kwargs):
         Inference folder.
     **kwargs
         Passed to ``from_hparams`` (``savedir``, ``run_opts``...).
+
+    Returns
+    -------
+    EmotionRecognizer
+        A :class:`SpeechTextRecognizer` for speech + text folders.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> recognizer = load_recognizer(
+    ...     tiny_model_folder(), savedir=tempfile.mkdtemp()
+    ... )
+    >>> type(recognizer).__name__
+    'EmotionRecognizer'
     """
     path = os.path.join(source, "hyperparams.yaml")
     text = open(path, encoding="utf-8").read() if os.path.isfile(path) else ""
@@ -660,6 +681,12 @@ def tiny_speech_text_folder(
     -------
     str
         The inference folder.
+
+    Example
+    -------
+    >>> folder = tiny_speech_text_folder(modalities="audio")
+    >>> "modalities: audio" in open(f"{folder}/hyperparams.yaml").read()
+    True
     """
     import tempfile
 

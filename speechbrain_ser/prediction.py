@@ -416,6 +416,7 @@ def predict_corpus(
     with ResultWriter(output) as writer:
 
         def emit(row):
+            """Counts ``row`` (error or prediction), writes it and ticks the bar."""
             counts["errors" if "error" in row else "predicted"] += 1
             writer.write(row)
             bar.update(1)

@@ -65,6 +65,18 @@ def strict(obj, reasons=None, where=""):
 def dumps(obj, **kwargs):
     """``json.dumps`` of :func:`strict` ``(obj)``; never writes NaN.
 
+    Arguments
+    ---------
+    obj : object
+        JSON-like data.
+    **kwargs : dict
+        Passed on to ``json.dumps`` (e.g. ``indent``).
+
+    Returns
+    -------
+    str
+        Strict JSON text (non-finite floats written as ``null``).
+
     Example
     -------
     >>> dumps({"p": float("inf")})

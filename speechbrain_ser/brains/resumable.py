@@ -55,9 +55,9 @@ class RandomState:
     >>> path = tempfile.mktemp()
     >>> state = RandomState(set())
     >>> _ = torch.manual_seed(0)
-    ... state.save(path)
+    >>> state.save(path)
     >>> a = torch.rand(2)
-    ... state.load(path)
+    >>> state.load(path)
     >>> torch.equal(a, torch.rand(2))
     True
     """
@@ -101,7 +101,33 @@ class RandomState:
 
 class ResumableBrain(sb.Brain):
     """``sb.Brain`` with exact resume and skipped-file counting (see the
-    module docstring); the base of every Brain in this package."""
+    module docstring); the base of every Brain in this package.
+
+    Arguments
+    ---------
+    *args : tuple
+        As ``sb.Brain`` (``modules``, ``opt_class``, ``hparams``,
+        ``run_opts``, ``checkpointer``).
+    **kwargs : dict
+        As ``sb.Brain``.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> from speechbrain.utils.checkpoints import Checkpointer
+    >>> from speechbrain_ser.data.pipelines import SkippedBatch
+    >>> model = torch.nn.Linear(2, 1)
+    >>> brain = ResumableBrain(
+    ...     {"model": model},
+    ...     checkpointer=Checkpointer(tempfile.mkdtemp(), {"model": model}),
+    ... )
+    >>> "random_state" in brain.checkpointer.recoverables
+    True
+    >>> brain.fit_batch(SkippedBatch(["u1"]))  # nothing readable: no step
+    tensor(0.)
+    >>> brain.skipped_files
+    {'u1'}
+    """
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

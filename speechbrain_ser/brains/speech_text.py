@@ -9,27 +9,12 @@ Authors
 """
 
 import speechbrain as sb
-import torch
 
 from speechbrain_ser.brains.emotion import EmotionBrain
 from speechbrain_ser.nnet.fusion import fuse_modalities
-from speechbrain_ser.nnet.pooling import valid_frames
+from speechbrain_ser.nnet.pooling import token_attention_mask
 
 MODALITIES = ("audio", "text", "both")
-
-
-def token_attention_mask(input_ids, lengths):
-    """(B, T) attention mask (1 on real tokens) from relative lengths.
-
-    Example
-    -------
-    >>> token_attention_mask(torch.zeros(2, 4), torch.tensor([1.0, 0.5]))
-    tensor([[1, 1, 1, 1],
-            [1, 1, 0, 0]])
-    """
-    steps = torch.arange(input_ids.shape[1], device=input_ids.device)
-    valid = valid_frames(lengths, input_ids.shape[1]).to(input_ids.device)
-    return (steps.unsqueeze(0) < valid.unsqueeze(1)).long()
 
 
 class SpeechTextBrain(EmotionBrain):
@@ -55,6 +40,31 @@ class SpeechTextBrain(EmotionBrain):
     ``encoder_lr`` / ``text_encoder_lr`` (optional) give the pre-trained
     encoders their own learning rate (one Adam, three parameter groups);
     do not combine them with ``lr_annealing``, which sets one rate for all.
+
+    Example
+    -------
+    The pre-trained encoders get their own learning rates:
+
+    >>> import torch
+    >>> modules = {
+    ...     "encoder": torch.nn.Linear(4, 8),
+    ...     "text_encoder": torch.nn.Linear(4, 8),
+    ...     "head": torch.nn.Linear(8, 2),
+    ... }
+    >>> brain = SpeechTextBrain(
+    ...     modules,
+    ...     lambda groups: torch.optim.Adam(groups, lr=1e-3),
+    ...     hparams={
+    ...         "modalities": "both",
+    ...         "encoder_lr": 5e-4,
+    ...         "text_encoder_lr": 2e-5,
+    ...     },
+    ... )
+    >>> brain.init_optimizers()
+    >>> [group["lr"] for group in brain.optimizer.param_groups]
+    [0.001, 0.0005, 2e-05]
+    >>> brain.modalities
+    'both'
     """
 
     def init_optimizers(self):

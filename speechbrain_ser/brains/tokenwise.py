@@ -43,6 +43,17 @@ def teacher_tokens(teacher, text_tokens):
         (B, L).
     attention_mask : torch.LongTensor
         (B, L), 1 on real tokens.
+
+    Example
+    -------
+    >>> import types
+    >>> roberta = types.SimpleNamespace(
+    ...     tokenizer=types.SimpleNamespace(pad_token_id=1)
+    ... )
+    >>> ids = torch.tensor([[0, 7, 2], [0, 2, 0]])
+    >>> ids, mask = teacher_tokens(roberta, (ids, torch.tensor([1.0, 2 / 3])))
+    >>> ids.tolist(), mask.tolist()
+    ([[0, 7, 2], [0, 2, 1]], [[1, 1, 1], [1, 1, 0]])
     """
     ids, lengths = text_tokens
     mask = padded_token_mask(lengths, ids.shape[1])
@@ -125,6 +136,47 @@ class TokenwiseContrastiveBrain(sb.Brain):
     accuracy; the checkpoint with the lowest validation loss is kept,
     tested, and exported as ``<output_folder>/speech_encoder.ckpt`` and
     ``<output_folder>/cross_modal.ckpt`` for fine-tuning recipes.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> from speechbrain.dataio.batch import PaddedBatch
+    >>> from speechbrain.lobes.features import Fbank
+    >>> from speechbrain_ser.nnet.cross_modal import CrossModalEncoder
+    >>> from speechbrain_ser.nnet.encoders import ConvEncoder
+    >>> from speechbrain_ser.nnet.losses import TokenwiseContrastiveLoss
+    >>> from speechbrain_ser.nnet.tokenwise import FeatureFrameEncoder
+    >>> from speechbrain_ser.text.encoders import HFTextEncoder
+    >>> from tests.fakes_text import save_tiny_bert
+    >>> _ = torch.manual_seed(0)
+    >>> teacher = HFTextEncoder(save_tiny_bert(tempfile.mkdtemp()), freeze=True)
+    >>> tokens = [
+    ...     torch.LongTensor(teacher.tokenizer(text)["input_ids"])
+    ...     for text in ("a dog is sad", "hello world")
+    ... ]
+    >>> batch = PaddedBatch(
+    ...     [
+    ...         {"id": f"u{i}", "sig": torch.randn(4000), "text_tokens": ids}
+    ...         for i, ids in enumerate(tokens)
+    ...     ]
+    ... )
+    >>> speech = FeatureFrameEncoder(
+    ...     Fbank(n_mels=20), ConvEncoder(20, 16, n_layers=1)
+    ... )
+    >>> modules = {
+    ...     "speech_encoder": speech,
+    ...     "cross_modal": CrossModalEncoder(16, 16, n_heads=2, d_ffn=32),
+    ...     "teacher": teacher,
+    ...     "loss": TokenwiseContrastiveLoss(0.1),
+    ... }
+    >>> brain = TokenwiseContrastiveBrain(
+    ...     modules, hparams={"speech_trainable_layers": None}
+    ... )
+    >>> brain.on_stage_start(sb.Stage.VALID)
+    >>> outputs = brain.compute_forward(batch, sb.Stage.VALID)
+    >>> loss = brain.compute_objectives(outputs, batch, sb.Stage.VALID)
+    >>> loss.dim(), bool(torch.isfinite(loss))
+    (0, True)
     """
 
     test_checkpoint = {"min_key": "loss"}
@@ -231,6 +283,18 @@ class TranscriptEmotionBrain(EmotionBrain):
     module: it is neither trained nor exported. Metrics, checkpoints and
     results are :class:`EmotionBrain`'s. Waveform augmentation is not
     supported (it would need the tokens replicated too).
+
+    Example
+    -------
+    >>> brain = TranscriptEmotionBrain(
+    ...     {"head": torch.nn.Linear(2, 2)},
+    ...     hparams={"wav_augment": lambda wavs, lengths: (wavs, lengths)},
+    ... )
+    >>> try:  # the augmented audio would no longer match the tokens
+    ...     brain.on_fit_start()
+    ... except ValueError as error:
+    ...     print(error)
+    TranscriptEmotionBrain has no wav_augment
     """
 
     def on_fit_start(self):

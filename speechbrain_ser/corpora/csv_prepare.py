@@ -173,6 +173,7 @@ def prepare_csv(
     }
 
     def split(entries):
+        """Train/valid/test: the CSV's ``split`` column, else by speaker."""
         if has_split_column:
             if not all("split" in entry for entry in entries.values()):
                 raise PreparationError(

@@ -247,6 +247,23 @@ def prepare_iemocap(
         ``"all"``, or only the ``"improvised"`` or ``"scripted"`` dialogs
         (the three conditions of Bhosale et al. 2020); every entry has an
         ``improvised`` flag either way.
+
+    Example
+    -------
+    >>> import json, pathlib, tempfile
+    >>> from tests.conftest import write_tone
+    >>> from tests.fakes import make_iemocap
+    >>> root, save = pathlib.Path(tempfile.mkdtemp()), tempfile.mkdtemp()
+    >>> make_iemocap(root, write_tone, sessions=(1, 2, 3, 4, 5))
+    >>> prepare_iemocap(
+    ...     str(root), save, test_session=5, recordings="improvised"
+    ... )
+    >>> test = json.load(open(f"{save}/test.json"))
+    >>> valid = json.load(open(f"{save}/valid.json"))
+    >>> {uid[:5] for uid in test}, {uid[:6] for uid in valid}
+    ({'Ses05'}, {'Ses01F'})
+    >>> all(entry["improvised"] for entry in test.values())
+    True
     """
     if recordings not in RECORDINGS:
         raise ValueError(f"recordings must be one of {RECORDINGS}")
@@ -268,6 +285,7 @@ def prepare_iemocap(
         options["recordings"] = recordings
 
     def scan():
+        """Candidate entries, only of the ``recordings`` kind asked for."""
         entries = scan_iemocap(data_folder, class_set, keep_other_classes)
         if recordings == "all":
             return entries

@@ -102,6 +102,18 @@ def read_manifest(path):
 def manifest_field(path, field):
     """id -> value of one field, for the entries of a manifest that have it.
 
+    Arguments
+    ---------
+    path : str
+        A JSON manifest.
+    field : str
+        The entry field to read.
+
+    Returns
+    -------
+    dict
+        Utterance id -> value, only for the entries that have ``field``.
+
     Example
     -------
     >>> import tempfile

@@ -194,6 +194,17 @@ def collate_skipping_failed(examples):
     in the batch's ``skipped_ids``; a batch with no readable example is
     an empty ``list`` subclass :class:`SkippedBatch`.
 
+    Arguments
+    ---------
+    examples : list of dict
+        The examples of one batch, each with ``id`` and ``sig``.
+
+    Returns
+    -------
+    PaddedBatch or SkippedBatch
+        The readable examples, padded, with ``skipped_ids``; or an empty
+        :class:`SkippedBatch` when none was readable.
+
     Example
     -------
     >>> batch = collate_skipping_failed(
@@ -214,7 +225,19 @@ def collate_skipping_failed(examples):
 
 
 class SkippedBatch(list):
-    """A training batch whose every utterance failed to load."""
+    """A training batch whose every utterance failed to load.
+
+    Arguments
+    ---------
+    skipped_ids : iterable of str
+        The ids of the utterances that failed to load.
+
+    Example
+    -------
+    >>> batch = SkippedBatch(["a", "b"])
+    >>> len(batch), batch.skipped_ids, batch.to("cpu") is batch
+    (0, ['a', 'b'], True)
+    """
 
     def __init__(self, skipped_ids):
         super().__init__()
@@ -240,6 +263,23 @@ def add_audio_pipelines(datasets, hparams):
     hparams : dict
         Reads ``sample_rate``, ``on_error`` (default ``skip``) and sets
         ``train_dataloader_options["collate_fn"]`` when skipping.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> import numpy as np, soundfile
+    >>> from speechbrain.dataio.dataset import DynamicItemDataset
+    >>> root = tempfile.mkdtemp()
+    >>> soundfile.write(f"{root}/a.wav", np.zeros(800), 16000)
+    >>> data = {"a": {"wav": f"{root}/a.wav"}, "b": {"wav": f"{root}/none.wav"}}
+    >>> datasets = {"train": DynamicItemDataset(data)}
+    >>> hparams = {"sample_rate": 16000, "train_dataloader_options": {}}
+    >>> add_audio_pipelines(datasets, hparams)
+    >>> datasets["train"].set_output_keys(["id", "sig"])
+    >>> datasets["train"][0]["sig"].shape, datasets["train"][1]["sig"]
+    (torch.Size([800]), None)
+    >>> hparams["train_dataloader_options"]["collate_fn"].__name__
+    'collate_skipping_failed'
     """
     on_error = hparams.get("on_error", "skip")
     for split, dataset in datasets.items():
@@ -457,6 +497,11 @@ def text_tokens_pipeline(tokenizer, max_length=None):
     max_length : int, optional
         Longer transcripts are truncated (default: the tokenizer's limit).
 
+    Returns
+    -------
+    callable
+        The dynamic item, giving a (L,) LongTensor per utterance.
+
     Example
     -------
     >>> import tempfile
@@ -473,6 +518,7 @@ def text_tokens_pipeline(tokenizer, max_length=None):
     @sb.utils.data_pipeline.takes("transcript")
     @sb.utils.data_pipeline.provides("text_tokens")
     def encode(transcript):
+        """Token ids (with special tokens) of one transcript."""
         ids = tokenizer(
             transcript,
             truncation=max_length is not None,
@@ -544,6 +590,48 @@ def speech_text_dataio_prep(hparams):
         with text, ``text_tokens``.
     extras : dict
         As :func:`emotion_dataio_prep`, with the downsampled class counts.
+
+    Arguments
+    ---------
+    hparams : dict
+        What :func:`emotion_dataio_prep` reads, and the keys above.
+
+    Example
+    -------
+    >>> import tempfile, types
+    >>> import numpy as np, soundfile
+    >>> from transformers import AutoTokenizer
+    >>> from speechbrain_ser.data.manifest import write_splits
+    >>> from tests.fakes_text import save_tiny_bert
+    >>> root, entries = tempfile.mkdtemp(), {}
+    >>> for i, emotion in enumerate(["happy", "sad"]):
+    ...     soundfile.write(f"{root}/{i}.wav", np.zeros(1600), 16000)
+    ...     entries[f"u{i}"] = {
+    ...         "wav": "{data_root}/" + f"{i}.wav",
+    ...         "duration": 0.1,
+    ...         "emotion": emotion,
+    ...         "transcript": "a dog is sad",
+    ...     }
+    >>> write_splits({s: entries for s in ("train", "valid", "test")}, root, {})
+    >>> tokenizer = AutoTokenizer.from_pretrained(
+    ...     save_tiny_bert(tempfile.mkdtemp())
+    ... )
+    >>> hparams = {
+    ...     "data_folder": root,
+    ...     "sample_rate": 16000,
+    ...     "train_dataloader_options": {},
+    ...     "teacher": types.SimpleNamespace(tokenizer=tokenizer),
+    ...     **{
+    ...         f"{s}_manifest": f"{root}/{s}.json"
+    ...         for s in ("train", "valid", "test")
+    ...     },
+    ... }
+    >>> hparams.update(task="classification", modalities="both", seed=1)
+    >>> hparams["label_encoder_file"] = f"{root}/label_encoder.txt"
+    >>> hparams["text_encoder"] = types.SimpleNamespace(tokenizer=tokenizer)
+    >>> datasets, extras = speech_text_dataio_prep(hparams)
+    >>> datasets["train"][0]["text_tokens"].tolist()
+    [2, 5, 8, 10, 13, 3]
     """
     datasets, extras = emotion_dataio_prep(hparams)
     if hparams["modalities"] not in ("audio", "text", "both"):
@@ -998,11 +1086,45 @@ def text_token_pipeline(tokenizer):
     Returns
     -------
     A dynamic item giving a (L,) LongTensor per utterance.
+
+    Example
+    -------
+    >>> import tempfile, types
+    >>> import numpy as np, soundfile
+    >>> from transformers import AutoTokenizer
+    >>> from speechbrain_ser.data.manifest import write_splits
+    >>> from tests.fakes_text import save_tiny_bert
+    >>> root, entries = tempfile.mkdtemp(), {}
+    >>> for i, emotion in enumerate(["happy", "sad"]):
+    ...     soundfile.write(f"{root}/{i}.wav", np.zeros(1600), 16000)
+    ...     entries[f"u{i}"] = {
+    ...         "wav": "{data_root}/" + f"{i}.wav",
+    ...         "duration": 0.1,
+    ...         "emotion": emotion,
+    ...         "transcript": "a dog is sad",
+    ...     }
+    >>> write_splits({s: entries for s in ("train", "valid", "test")}, root, {})
+    >>> tokenizer = AutoTokenizer.from_pretrained(
+    ...     save_tiny_bert(tempfile.mkdtemp())
+    ... )
+    >>> hparams = {
+    ...     "data_folder": root,
+    ...     "sample_rate": 16000,
+    ...     "train_dataloader_options": {},
+    ...     "teacher": types.SimpleNamespace(tokenizer=tokenizer),
+    ...     **{
+    ...         f"{s}_manifest": f"{root}/{s}.json"
+    ...         for s in ("train", "valid", "test")
+    ...     },
+    ... }
+    >>> text_token_pipeline(tokenizer).func("a dog is sad").tolist()
+    [2, 5, 8, 10, 13, 3]
     """
 
     @sb.utils.data_pipeline.takes("transcript")
     @sb.utils.data_pipeline.provides("text_tokens")
     def tokenize(transcript):
+        """The (L,) LongTensor of token ids of ``transcript``."""
         ids = tokenizer(transcript, truncation=True)["input_ids"]
         return torch.LongTensor(ids)
 
@@ -1011,7 +1133,52 @@ def text_token_pipeline(tokenizer):
 
 def check_transcripts(path):
     """Every entry of the manifest at ``path`` needs a non-empty
-    ``transcript``."""
+    ``transcript``.
+
+    Arguments
+    ---------
+    path : str
+        A JSON manifest; raises a ValueError naming the entry otherwise.
+
+    Example
+    -------
+    >>> import tempfile, types
+    >>> import numpy as np, soundfile
+    >>> from transformers import AutoTokenizer
+    >>> from speechbrain_ser.data.manifest import write_splits
+    >>> from tests.fakes_text import save_tiny_bert
+    >>> root, entries = tempfile.mkdtemp(), {}
+    >>> for i, emotion in enumerate(["happy", "sad"]):
+    ...     soundfile.write(f"{root}/{i}.wav", np.zeros(1600), 16000)
+    ...     entries[f"u{i}"] = {
+    ...         "wav": "{data_root}/" + f"{i}.wav",
+    ...         "duration": 0.1,
+    ...         "emotion": emotion,
+    ...         "transcript": "a dog is sad",
+    ...     }
+    >>> write_splits({s: entries for s in ("train", "valid", "test")}, root, {})
+    >>> tokenizer = AutoTokenizer.from_pretrained(
+    ...     save_tiny_bert(tempfile.mkdtemp())
+    ... )
+    >>> hparams = {
+    ...     "data_folder": root,
+    ...     "sample_rate": 16000,
+    ...     "train_dataloader_options": {},
+    ...     "teacher": types.SimpleNamespace(tokenizer=tokenizer),
+    ...     **{
+    ...         f"{s}_manifest": f"{root}/{s}.json"
+    ...         for s in ("train", "valid", "test")
+    ...     },
+    ... }
+    >>> check_transcripts(hparams["train_manifest"])
+    >>> entries["u1"]["transcript"] = " "
+    >>> write_splits({"train": entries}, root, {})
+    >>> try:
+    ...     check_transcripts(hparams["train_manifest"])
+    ... except ValueError as error:
+    ...     print("no transcript" in str(error))
+    True
+    """
     for where, entry in described_entries(path):
         if not str(entry.get("transcript") or "").strip():
             raise ValueError(
@@ -1034,6 +1201,47 @@ def tokenwise_dataio_prep(hparams):
         split -> DynamicItemDataset with ``id``, ``sig``, ``text_tokens``.
     extras : dict
         Empty.
+
+    Arguments
+    ---------
+    hparams : dict
+        The keys above.
+
+    Example
+    -------
+    >>> import tempfile, types
+    >>> import numpy as np, soundfile
+    >>> from transformers import AutoTokenizer
+    >>> from speechbrain_ser.data.manifest import write_splits
+    >>> from tests.fakes_text import save_tiny_bert
+    >>> root, entries = tempfile.mkdtemp(), {}
+    >>> for i, emotion in enumerate(["happy", "sad"]):
+    ...     soundfile.write(f"{root}/{i}.wav", np.zeros(1600), 16000)
+    ...     entries[f"u{i}"] = {
+    ...         "wav": "{data_root}/" + f"{i}.wav",
+    ...         "duration": 0.1,
+    ...         "emotion": emotion,
+    ...         "transcript": "a dog is sad",
+    ...     }
+    >>> write_splits({s: entries for s in ("train", "valid", "test")}, root, {})
+    >>> tokenizer = AutoTokenizer.from_pretrained(
+    ...     save_tiny_bert(tempfile.mkdtemp())
+    ... )
+    >>> hparams = {
+    ...     "data_folder": root,
+    ...     "sample_rate": 16000,
+    ...     "train_dataloader_options": {},
+    ...     "teacher": types.SimpleNamespace(tokenizer=tokenizer),
+    ...     **{
+    ...         f"{s}_manifest": f"{root}/{s}.json"
+    ...         for s in ("train", "valid", "test")
+    ...     },
+    ... }
+    >>> hparams["sorting"] = "ascending"
+    >>> datasets, extras = tokenwise_dataio_prep(hparams)
+    >>> item = datasets["train"][0]
+    >>> item["sig"].shape, item["text_tokens"].tolist(), extras
+    (torch.Size([1600]), [2, 5, 8, 10, 13, 3], {})
     """
     items = [
         audio_pipeline(hparams["sample_rate"]),
@@ -1059,6 +1267,56 @@ def transcript_emotion_dataio_prep(hparams):
     the transcript (``TokenwiseHead`` with ``query: transcript``).
 
     Reads what :func:`emotion_dataio_prep` reads, and ``teacher``.
+
+    Arguments
+    ---------
+    hparams : dict
+        The keys above.
+
+    Returns
+    -------
+    datasets : dict
+        split -> DynamicItemDataset with the outputs of
+        :func:`emotion_dataio_prep` and ``text_tokens``.
+    extras : dict
+        As :func:`emotion_dataio_prep`.
+
+    Example
+    -------
+    >>> import tempfile, types
+    >>> import numpy as np, soundfile
+    >>> from transformers import AutoTokenizer
+    >>> from speechbrain_ser.data.manifest import write_splits
+    >>> from tests.fakes_text import save_tiny_bert
+    >>> root, entries = tempfile.mkdtemp(), {}
+    >>> for i, emotion in enumerate(["happy", "sad"]):
+    ...     soundfile.write(f"{root}/{i}.wav", np.zeros(1600), 16000)
+    ...     entries[f"u{i}"] = {
+    ...         "wav": "{data_root}/" + f"{i}.wav",
+    ...         "duration": 0.1,
+    ...         "emotion": emotion,
+    ...         "transcript": "a dog is sad",
+    ...     }
+    >>> write_splits({s: entries for s in ("train", "valid", "test")}, root, {})
+    >>> tokenizer = AutoTokenizer.from_pretrained(
+    ...     save_tiny_bert(tempfile.mkdtemp())
+    ... )
+    >>> hparams = {
+    ...     "data_folder": root,
+    ...     "sample_rate": 16000,
+    ...     "train_dataloader_options": {},
+    ...     "teacher": types.SimpleNamespace(tokenizer=tokenizer),
+    ...     **{
+    ...         f"{s}_manifest": f"{root}/{s}.json"
+    ...         for s in ("train", "valid", "test")
+    ...     },
+    ... }
+    >>> hparams.update(task="classification", seed=1)
+    >>> hparams["label_encoder_file"] = f"{root}/label_encoder.txt"
+    >>> datasets, extras = transcript_emotion_dataio_prep(hparams)
+    >>> item = datasets["train"][1]
+    >>> item["emotion_encoded"], item["text_tokens"].tolist()
+    (tensor([1]), [2, 5, 8, 10, 13, 3])
     """
     datasets, extras = emotion_dataio_prep(hparams)
     for split in ("train", "valid", "test"):

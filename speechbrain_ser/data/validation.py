@@ -58,7 +58,16 @@ DECODE_BLOCK = 1 << 18  # samples decoded at a time (bounded memory)
 
 
 class ManifestError(ValueError):
-    """Problems in a run's manifests or audio; the message lists them."""
+    """Problems in a run's manifests or audio; the message lists them.
+
+    Example
+    -------
+    >>> try:
+    ...     load_manifest("no/such/train.json")
+    ... except ManifestError as error:
+    ...     print(error)
+    no/such/train.json: no such manifest
+    """
 
 
 def load_manifest(path):
@@ -99,6 +108,7 @@ def load_manifest(path):
     repeated = []
 
     def no_repeats(pairs):
+        """``json`` object hook: a dict of ``pairs``, noting repeated ids."""
         seen = set()
         for key, _ in pairs:
             if key in seen:
@@ -236,7 +246,7 @@ class AudioCheckCache:
     >>> cache.check(wav, decode=True)
     (0.1, None)
     >>> cache.save()
-    ... AudioCheckCache(cache.path).lookup(wav, decode=True)
+    >>> AudioCheckCache(cache.path).lookup(wav, decode=True)
     {'duration': 0.1, 'error': None, 'decoded': True}
     """
 
@@ -416,6 +426,31 @@ def validate_manifests(
     ------
     ManifestError
         Listing the problems (the first :data:`MAX_LISTED` in full).
+
+    Example
+    -------
+    >>> import json, tempfile
+    >>> import numpy as np, soundfile
+    >>> root = tempfile.mkdtemp()
+    >>> soundfile.write(f"{root}/a.wav", np.zeros(16000), 16000)
+    >>> manifest = {
+    ...     "a": {
+    ...         "wav": "{data_root}/a.wav",
+    ...         "duration": 1.0,
+    ...         "emotion": "sad",
+    ...     },
+    ...     "b": {
+    ...         "wav": "{data_root}/b.wav",
+    ...         "duration": 1.0,
+    ...         "emotion": "sad",
+    ...     },
+    ... }
+    >>> _ = open(f"{root}/train.json", "w").write(json.dumps(manifest))
+    >>> try:
+    ...     validate_manifests({"train": f"{root}/train.json"}, root)
+    ... except ManifestError as error:
+    ...     print("'b'" in str(error), "'a'" in str(error))
+    True False
     """
     start = time.time()
     labels = set(labels) if labels else None
@@ -537,6 +572,33 @@ def validate_recipe_data(hparams):
     -------
     dict or None
         The counts of :func:`validate_manifests`.
+
+    Example
+    -------
+    >>> import json, tempfile
+    >>> import numpy as np, soundfile
+    >>> root = tempfile.mkdtemp()
+    >>> soundfile.write(f"{root}/a.wav", np.zeros(16000), 16000)
+    >>> manifest = {
+    ...     "a": {
+    ...         "wav": "{data_root}/a.wav",
+    ...         "duration": 1.0,
+    ...         "emotion": "sad",
+    ...     },
+    ...     "b": {
+    ...         "wav": "{data_root}/b.wav",
+    ...         "duration": 1.0,
+    ...         "emotion": "sad",
+    ...     },
+    ... }
+    >>> _ = open(f"{root}/train.json", "w").write(json.dumps(manifest))
+    >>> del manifest["b"]
+    >>> _ = open(f"{root}/train.json", "w").write(json.dumps(manifest))
+    >>> hparams = {"train_manifest": f"{root}/train.json", "data_folder": root}
+    >>> validate_recipe_data(hparams)["files_checked"]
+    1
+    >>> validate_recipe_data({**hparams, "validate_data": False}) is None
+    True
     """
     if not hparams.get("validate_data", True):
         return None

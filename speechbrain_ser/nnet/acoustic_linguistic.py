@@ -29,6 +29,20 @@ STREAMS = ("acoustic", "linguistic", "fusion")
 def stream_size(streams, acoustic_size, linguistic_size):
     """Frame dimension of the front end's output for ``streams``.
 
+    Arguments
+    ---------
+    streams : str
+        ``acoustic``, ``linguistic`` or ``fusion``.
+    acoustic_size : int
+        Frame dimension of the acoustic stream.
+    linguistic_size : int
+        Frame dimension of the linguistic stream.
+
+    Returns
+    -------
+    int
+        The dimension of the selected stream(s), concatenated for ``fusion``.
+
     Example
     -------
     >>> [stream_size(s, 384, 256) for s in STREAMS]
@@ -164,6 +178,20 @@ def masked_batch_norm(norm, x, mask):
 
     Padded frames neither enter the batch statistics nor change; they
     are returned as zeros.
+
+    Arguments
+    ---------
+    norm : torch.nn.BatchNorm1d
+        The normalisation over the channel dimension C.
+    x : torch.Tensor
+        (B, T, C) frames.
+    mask : torch.Tensor
+        (B, T, 1) with 1 on valid frames and 0 on padding.
+
+    Returns
+    -------
+    torch.Tensor
+        (B, T, C): normalised valid frames, zeros on padding.
 
     Example
     -------

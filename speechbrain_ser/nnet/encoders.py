@@ -127,7 +127,26 @@ def select_layers(hiddens, layer):
 
 
 def check_layer(layer, n_hidden_states, source):
-    """Raises a ValueError unless ``layer`` is ``"all"`` or a valid index."""
+    """Raises a ValueError unless ``layer`` is ``"all"`` or a valid index.
+
+    Arguments
+    ---------
+    layer : int or str
+        A hidden-state index, or one of ``ALL_LAYERS`` (``all``, ``weighted``).
+    n_hidden_states : int
+        How many hidden states the model returns.
+    source : str
+        The model's name or folder, for the error message.
+
+    Example
+    -------
+    >>> check_layer(-1, 5, "tiny")
+    >>> try:
+    ...     check_layer(5, 5, "tiny")
+    ... except ValueError as error:
+    ...     print(str(error).split(" (")[0])
+    tiny: layer must be 'all', 'weighted' or an int in [-5, 4]
+    """
     if layer in ALL_LAYERS:
         return
     if not isinstance(layer, int) or not (

@@ -104,3 +104,29 @@ class MeanStdPooling(torch.nn.Module):
         else:
             second = var
         return torch.cat([mean, second], dim=-1)
+
+
+def token_attention_mask(input_ids, lengths):
+    """(B, T) attention mask (1 on real tokens) from relative lengths.
+
+    Arguments
+    ---------
+    input_ids : torch.Tensor
+        (B, T) token ids (only the shape and device are used).
+    lengths : torch.Tensor
+        (B,) relative lengths in [0, 1].
+
+    Returns
+    -------
+    torch.Tensor
+        (B, T) long mask, 1 on the real tokens and 0 on padding.
+
+    Example
+    -------
+    >>> token_attention_mask(torch.zeros(2, 4), torch.tensor([1.0, 0.5]))
+    tensor([[1, 1, 1, 1],
+            [1, 1, 0, 0]])
+    """
+    steps = torch.arange(input_ids.shape[1], device=input_ids.device)
+    valid = valid_frames(lengths, input_ids.shape[1]).to(input_ids.device)
+    return (steps.unsqueeze(0) < valid.unsqueeze(1)).long()

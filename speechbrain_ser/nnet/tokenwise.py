@@ -220,6 +220,18 @@ class TokenwiseHead(torch.nn.Module):
 def padded_token_mask(token_lengths, max_len):
     """(B, max_len) long mask of the real tokens from relative lengths.
 
+    Arguments
+    ---------
+    token_lengths : torch.Tensor
+        (B,) relative lengths in [0, 1].
+    max_len : int
+        Number of token positions T.
+
+    Returns
+    -------
+    torch.Tensor
+        (B, max_len) long mask, 1 on real tokens and 0 on padding.
+
     Example
     -------
     >>> padded_token_mask(torch.tensor([1.0, 0.5]), 4).tolist()

@@ -3,13 +3,18 @@
 SpeechBrain's ``tests/consistency/test_recipe.py`` applied to this layout:
 ``tests/recipes/<DATASET>.csv`` lists the YAMLs of ``recipes/<DATASET>/``
 and ``demo.csv`` the shared ``hparams/`` (run on the demo corpus). Every
-row runs end to end in ``tests/integration/test_recipe_index.py``.
+row runs end to end in ``tests/integration/test_recipe_index.py``, or,
+where its ``test_debug_checks`` is ``tested_by=[<file>::<test>]``, in
+the integration test it names. YAMLs that are not recipes are listed in
+``NOT_RECIPES`` of ``test_yaml_keys.py``.
 """
 
 import csv
 import glob
 import os
 import re
+
+from tests.consistency.test_yaml_keys import NOT_RECIPES
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 INDEX = os.path.join(ROOT, "tests", "recipes")
@@ -80,6 +85,7 @@ def test_every_yaml_is_listed():
         )
     }
     missing |= every_yaml - listed
+    missing -= set(NOT_RECIPES)
     assert not missing, (
         f"not in tests/recipes/*.csv: {sorted(missing)}; add a row "
         "(see tests/recipes/README.md)"
@@ -113,6 +119,36 @@ def test_every_row_has_debug_flags_and_checks():
             problems.append(
                 f"{where}: unknown {sorted(unknown - PLACEHOLDERS)}"
             )
-        if not row["test_debug_checks"].startswith("file_exists=["):
+        checks = row["test_debug_checks"]
+        if checks.startswith("tested_by=["):
+            problems += row_tested_by_problems(where, row)
+        elif not checks.startswith("file_exists=["):
             problems.append(f"{where}: test_debug_checks is not file_exists")
     assert not problems, "\n".join(problems)
+
+
+def row_tested_by(row):
+    """``(file, test)`` of a ``tested_by=[file::test]`` row, or None."""
+    match = re.fullmatch(
+        r"tested_by=\[([^:\]]+)::(\w+)\]", row["test_debug_checks"]
+    )
+    return (match.group(1), match.group(2)) if match else None
+
+
+def row_tested_by_problems(where, row):
+    """The named test exists and its file names the row's YAML."""
+    named = row_tested_by(row)
+    if named is None:
+        return [f"{where}: tested_by is not [<file>::<test>]"]
+    path = os.path.join(ROOT, named[0])
+    if not os.path.exists(path):
+        return [f"{where}: {named[0]} does not exist"]
+    with open(path, encoding="utf-8") as fin:
+        source = fin.read()
+    problems = []
+    if not re.search(rf"^def {named[1]}\(", source, re.MULTILINE):
+        problems.append(f"{where}: no test {named[1]} in {named[0]}")
+    parts = row["Hparam_file"].split("/")
+    if not all(f'"{part}"' in source for part in parts[-3:-2] + parts[-1:]):
+        problems.append(f"{where}: {named[0]} never names the YAML")
+    return problems

@@ -3,17 +3,27 @@
 SpeechBrain's ``tests/consistency/test_yaml.py`` (``check_yaml_vs_script``)
 looks for each top-level YAML key in the recipe's ``train.py``. Here every
 ``train.py`` is the generic driver: the keys are read by
-``speechbrain_ser/run.py``, the Brain the YAML names (``brain_class``, with
-its base classes), the data preparation (``prepare``, ``dataio_prep``) and
-the modules the YAML instantiates. This check follows that chain for every
+``speechbrain_ser/run.py`` (with the package functions ``run_recipe``
+calls, e.g. ``validate_recipe_data`` and ``dynamic_batch_loader_options``),
+the Brain the YAML names (``brain_class``, with its base classes and
+mixins), the data preparation (``prepare``, ``dataio_prep``) and the
+modules the YAML instantiates. A ``brain_class`` / ``dataio_prep`` chosen
+from a mapping (``!apply:operator.getitem [!ref <brain_classes>, !ref
+<downstream_input>]``) follows the YAML's own choice for the reads and
+every alternative for the uses. This check follows that chain for every
 YAML under ``hparams/`` and ``recipes/`` (found by glob, so a new YAML is
 checked without listing it):
 
 * unused: a top-level key that no other key references (``<key>``) and
   that no file of the chain reads;
 * undefined: a key that the chain reads without a default (not guarded
-  by ``hasattr``, ``getattr(..., default)``, ``.get`` or ``in``) and that
-  the YAML does not define.
+  by ``hasattr``, ``getattr(..., default)``, ``.get``, ``in`` or
+  EmotionBrain's ``_augments(stage, "name")``, which tests
+  ``getattr(hparams, name, None)``) and that the YAML does not define.
+
+A YAML that is not a recipe (no ``brain_class``: e.g. an Optuna search
+space read by ``speechbrain-ser search``) is listed in ``NOT_RECIPES``
+with the reader that checks it.
 
 SpeechBrain's own run options (``device``, ``debug``...) count as used,
 as in upstream's check. Exceptions are listed below with their reason.
@@ -37,6 +47,20 @@ RUN_PY = os.path.join(ROOT, "speechbrain_ser", "run.py")
 UNUSED_ALLOWED = {
     "seed": "seeds the run through __set_seed and names output_folder",
     "__set_seed": "an !apply: evaluated while the YAML loads",
+    "frame_masking": (
+        "the Whisper recipes' opt-in frame augmenter, off by default: "
+        "selected on the command line with "
+        "--frame_augment='!ref <frame_masking>' (see their READMEs)"
+    ),
+}
+
+# YAMLs under hparams/ that are not recipes, with what reads (and tests) them.
+NOT_RECIPES = {
+    "hparams/search_space.yaml": (
+        "Optuna search space of `speechbrain-ser search`, read by "
+        "speechbrain_ser/search.py (tests/unit/test_search.py, "
+        "tests/integration/test_search.py)"
+    ),
 }
 
 # Keys read without a default only on a branch the YAML does not take.
@@ -58,6 +82,10 @@ READ_ONLY_WHEN = {
     "label_encoder_file": (
         "emotion_dataio_prep fits a label encoder only for classification",
         lambda values: values.get("task") == "regression",
+    ),
+    "max_batch_seconds": (
+        "run.py builds the DynamicBatchSampler only for dynamic_batching",
+        lambda values: not values.get("dynamic_batching"),
     ),
     "train_class_counts": (
         "added by emotion_dataio_prep; read only for class_weights: balanced",
@@ -185,7 +213,49 @@ def extras_keys(function):
 def tagged_name(values, key):
     """The dotted name of a ``key: !name:a.b.c`` entry, or ""."""
     value = values.get(key) or ""
+    if not isinstance(value, str):
+        return ""
     return value.split(":", 1)[-1].strip() if value.startswith("!") else ""
+
+
+_CHOICE = r"!apply:operator\.getitem\s*\[\s*!ref <(\w+)>,\s*!ref <(\w+)>\s*\]"
+
+
+def tagged_names(values, text, key):
+    """Dotted names ``key`` may take: the YAML's choice first, then the rest.
+
+    ``key: !name:a.b.c`` gives one name; ``key: !apply:operator.getitem
+    [!ref <mapping>, !ref <choice>]`` gives every ``!name:`` of the
+    mapping, the one ``<choice>`` selects first.
+    """
+    match = re.search(rf"^{key}:\s*{_CHOICE}", text, re.MULTILINE)
+    if match is None:
+        name = tagged_name(values, key)
+        return [name] if name else []
+    mapping, choice = values.get(match[1]) or {}, values.get(match[2])
+    if not isinstance(mapping, dict) or choice not in mapping:
+        return []
+    order = [choice] + [option for option in mapping if option != choice]
+    return list(dict.fromkeys(tagged_name(mapping, opt) for opt in order))
+
+
+def run_recipe_calls():
+    """Package functions ``run_recipe`` calls (imported into run.py)."""
+    run = importlib.import_module("speechbrain_ser.run")
+    tree = ast.parse(inspect.getsource(run.run_recipe))
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Name):
+            continue
+        candidate = getattr(run, node.id, None)
+        if (
+            inspect.isfunction(candidate)
+            and candidate.__module__.startswith("speechbrain_ser")
+            and candidate.__module__ != run.__name__
+            and candidate not in found
+        ):
+            found.append(candidate)
+    return found
 
 
 def chain(values, text):
@@ -198,15 +268,28 @@ def chain(values, text):
     """
     files = {RUN_PY}
     readers = [inspect.getsource(resolve("speechbrain_ser.run.run_recipe"))]
+    for function in run_recipe_calls():
+        files.add(module_file(function))
+        readers.append(inspect.getsource(function))
     for dotted in named_objects(text):
         files.add(module_file(resolve(dotted)))
-    brain = resolve(tagged_name(values, "brain_class"))
-    for cls in inspect.getmro(brain):
-        if cls.__module__.startswith("speechbrain_ser"):
-            files.add(module_file(cls))
-            readers.append(inspect.getsource(cls))
-    dataio_prep = resolve(tagged_name(values, "dataio_prep"))
+    brains = [
+        resolve(name) for name in tagged_names(values, text, "brain_class")
+    ]
+    for index, brain in enumerate(brains):
+        for cls in inspect.getmro(brain):
+            if cls.__module__.startswith("speechbrain_ser"):
+                files.add(module_file(cls))
+                if index == 0:
+                    readers.append(inspect.getsource(cls))
+    preps = [
+        resolve(name) for name in tagged_names(values, text, "dataio_prep")
+    ]
+    for prep in preps:
+        files.add(module_file(prep))
+    dataio_prep = preps[0]
     readers += [inspect.getsource(f) for f in called_functions(dataio_prep)]
+    brain = brains[0]
     if any("EmotionBrain" in cls.__name__ for cls in inspect.getmro(brain)):
         # EmotionBrain exports the model; EmotionRecognizer reads the YAML.
         inference = importlib.import_module("speechbrain_ser.inference")
@@ -225,6 +308,7 @@ _OPTIONAL = [
     r"getattr\(\s*[\w.]*hparams[\w.]*,\s*\"(\w+)\",",
     r"hparams\.get\(\s*\"(\w+)\"",
     r"\"(\w+)\"\s+(?:not\s+)?in\s+[\w.]*hparams",
+    r"\b_augments\(\s*\w+,\s*((?:\"\w+\",?\s*)+)\)",
 ]
 
 
@@ -242,7 +326,8 @@ def reads(source):
             required.add(key)
     optional = set()
     for pattern in _OPTIONAL:
-        optional.update(re.findall(pattern, source))
+        for found in re.findall(pattern, source):
+            optional.update(re.findall(r"\w+", found))
     return required, optional
 
 
@@ -255,7 +340,11 @@ def key_used(key, files_text):
     ]
     if any(re.search(form, files_text) for form in forms):
         return True
-    for template in re.findall(r"hparams\[\s*f\"([^\"]+)\"\s*\]", files_text):
+    templates = re.findall(r"hparams\[\s*f\"([^\"]+)\"\s*\]", files_text)
+    templates += re.findall(
+        r"getattr\(\s*[\w.]*hparams[\w.]*,\s*f\"([^\"]+)\"", files_text
+    )
+    for template in templates:
         if re.fullmatch(re.sub(r"\{[^}]*\}", r"\\w+", template), key):
             return True
     return False
@@ -264,8 +353,10 @@ def key_used(key, files_text):
 def key_problems(path):
     """Unused and undefined keys of one YAML, as readable lines."""
     values, text = top_level_keys(os.path.join(ROOT, path))
+    if path in NOT_RECIPES:
+        return []
     for key in ("brain_class", "dataio_prep"):
-        if not tagged_name(values, key):
+        if not tagged_names(values, text, key):
             return [f"{path}: no {key}; train.py cannot run it"]
     files, readers, runtime_keys = chain(values, text)
     files_text = ""
