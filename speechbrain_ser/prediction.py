@@ -102,6 +102,43 @@ def expand_inputs(inputs):
     return list(dict.fromkeys(files))
 
 
+def unmatched_inputs(inputs):
+    """Error rows for folders and patterns that name no audio file.
+
+    Arguments
+    ---------
+    inputs : list of str
+        What the user named.
+
+    Returns
+    -------
+    list of dict
+        ``{"file": input, "error": ...}`` for each folder without audio
+        files and each pattern that matches nothing.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> unmatched_inputs([folder])[0]["error"].endswith("no audio files")
+    True
+    """
+    rows = []
+    for item in inputs:
+        if os.path.isdir(item) and not expand_inputs([item]):
+            message = f"{item}: a folder with no audio files"
+        elif (
+            not os.path.exists(item)
+            and any(char in item for char in "*?[")
+            and not glob.glob(item, recursive=True)
+        ):
+            message = f"{item}: the pattern matches no file"
+        else:
+            continue
+        rows.append({"file": item, "error": message})
+    return rows
+
+
 def done_files(output):
     """Files already predicted in an output file (JSON lines or CSV).
 
@@ -421,6 +458,8 @@ def predict_corpus(
             writer.write(row)
             bar.update(1)
 
+        for row in unmatched_inputs(inputs):
+            emit(row)
         rates = {}
         min_duration = getattr(recognizer, "min_duration", 0.0)
         for path in todo:

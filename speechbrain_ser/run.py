@@ -56,19 +56,21 @@ def run_recipe(argv):
     >>> import numpy as np, soundfile
     >>> import speechbrain_ser
     >>> from speechbrain_ser.data.manifest import write_splits
-    >>> root, entries = tempfile.mkdtemp(), {}
-    >>> for i in range(4):
-    ...     soundfile.write(f"{root}/{i}.wav", np.random.randn(4000) / 9, 16000)
-    ...     entries[f"u{i}"] = {
-    ...         "wav": f"{root}/{i}.wav",
-    ...         "duration": 0.25,
-    ...         "speaker": "s1",
-    ...         "emotion": ["happy", "sad"][i % 2],
-    ...         "activation": 2.0,
-    ...         "valence": 3.0,
-    ...         "dominance": 4.0,
-    ...     }
-    >>> splits = {s: entries for s in ("train", "valid", "test")}
+    >>> root, splits = tempfile.mkdtemp(), {}
+    >>> for split in ("train", "valid", "test"):  # 2 utterances each
+    ...     splits[split] = {}
+    ...     for i in range(2):
+    ...         path = f"{root}/{split}{i}.wav"
+    ...         soundfile.write(path, np.random.randn(4000) / 9, 16000)
+    ...         splits[split][f"{split}{i}"] = {
+    ...             "wav": path,
+    ...             "duration": 0.25,
+    ...             "speaker": split,
+    ...             "emotion": ["happy", "sad"][i],
+    ...             "activation": 2.0 + i,
+    ...             "valence": 3.0,
+    ...             "dominance": 4.0 - i,
+    ...         }
     >>> write_splits(splits, f"{root}/manifests", {})
     >>> package = os.path.dirname(speechbrain_ser.__file__)
     >>> yaml = os.path.join(package, "..", "hparams", "demo.yaml")

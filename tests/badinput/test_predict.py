@@ -68,14 +68,20 @@ def test_too_short_is_an_error_line(model, tmp_path, capsys, samples):
 
 
 def test_folder_and_empty_file_as_audio(model, tmp_path, capsys):
-    empty = tmp_path / "empty.wav"
+    """A folder is searched for audio (corpus prediction); one with none,
+    and an empty file, are error lines."""
+    empty = tmp_path / "audio" / "empty.wav"
+    empty.parent.mkdir()
     empty.write_bytes(b"")
+    nothing = tmp_path / "nothing"
+    nothing.mkdir()
     code, lines, _ = predict(
-        capsys, "--model", model, str(tmp_path), str(empty)
+        capsys, "--model", model, str(nothing), str(empty.parent)
     )
     assert code == 1
-    assert lines[0]["error"].endswith("is a folder, not an audio file")
-    assert "not readable as audio" in lines[1]["error"]
+    errors = {line["file"]: line["error"] for line in lines}
+    assert errors[str(nothing)].endswith("a folder with no audio files")
+    assert "not readable as audio" in errors[str(empty)]
 
 
 def one_line_error(capsys, *args):

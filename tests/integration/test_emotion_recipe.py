@@ -174,15 +174,13 @@ def test_cli_predict(corpus, tmp_path):
         text=True,
         cwd=tmp_path,
     )
-    lines = [json.loads(line) for line in completed.stdout.splitlines()]
-    assert completed.returncode == 1  # one file failed
-    assert lines[0]["file"] == wav and lines[0]["emotion"] in {
-        "neutral",
-        "happy",
-        "angry",
-        "sad",
+    lines = {
+        row["file"]: row
+        for row in map(json.loads, completed.stdout.splitlines())
     }
-    assert "empty.wav: not readable as audio" in lines[1]["error"]
+    assert completed.returncode == 1  # one file failed
+    assert lines[wav]["emotion"] in {"neutral", "happy", "angry", "sad"}
+    assert "empty.wav: not readable as audio" in lines[str(empty)]["error"]
 
 
 def test_frozen_encoder_cache_gives_the_same_results(corpus, tmp_path):

@@ -71,7 +71,7 @@ def test_fused_recipe_trains_tests_and_exports(
 def test_msp_podcast_recipe_on_a_fake_tree(tmp_path, tone, text_model):
     """The recipe takes checkpoints by path: a tiny wav2vec2 folder here."""
     from speechbrain_ser.nnet.hf_speech import build_random_speech_model
-    from tests.integration.test_corpus_recipes import make_msp
+    from tests.fakes import make_msp_podcast_four_classes as make_msp
 
     corpus = make_msp(tmp_path / "corpus", tone)
     for wav in (corpus / "Audios").iterdir():
