@@ -1074,63 +1074,6 @@ def sa2sr_dataio_prep(hparams):
     return datasets, {"char_encoder": char_encoder}
 
 
-def text_token_pipeline(tokenizer):
-    """Dynamic item ``transcript -> text_tokens``: the teacher's token ids.
-
-    Arguments
-    ---------
-    tokenizer : transformers tokenizer
-        E.g. ``HFTextEncoder(...).tokenizer``; its special tokens ([CLS],
-        [SEP], ...) are added.
-
-    Returns
-    -------
-    A dynamic item giving a (L,) LongTensor per utterance.
-
-    Example
-    -------
-    >>> import tempfile, types
-    >>> import numpy as np, soundfile
-    >>> from transformers import AutoTokenizer
-    >>> from speechbrain_ser.data.manifest import write_splits
-    >>> from tests.fakes_text import save_tiny_bert
-    >>> root, entries = tempfile.mkdtemp(), {}
-    >>> for i, emotion in enumerate(["happy", "sad"]):
-    ...     soundfile.write(f"{root}/{i}.wav", np.zeros(1600), 16000)
-    ...     entries[f"u{i}"] = {
-    ...         "wav": "{data_root}/" + f"{i}.wav",
-    ...         "duration": 0.1,
-    ...         "emotion": emotion,
-    ...         "transcript": "a dog is sad",
-    ...     }
-    >>> write_splits({s: entries for s in ("train", "valid", "test")}, root, {})
-    >>> tokenizer = AutoTokenizer.from_pretrained(
-    ...     save_tiny_bert(tempfile.mkdtemp())
-    ... )
-    >>> hparams = {
-    ...     "data_folder": root,
-    ...     "sample_rate": 16000,
-    ...     "train_dataloader_options": {},
-    ...     "teacher": types.SimpleNamespace(tokenizer=tokenizer),
-    ...     **{
-    ...         f"{s}_manifest": f"{root}/{s}.json"
-    ...         for s in ("train", "valid", "test")
-    ...     },
-    ... }
-    >>> text_token_pipeline(tokenizer).func("a dog is sad").tolist()
-    [2, 5, 8, 10, 13, 3]
-    """
-
-    @sb.utils.data_pipeline.takes("transcript")
-    @sb.utils.data_pipeline.provides("text_tokens")
-    def tokenize(transcript):
-        """The (L,) LongTensor of token ids of ``transcript``."""
-        ids = tokenizer(transcript, truncation=True)["input_ids"]
-        return torch.LongTensor(ids)
-
-    return tokenize
-
-
 def check_transcripts(path):
     """Every entry of the manifest at ``path`` needs a non-empty
     ``transcript``.
@@ -1245,7 +1188,7 @@ def tokenwise_dataio_prep(hparams):
     """
     items = [
         audio_pipeline(hparams["sample_rate"]),
-        text_token_pipeline(hparams["teacher"].tokenizer),
+        text_tokens_pipeline(hparams["teacher"].tokenizer),
     ]
     datasets = {}
     for split in ("train", "valid", "test"):
@@ -1321,7 +1264,7 @@ def transcript_emotion_dataio_prep(hparams):
     datasets, extras = emotion_dataio_prep(hparams)
     for split in ("train", "valid", "test"):
         check_transcripts(hparams[f"{split}_manifest"])
-    item = text_token_pipeline(hparams["teacher"].tokenizer)
+    item = text_tokens_pipeline(hparams["teacher"].tokenizer)
     for dataset in datasets.values():
         dataset.add_dynamic_item(item)
         keys = list(dataset.pipeline.output_mapping) + ["text_tokens"]

@@ -7,7 +7,7 @@ from speechbrain.utils.epoch_loop import EpochCounter
 from speechbrain.utils.train_logger import FileTrainLogger
 
 from speechbrain_ser.brains import TokenwiseContrastiveBrain
-from speechbrain_ser.data.pipelines import text_token_pipeline
+from speechbrain_ser.data.pipelines import text_tokens_pipeline
 from speechbrain_ser.nnet.cross_modal import CrossModalEncoder
 from speechbrain_ser.nnet.encoders import ConvEncoder
 from speechbrain_ser.nnet.losses import TokenwiseContrastiveLoss
@@ -29,7 +29,7 @@ def dataset(teacher):
 
     return DynamicItemDataset(
         data,
-        dynamic_items=[waveform, text_token_pipeline(teacher.tokenizer)],
+        dynamic_items=[waveform, text_tokens_pipeline(teacher.tokenizer)],
         output_keys=["id", "sig", "text_tokens"],
     )
 
