@@ -463,9 +463,10 @@ class EmotionBrain(StageEndMixin, ResumableBrain):
     def on_stage_end(self, stage, stage_loss, epoch=None):
         """Logs, anneals the learning rate, checkpoints, writes results."""
         if stage == sb.Stage.TRAIN:
-            self.train_stats = {"loss": stage_loss, **self.extra_stats()}
+            stats = {"loss": stage_loss, **self.extra_stats()}
             if self.skipped_files:
-                self.train_stats["skipped_files"] = len(self.skipped_files)
+                stats["skipped_files"] = len(self.skipped_files)
+            self.end_stage(stage, stats)
             return
         metrics = self.compute_metrics()
         extras = self.extra_stats()  # every DDP process calls it once
@@ -480,25 +481,13 @@ class EmotionBrain(StageEndMixin, ResumableBrain):
             if hasattr(self.hparams, "lr_annealing"):
                 _, lr = self.hparams.lr_annealing(stage_loss)
                 sb.nnet.schedulers.update_learning_rate(self.optimizer, lr)
-            self.hparams.train_logger.log_stats(
-                stats_meta={"epoch": epoch, "lr": lr},
-                train_stats=self.train_stats,
-                valid_stats=summary,
-            )
             counter = self.hparams.epoch_counter
             if hasattr(counter, "update_metric"):  # early stopping
                 counter.update_metric(metrics["score"])
-            self.checkpointer.save_and_keep_only(
-                meta={**summary, "epoch": epoch},
-                max_keys=["score"],
-                num_to_keep=1,
-            )
+            self.end_stage(stage, summary, epoch, lr, meta={"epoch": epoch})
         elif stage == sb.Stage.TEST:
             selected = getattr(self, "selected_epoch", None)
-            self.hparams.train_logger.log_stats(
-                stats_meta={"epoch loaded": selected},
-                test_stats=summary,
-            )
+            self.end_stage(stage, summary, loaded=selected)
             if sb.utils.distributed.if_main_process():
                 self.write_results(
                     {**metrics, **extras, "selected_epoch": selected}

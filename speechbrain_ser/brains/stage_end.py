@@ -58,7 +58,9 @@ class StageEndMixin:
     True
     """
 
-    def end_stage(self, stage, stats, epoch=None, lr=None):
+    def end_stage(
+        self, stage, stats, epoch=None, lr=None, meta=None, loaded=None
+    ):
         """Keeps (train), logs and checkpoints (valid) or logs (test).
 
         Arguments
@@ -66,11 +68,16 @@ class StageEndMixin:
         stage : sb.Stage
             The stage that ended.
         stats : dict
-            Its statistics (the checkpoint's meta on validation).
+            Its statistics (logged; the checkpoint's meta on validation).
         epoch : int, optional
             The epoch (validation).
         lr : float, optional
             The learning rate to log; default: the optimizer's.
+        meta : dict, optional
+            More checkpoint meta (validation), e.g. the epoch.
+        loaded : int, optional
+            The epoch of the tested checkpoint (test); default: the epoch
+            counter's.
         """
         if stage == sb.Stage.TRAIN:
             self.train_stats = stats
@@ -87,12 +94,14 @@ class StageEndMixin:
                 f"{kind}s": [key] for kind, key in self.test_checkpoint.items()
             }
             self.checkpointer.save_and_keep_only(
-                meta=stats, num_to_keep=1, **keys
+                meta={**stats, **(meta or {})}, num_to_keep=1, **keys
             )
         elif stage == sb.Stage.TEST:
-            loaded = getattr(self.hparams, "epoch_counter", None)
+            if loaded is None:
+                counter = getattr(self.hparams, "epoch_counter", None)
+                loaded = getattr(counter, "current", None)
             self.hparams.train_logger.log_stats(
-                stats_meta={"epoch loaded": getattr(loaded, "current", None)},
+                stats_meta={"epoch loaded": loaded},
                 test_stats=stats,
             )
 

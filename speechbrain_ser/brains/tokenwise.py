@@ -6,7 +6,6 @@ Authors
  * speechbrain-ser developers 2026
 """
 
-import json
 import os
 
 import speechbrain as sb
@@ -14,6 +13,7 @@ import torch
 from speechbrain.utils.logger import get_logger
 
 from speechbrain_ser.brains.emotion import EmotionBrain
+from speechbrain_ser.brains.stage_end import StageEndMixin
 from speechbrain_ser.nnet.tokenwise import padded_token_mask, train_top_layers
 
 logger = get_logger(__name__)
@@ -113,7 +113,7 @@ class TokenwiseStats:
         }
 
 
-class TokenwiseContrastiveBrain(sb.Brain):
+class TokenwiseContrastiveBrain(StageEndMixin, sb.Brain):
     """Tokenwise contrastive pre-training of a speech encoder with a frozen
     BERT-like teacher (Sunder et al., Interspeech 2022, sec. 2).
 
@@ -231,33 +231,10 @@ class TokenwiseContrastiveBrain(sb.Brain):
         """Logs loss and retrieval accuracy; checkpoints; writes results."""
         stats = self.tokenwise_stats.summarize()
         stats["temperature"] = _unwrap(self.modules.loss).temperature.item()
-        if stage == sb.Stage.TRAIN:
-            self.train_stats = stats
-            return
-        if stage == sb.Stage.VALID:
-            self.hparams.train_logger.log_stats(
-                stats_meta={
-                    "epoch": epoch,
-                    "lr": self.optimizer.param_groups[0]["lr"],
-                },
-                train_stats=self.train_stats,
-                valid_stats=stats,
-            )
-            self.checkpointer.save_and_keep_only(
-                meta=stats, min_keys=["loss"], num_to_keep=1
-            )
-        elif stage == sb.Stage.TEST:
-            self.hparams.train_logger.log_stats(
-                stats_meta={"epoch loaded": self.hparams.epoch_counter.current},
-                test_stats=stats,
-            )
-            if sb.utils.distributed.if_main_process():
-                stats["protocol"] = getattr(
-                    self.hparams, "protocol", "unspecified"
-                )
-                path = os.path.join(self.hparams.output_folder, "results.json")
-                with open(path, "w", encoding="utf-8") as fout:
-                    json.dump(stats, fout, indent=2)
+        self.end_stage(stage, stats, epoch)
+        if stage == sb.Stage.TEST:
+            protocol = getattr(self.hparams, "protocol", "unspecified")
+            self.write_json({**stats, "protocol": protocol}, "results.json")
 
     def on_recipe_end(self, hparams_file, overrides):
         """Saves ``speech_encoder.ckpt`` and ``cross_modal.ckpt`` (with the
