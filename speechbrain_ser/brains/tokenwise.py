@@ -14,7 +14,8 @@ from speechbrain.utils.logger import get_logger
 
 from speechbrain_ser.brains.emotion import EmotionBrain
 from speechbrain_ser.brains.stage_end import StageEndMixin
-from speechbrain_ser.nnet.tokenwise import padded_token_mask, train_top_layers
+from speechbrain_ser.nnet.pooling import token_attention_mask
+from speechbrain_ser.nnet.tokenwise import train_top_layers
 
 logger = get_logger(__name__)
 
@@ -56,7 +57,7 @@ def teacher_tokens(teacher, text_tokens):
     ([[0, 7, 2], [0, 2, 1]], [[1, 1, 1], [1, 1, 0]])
     """
     ids, lengths = text_tokens
-    mask = padded_token_mask(lengths, ids.shape[1])
+    mask = token_attention_mask(ids, lengths)
     pad_id = teacher.tokenizer.pad_token_id or 0
     return ids.masked_fill(mask == 0, pad_id), mask
 

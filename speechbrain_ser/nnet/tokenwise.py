@@ -20,8 +20,6 @@ import re
 
 import torch
 
-from speechbrain_ser.nnet.pooling import valid_frames
-
 LAYER_PATTERN = re.compile(
     r"(?:^|\.)(?:layers|layer|blocks|convs|norms)\.(\d+)\."
 )
@@ -215,30 +213,3 @@ class TokenwiseHead(torch.nn.Module):
         tokens = self.cross_modal(queries, query_mask, frames, lengths)
         token_lengths = query_mask.sum(1).to(tokens.dtype) / tokens.shape[1]
         return self.classifier(tokens, token_lengths)
-
-
-def padded_token_mask(token_lengths, max_len):
-    """(B, max_len) long mask of the real tokens from relative lengths.
-
-    Arguments
-    ---------
-    token_lengths : torch.Tensor
-        (B,) relative lengths in [0, 1].
-    max_len : int
-        Number of token positions T.
-
-    Returns
-    -------
-    torch.Tensor
-        (B, max_len) long mask, 1 on real tokens and 0 on padding.
-
-    Example
-    -------
-    >>> padded_token_mask(torch.tensor([1.0, 0.5]), 4).tolist()
-    [[1, 1, 1, 1], [1, 1, 0, 0]]
-    """
-    valid = valid_frames(token_lengths, max_len)
-    return (
-        torch.arange(max_len, device=token_lengths.device)[None]
-        < valid[:, None]
-    ).long()
