@@ -597,6 +597,63 @@ def load_recognizer(source, **kwargs):
     return cls.from_hparams(source=source, **kwargs)
 
 
+DEMO_LABELS = ("angry", "happy", "neutral", "sad")
+
+
+def export_yaml_model(yaml_text, folder, labels=None):
+    """Builds the modules a YAML text describes and exports them, untrained.
+
+    For tests, doctests and benchmarks: writes ``<folder>/train.yaml``,
+    loads it and exports its ``modules`` (and a label encoder of
+    ``labels``) to ``<folder>/inference`` as training would.
+
+    Arguments
+    ---------
+    yaml_text : str
+        A training YAML with at least ``modules`` and what
+        :data:`INFERENCE_KEYS` lists.
+    folder : str
+        Where to write.
+    labels : sequence of str, optional
+        Class names (classification models).
+
+    Returns
+    -------
+    str
+        The inference folder.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> folder = export_yaml_model(
+    ...     "sample_rate: 16000\\ntask: regression\\navd_range: [1, 5]\\n"
+    ...     "modules:\\n  encoder: !new:torch.nn.Identity\\n",
+    ...     tempfile.mkdtemp(),
+    ... )
+    >>> sorted(os.listdir(folder))
+    ['encoder.ckpt', 'hyperparams.yaml']
+    """
+    from hyperpyyaml import load_hyperpyyaml
+    from speechbrain.dataio.encoder import CategoricalEncoder
+
+    yaml_path = os.path.join(folder, "train.yaml")
+    with open(yaml_path, "w") as fout:
+        fout.write(yaml_text)
+    with open(yaml_path) as fin:
+        hparams = load_hyperpyyaml(fin)
+    encoder = None
+    if labels is not None:
+        encoder = CategoricalEncoder()
+        encoder.update_from_iterable(labels)
+    return export_inference_folder(
+        yaml_path,
+        {},
+        hparams["modules"],
+        os.path.join(folder, "inference"),
+        label_encoder=encoder,
+    )
+
+
 def tiny_model_folder():
     """Exports a tiny untrained demo-style model to a temporary folder.
 
@@ -616,24 +673,7 @@ def tiny_model_folder():
     """
     import tempfile
 
-    from hyperpyyaml import load_hyperpyyaml
-    from speechbrain.dataio.encoder import CategoricalEncoder
-
-    folder = tempfile.mkdtemp()
-    yaml_path = os.path.join(folder, "train.yaml")
-    with open(yaml_path, "w") as fout:
-        fout.write(TINY_MODEL_YAML)
-    with open(yaml_path) as fin:
-        hparams = load_hyperpyyaml(fin)
-    encoder = CategoricalEncoder()
-    encoder.update_from_iterable(["angry", "happy", "neutral", "sad"])
-    return export_inference_folder(
-        yaml_path,
-        {},
-        hparams["modules"],
-        os.path.join(folder, "inference"),
-        label_encoder=encoder,
-    )
+    return export_yaml_model(TINY_MODEL_YAML, tempfile.mkdtemp(), DEMO_LABELS)
 
 
 TINY_MODEL_YAML = """
@@ -690,14 +730,10 @@ def tiny_speech_text_folder(
     """
     import tempfile
 
-    from hyperpyyaml import load_hyperpyyaml
-    from speechbrain.dataio.encoder import CategoricalEncoder
-
     from speechbrain_ser.nnet.hf_speech import TINY_CONFIG
     from tests.fakes_text import save_tiny_bert
 
     folder = tempfile.mkdtemp()
-    yaml_path = os.path.join(folder, "train.yaml")
     text = TINY_SPEECH_TEXT_YAML.format(
         speech=os.path.join(folder, "speech"),
         text=save_tiny_bert(os.path.join(folder, "text")),
@@ -707,19 +743,7 @@ def tiny_speech_text_folder(
     )
     if transcriber:
         text += f"transcriber: !name:{transcriber}\n"
-    with open(yaml_path, "w") as fout:
-        fout.write(text)
-    with open(yaml_path) as fin:
-        hparams = load_hyperpyyaml(fin)
-    encoder = CategoricalEncoder()
-    encoder.update_from_iterable(["angry", "happy", "neutral", "sad"])
-    return export_inference_folder(
-        yaml_path,
-        {},
-        hparams["modules"],
-        os.path.join(folder, "inference"),
-        label_encoder=encoder,
-    )
+    return export_yaml_model(text, folder, DEMO_LABELS)
 
 
 TINY_SPEECH_TEXT_YAML = """

@@ -5,13 +5,11 @@ import os
 
 import pytest
 import torch
-from hyperpyyaml import load_hyperpyyaml
-from speechbrain.dataio.encoder import CategoricalEncoder
 
 from speechbrain_ser.cli import main
 from speechbrain_ser.inference import (
     EmotionRecognizer,
-    export_inference_folder,
+    export_yaml_model,
     tiny_model_folder,
 )
 from speechbrain_ser.onnx_export import OnnxEmotionRecognizer, export_onnx
@@ -58,19 +56,10 @@ def whisper_model_folder(root):
     torch.manual_seed(0)
     WhisperModel(config).save_pretrained(whisper)
     WhisperFeatureExtractor().save_pretrained(whisper)
-    yaml_path = os.path.join(root, "train.yaml")
-    with open(yaml_path, "w") as fout:
-        fout.write(WHISPER_YAML.format(whisper=whisper))
-    with open(yaml_path) as fin:
-        hparams = load_hyperpyyaml(fin)
-    encoder = CategoricalEncoder()
-    encoder.update_from_iterable(["angry", "neutral", "sad"])
-    return export_inference_folder(
-        yaml_path,
-        {},
-        hparams["modules"],
-        os.path.join(root, "inference"),
-        label_encoder=encoder,
+    return export_yaml_model(
+        WHISPER_YAML.format(whisper=whisper),
+        root,
+        ["angry", "neutral", "sad"],
     )
 
 
