@@ -731,7 +731,7 @@ def tiny_speech_text_folder(
     import tempfile
 
     from speechbrain_ser.nnet.hf_speech import TINY_CONFIG
-    from tests.fakes_text import save_tiny_bert
+    from speechbrain_ser.tiny_models import save_tiny_bert
 
     folder = tempfile.mkdtemp()
     text = TINY_SPEECH_TEXT_YAML.format(

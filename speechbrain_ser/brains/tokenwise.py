@@ -148,7 +148,7 @@ class TokenwiseContrastiveBrain(StageEndMixin, sb.Brain):
     >>> from speechbrain_ser.nnet.losses import TokenwiseContrastiveLoss
     >>> from speechbrain_ser.nnet.tokenwise import FeatureFrameEncoder
     >>> from speechbrain_ser.text.encoders import HFTextEncoder
-    >>> from tests.fakes_text import save_tiny_bert
+    >>> from speechbrain_ser.tiny_models import save_tiny_bert
     >>> _ = torch.manual_seed(0)
     >>> teacher = HFTextEncoder(save_tiny_bert(tempfile.mkdtemp()), freeze=True)
     >>> tokens = [

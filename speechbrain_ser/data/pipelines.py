@@ -505,7 +505,7 @@ def text_tokens_pipeline(tokenizer, max_length=None):
     Example
     -------
     >>> import tempfile
-    >>> from tests.fakes_text import save_tiny_bert
+    >>> from speechbrain_ser.tiny_models import save_tiny_bert
     >>> from transformers import AutoTokenizer
     >>> tokenizer = AutoTokenizer.from_pretrained(
     ...     save_tiny_bert(tempfile.mkdtemp())
@@ -602,7 +602,7 @@ def speech_text_dataio_prep(hparams):
     >>> import numpy as np, soundfile
     >>> from transformers import AutoTokenizer
     >>> from speechbrain_ser.data.manifest import write_splits
-    >>> from tests.fakes_text import save_tiny_bert
+    >>> from speechbrain_ser.tiny_models import save_tiny_bert
     >>> root, entries = tempfile.mkdtemp(), {}
     >>> for i, emotion in enumerate(["happy", "sad"]):
     ...     soundfile.write(f"{root}/{i}.wav", np.zeros(1600), 16000)
@@ -1089,7 +1089,7 @@ def check_transcripts(path):
     >>> import numpy as np, soundfile
     >>> from transformers import AutoTokenizer
     >>> from speechbrain_ser.data.manifest import write_splits
-    >>> from tests.fakes_text import save_tiny_bert
+    >>> from speechbrain_ser.tiny_models import save_tiny_bert
     >>> root, entries = tempfile.mkdtemp(), {}
     >>> for i, emotion in enumerate(["happy", "sad"]):
     ...     soundfile.write(f"{root}/{i}.wav", np.zeros(1600), 16000)
@@ -1156,7 +1156,7 @@ def tokenwise_dataio_prep(hparams):
     >>> import numpy as np, soundfile
     >>> from transformers import AutoTokenizer
     >>> from speechbrain_ser.data.manifest import write_splits
-    >>> from tests.fakes_text import save_tiny_bert
+    >>> from speechbrain_ser.tiny_models import save_tiny_bert
     >>> root, entries = tempfile.mkdtemp(), {}
     >>> for i, emotion in enumerate(["happy", "sad"]):
     ...     soundfile.write(f"{root}/{i}.wav", np.zeros(1600), 16000)
@@ -1230,7 +1230,7 @@ def transcript_emotion_dataio_prep(hparams):
     >>> import numpy as np, soundfile
     >>> from transformers import AutoTokenizer
     >>> from speechbrain_ser.data.manifest import write_splits
-    >>> from tests.fakes_text import save_tiny_bert
+    >>> from speechbrain_ser.tiny_models import save_tiny_bert
     >>> root, entries = tempfile.mkdtemp(), {}
     >>> for i, emotion in enumerate(["happy", "sad"]):
     ...     soundfile.write(f"{root}/{i}.wav", np.zeros(1600), 16000)

@@ -65,7 +65,9 @@ class WhisperTranscriber:
     Example
     -------
     >>> import pathlib, tempfile
-    >>> from tests.tiny_whisper import make_tiny_whisper  # random weights
+    >>> from speechbrain_ser.tiny_models import (
+    ...     make_tiny_whisper,
+    ... )  # random weights
     >>> folder = make_tiny_whisper(pathlib.Path(tempfile.mkdtemp()) / "tiny")
     >>> asr = WhisperTranscriber(folder, batch_size=4)
     >>> texts = asr.transcribe_batch(

@@ -8,7 +8,7 @@ import pytest
 from speechbrain_ser.inference import SpeechTextRecognizer, load_recognizer
 from speechbrain_ser.nnet.hf_speech import TINY_CONFIG
 from speechbrain_ser.run import run_recipe
-from tests.fakes_text import save_tiny_bert
+from speechbrain_ser.tiny_models import save_tiny_bert
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
 

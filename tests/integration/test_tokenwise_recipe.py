@@ -12,7 +12,7 @@ from speechbrain_ser.demo.sentences import sentence_bank
 from speechbrain_ser.inference import EmotionRecognizer
 from speechbrain_ser.plotting import read_train_log
 from speechbrain_ser.run import run_recipe
-from tests.fakes_text import save_tiny_bert
+from speechbrain_ser.tiny_models import save_tiny_bert
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
 SMALL = {

@@ -116,7 +116,7 @@ def test_cli_predict_with_transcripts(folder, wav, tmp_path, capsys):
 
 def test_folder_with_a_real_whisper_transcribes(tmp_path, wav):
     """asr_source: a (tiny, random) local Whisper through WhisperTranscriber."""
-    from tests.tiny_whisper import make_tiny_whisper
+    from speechbrain_ser.tiny_models import make_tiny_whisper
 
     whisper = make_tiny_whisper(tmp_path / "whisper")
     recognizer = load_recognizer(

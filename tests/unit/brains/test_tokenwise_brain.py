@@ -13,7 +13,7 @@ from speechbrain_ser.nnet.encoders import ConvEncoder
 from speechbrain_ser.nnet.losses import TokenwiseContrastiveLoss
 from speechbrain_ser.nnet.tokenwise import FeatureFrameEncoder
 from speechbrain_ser.text.encoders import HFTextEncoder
-from tests.fakes_text import save_tiny_bert
+from speechbrain_ser.tiny_models import save_tiny_bert
 
 TEXTS = ["the dog is happy", "you are not so sad", "hello world", "go home"]
 

@@ -11,7 +11,7 @@ from speechbrain_ser.nnet.fusion import (
 )
 from speechbrain_ser.nnet.heads import StatsPoolingMLP
 from speechbrain_ser.text.encoders import HFTextEncoder
-from tests.fakes_text import save_tiny_bert
+from speechbrain_ser.tiny_models import save_tiny_bert
 
 
 def modules(task="both", learned=False):

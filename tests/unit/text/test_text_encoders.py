@@ -7,7 +7,7 @@ from speechbrain_ser.text.encoders import (
     HFTextEncoder,
     default_text_encoder_source,
 )
-from tests.fakes_text import save_tiny_bert, save_tiny_roberta
+from speechbrain_ser.tiny_models import save_tiny_bert, save_tiny_roberta
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from speechbrain_ser.text.transcription import (
     PROGRESS_SUFFIX,
     WhisperTranscriber,
 )
-from tests.tiny_whisper import make_tiny_whisper
+from speechbrain_ser.tiny_models import make_tiny_whisper
 
 
 @pytest.fixture(scope="module")
