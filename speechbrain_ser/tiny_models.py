@@ -173,7 +173,7 @@ def _byte_characters():
     return [chr(c) for c in codes]
 
 
-def make_tiny_whisper(folder, chunk_seconds=2):
+def make_tiny_whisper(folder, chunk_seconds=2, encoder_layers=1):
     """Saves a random WhisperForConditionalGeneration + processor.
 
     Arguments
@@ -182,6 +182,8 @@ def make_tiny_whisper(folder, chunk_seconds=2):
         Where to save (created).
     chunk_seconds : int
         Input window of the feature extractor and encoder.
+    encoder_layers : int
+        Number of encoder layers (d_model 16, 2 heads).
 
     Returns
     -------
@@ -234,7 +236,7 @@ def make_tiny_whisper(folder, chunk_seconds=2):
         vocab_size=len(vocab),
         num_mel_bins=80,
         d_model=16,
-        encoder_layers=1,
+        encoder_layers=encoder_layers,
         decoder_layers=1,
         encoder_attention_heads=2,
         decoder_attention_heads=2,

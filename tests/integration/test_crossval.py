@@ -186,9 +186,11 @@ def test_leave_one_speaker_out_runs_every_speaker(tmp_path, tone):
 def test_probe_of_the_recipe_encoder(tmp_path, tone):
     """--baseline probe: the Urdu Whisper recipe's own (tiny, random)
     encoder, last layer and all layers, next to the filterbank one."""
-    from tests.unit.test_baselines import make_tiny_whisper
+    from speechbrain_ser.tiny_models import make_tiny_whisper
 
-    whisper = make_tiny_whisper(tmp_path / "whisper")
+    whisper = make_tiny_whisper(
+        tmp_path / "whisper", chunk_seconds=30, encoder_layers=2
+    )
     corpus = make_urdu(tmp_path / "urdu", tone, speakers=3)
     out = tmp_path / "cv"
     report = main(

@@ -10,6 +10,7 @@ from speechbrain_ser.baselines import (
     linear_baseline,
 )
 from speechbrain_ser.metrics import ccc_report
+from speechbrain_ser.tiny_models import make_tiny_whisper
 
 SPLITS = {"train": range(6), "valid": range(6, 8), "test": range(8, 12)}
 
@@ -66,33 +67,11 @@ def test_regression_task_has_no_classes(tmp_path, tone):
     assert "emotion" not in out["predictions"]["low8"]
 
 
-def make_tiny_whisper(folder):
-    """A random 2-layer Whisper (d_model 16) saved in ``folder``."""
-    from transformers import (
-        WhisperConfig,
-        WhisperFeatureExtractor,
-        WhisperModel,
-    )
-
-    config = WhisperConfig(
-        d_model=16,
-        encoder_layers=2,
-        decoder_layers=1,
-        encoder_attention_heads=2,
-        decoder_attention_heads=2,
-        encoder_ffn_dim=32,
-        decoder_ffn_dim=32,
-        num_mel_bins=80,
-    )
-    torch.manual_seed(0)
-    WhisperModel(config).save_pretrained(folder)
-    WhisperFeatureExtractor().save_pretrained(folder)
-    return folder
-
-
 @pytest.fixture
 def tiny_whisper(tmp_path):
-    return make_tiny_whisper(tmp_path / "whisper")
+    return make_tiny_whisper(
+        tmp_path / "whisper", chunk_seconds=30, encoder_layers=2
+    )
 
 
 def test_probe_pools_every_whisper_layer(tmp_path, tiny_whisper):
