@@ -24,6 +24,7 @@ from tqdm import tqdm
 from speechbrain_ser.data.audio import read_audio
 from speechbrain_ser.data.manifest import read_manifest
 from speechbrain_ser.metrics import AVD_NAMES, ccc_report, classification_report
+from speechbrain_ser.nnet.fbank_fusion import FbankFusion
 
 logger = get_logger(__name__)
 
@@ -88,7 +89,10 @@ def hidden_states(encoder, inputs, lengths):
     Uses, in this order: an encoder with ``n_hidden_states`` and a
     ``layer`` option, run with ``layer="all"`` ((B, T, L, D) frames, e.g.
     the Whisper and SSL encoders of :mod:`speechbrain_ser.nnet.encoders`,
-    so their own options such as trimming apply); the SpeechBrain Whisper
+    so their own options such as trimming apply; an encoder wrapped in
+    :class:`~speechbrain_ser.nnet.fbank_fusion.FbankFusion` is probed
+    without the appended filterbanks, which the ``fbank`` baseline
+    covers); the SpeechBrain Whisper
     wrapper inside a ``WhisperEncoder`` built with ``output_all_hiddens``
     (the convolutional front end is layer 0); else the encoder's output as
     its only layer.
@@ -123,6 +127,8 @@ def hidden_states(encoder, inputs, lengths):
     >>> len(states), states[-1][0, 0, 0].item()
     (3, 3.0)
     """
+    if isinstance(encoder, FbankFusion):  # probe the encoder, not fbanks
+        encoder = encoder.encoder
     if hasattr(encoder, "n_hidden_states") and hasattr(encoder, "layer"):
         kept, encoder.layer = encoder.layer, "all"
         try:

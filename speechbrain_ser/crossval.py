@@ -152,7 +152,10 @@ def default_valid_key(fold_key, values):
 def fold_overrides(fold_key, folds, valid_key=None):
     """Per fold, the overrides that make it the test fold.
 
-    With ``valid_key``, the validation fold is the next one (cyclically).
+    With ``valid_key``, the validation fold is the next one (cyclically),
+    so two folds or more are needed; without it one fold is allowed (a
+    recipe with one fixed split, e.g. ``--fold_key=test_set
+    --folds=Test1``: the recipe and its baselines on that split).
 
     Arguments
     ---------
@@ -172,9 +175,19 @@ def fold_overrides(fold_key, folds, valid_key=None):
     -------
     >>> fold_overrides("test_speaker", ["03", "08", "09"], "valid_speaker")[2]
     ('09', ['--test_speaker=09', '--valid_speaker=03'])
+    >>> fold_overrides("test_set", ["Test1"])
+    [('Test1', ['--test_set=Test1'])]
+    >>> fold_overrides("test_speaker", ["03"], "valid_speaker")
+    Traceback (most recent call last):
+    ...
+    ValueError: need two or more distinct folds with a valid key, got ['03']
     """
-    if len(set(folds)) != len(folds) or len(folds) < 2:
-        raise ValueError(f"need two or more distinct folds, got {folds}")
+    if len(set(folds)) != len(folds) or not folds:
+        raise ValueError(f"need distinct folds, got {folds}")
+    if valid_key and len(folds) < 2:
+        raise ValueError(
+            f"need two or more distinct folds with a valid key, got {folds}"
+        )
     plan = []
     for i, fold in enumerate(folds):
         overrides = [f"--{fold_key}={fold}"]

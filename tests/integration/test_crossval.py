@@ -219,3 +219,45 @@ def test_probe_of_the_recipe_encoder(tmp_path, tone):
         assert summary["pooled"]["n"] == 12
     table = (out / "crossval_results.md").read_text()
     assert "probe: encoder all layers" in table
+
+
+def test_one_fixed_split_runs_its_baselines(tmp_path, tone):
+    """A recipe with one split (MSP-Podcast's test_set, RAVDESS's actor
+    split) gets its baselines on that split: one fold, no valid key, the
+    pooled report is that fold's test set."""
+    corpus = make_urdu(tmp_path / "urdu", tone, speakers=4)
+    out = tmp_path / "cv"
+    report = main(
+        [
+            os.path.join(
+                RECIPES, "URDU", "emotion", "hparams", "fbank_attention.yaml"
+            ),
+            "--folds=1",
+            f"--data_folder={corpus}",
+            f"--output_folder={out}",
+            "--baseline",
+            "--baselines_only",
+        ]
+    )
+    assert report["folds"] == ["1"] and report["valid_key"] is None
+    fbank = report["systems"]["fbank"]
+    test = json.load(open(out / "fold_1" / "manifests" / "test.json"))
+    assert fbank["pooled"]["n"] == len(test) > 0
+    assert fbank["pooled"]["UA"] == fbank["folds"]["1"]["UA"]
+    with pytest.raises(ValueError, match="valid key"):
+        main(
+            [
+                os.path.join(
+                    RECIPES,
+                    "EmoDB",
+                    "emotion",
+                    "hparams",
+                    "whisper_stats_pooling.yaml",
+                ),
+                "--fold_key=test_speaker",
+                "--folds=03",
+                "--data_folder=unused",
+                "--whisper_source=unused",
+                f"--output_folder={tmp_path / 'emodb'}",
+            ]
+        )

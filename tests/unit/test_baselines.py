@@ -114,3 +114,32 @@ def test_probe_baseline_on_tones(tmp_path, tone, tiny_whisper):
     assert out["last_layer"]["results"]["UA"] == 1.0
     assert out["all_layers"]["results"]["UA"] == 1.0
     assert len(cache) == 24  # every utterance computed once
+
+
+@pytest.mark.parametrize("layer", ["weighted", -1])
+def test_probe_of_fbank_fusion_is_the_encoder_alone(
+    tmp_path, tiny_whisper, layer
+):
+    """The Urdu Whisper recipe's encoder appends filterbanks to every
+    frame; its probe pools Whisper's hidden states only (the fbank
+    baseline covers the filterbanks), whatever ``layer`` the recipe sets:
+    with layer -1 the fused (B, T, D + n_mels) frames used to be split
+    along the features and the probe failed."""
+    from speechbrain_ser.nnet.encoders import WhisperEncoder
+    from speechbrain_ser.nnet.fbank_fusion import FbankFusion
+
+    whisper = WhisperEncoder(str(tiny_whisper), save_path=str(tmp_path))
+    fused = FbankFusion(
+        WhisperEncoder(str(tiny_whisper), save_path=str(tmp_path), layer=layer),
+        n_mels=40,
+    )
+    wav = torch.rand(1, 8000)
+    alone, probed = (
+        EncoderStatistics(whisper)(wav),
+        EncoderStatistics(fused)(wav),
+    )
+    assert probed["last_layer"].shape == (32,)
+    assert probed["all_layers"].shape == (3 * 32,)
+    for name in ("last_layer", "all_layers"):
+        np.testing.assert_allclose(probed[name], alone[name])
+    assert fused.encoder.layer == layer  # the recipe's setting is kept
