@@ -14,8 +14,8 @@ from speechbrain.utils.logger import get_logger
 
 from speechbrain_ser.brains.emotion import EmotionBrain
 from speechbrain_ser.brains.stage_end import StageEndMixin
+from speechbrain_ser.nnet.encoders import train_top_layers
 from speechbrain_ser.nnet.pooling import token_attention_mask
-from speechbrain_ser.nnet.tokenwise import train_top_layers
 
 logger = get_logger(__name__)
 

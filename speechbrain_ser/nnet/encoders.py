@@ -10,6 +10,7 @@ Authors
 """
 
 import math
+import re
 
 import torch
 
@@ -159,42 +160,81 @@ def check_layer(layer, n_hidden_states, source):
         )
 
 
-def train_top_layers(model, layers, trainable_layers, extra=()):
-    """Freezes ``model`` except its top ``trainable_layers`` of ``layers``.
+# A parameter of layer N of a numbered layer stack: "...layers.N..." (Whisper,
+# wav2vec2, HuBERT, WavLM), "...layer.N..." (BERT), "...blocks.N...",
+# "...convs.N..." / "...norms.N..." (ConvEncoder).
+LAYER_PATTERN = re.compile(
+    r"(?:^|\.)(?:layers|layer|blocks|convs|norms)\.(\d+)\."
+)
 
-    Autograd then records nothing below the lowest trainable layer, so
-    fine-tuning the top N layers costs a forward pass plus N layers'
-    backward.
+
+def train_top_layers(model, trainable_layers):
+    """Freezes ``model`` except the top ``trainable_layers`` of its layers.
+
+    Layers are the items of the model's numbered layer stack, found by
+    parameter name (``LAYER_PATTERN``: ``...layers.3...`` as in Whisper,
+    wav2vec2, HuBERT, WavLM; ``convs.3`` and ``norms.3`` as in
+    :class:`ConvEncoder`). Parameters after the last layer (a final
+    LayerNorm) stay trainable with the top layers; those before the first
+    trained layer (front end, embeddings) are frozen. Autograd then records
+    nothing below the lowest trainable layer, so fine-tuning the top N
+    layers costs a forward pass plus N layers' backward.
 
     Arguments
     ---------
     model : torch.nn.Module
-        The whole pretrained model.
-    layers : torch.nn.ModuleList
-        Its stack of transformer layers, bottom first.
+        The encoder (a wrapper around it works too).
     trainable_layers : int
-        How many layers from the top stay trainable (0: none).
-    extra : iterable of torch.nn.Module
-        Modules above the stack that stay trainable (a final LayerNorm).
+        How many of the top layers stay trainable; 0 freezes everything.
+
+    Returns
+    -------
+    list of str
+        Names of the parameters left trainable.
 
     Example
     -------
+    >>> enc = ConvEncoder(input_size=4, channels=8, n_layers=3)
+    >>> train_top_layers(enc, 1)
+    ['convs.2.weight', 'convs.2.bias', 'norms.2.weight', 'norms.2.bias']
     >>> stack = torch.nn.ModuleList([torch.nn.Linear(2, 2) for _ in range(3)])
-    >>> model = torch.nn.ModuleDict({"stack": stack})
-    >>> train_top_layers(model, stack, 1)
-    >>> [layer.weight.requires_grad for layer in stack]
-    [False, False, True]
+    >>> model = torch.nn.ModuleDict(
+    ...     {"layers": stack, "layer_norm": torch.nn.LayerNorm(2)}
+    ... )
+    >>> train_top_layers(model, 1)
+    ['layers.2.weight', 'layers.2.bias', 'layer_norm.weight', 'layer_norm.bias']
     """
-    if not 0 <= trainable_layers <= len(layers):
+    named = list(model.named_parameters())
+    layer_of = {
+        name: int(match.group(1))
+        for name, _ in named
+        if (match := LAYER_PATTERN.search(name))
+    }
+    if not layer_of:
         raise ValueError(
-            f"trainable_layers must be in [0, {len(layers)}] (the model has "
-            f"{len(layers)} layers), got {trainable_layers}"
+            f"{type(model).__name__} has no numbered layers (parameter "
+            "names with layers.N.); train it fully or freeze it instead"
         )
-    model.requires_grad_(False)
-    for layer in layers[len(layers) - trainable_layers :]:
-        layer.requires_grad_(True)
-    for module in extra:
-        module.requires_grad_(True)
+    total = max(layer_of.values()) + 1
+    if not 0 <= trainable_layers <= total:
+        raise ValueError(
+            f"trainable_layers must be in [0, {total}] (the "
+            f"{type(model).__name__} has {total} layers), got "
+            f"{trainable_layers}"
+        )
+    first = total - trainable_layers
+    last_layer_param = max(
+        index for index, (name, _) in enumerate(named) if name in layer_of
+    )
+    trainable = []
+    for index, (name, param) in enumerate(named):
+        keep = trainable_layers > 0 and (
+            layer_of.get(name, -1) >= first or index > last_layer_param
+        )
+        param.requires_grad_(keep)
+        if keep:
+            trainable.append(name)
+    return trainable
 
 
 class WhisperEncoder(torch.nn.Module):
@@ -310,12 +350,7 @@ class WhisperEncoder(torch.nn.Module):
         self.mask_padding = mask_padding
         self.trainable_layers = trainable_layers
         if not freeze and trainable_layers is not None:
-            train_top_layers(
-                self.encoder,
-                self.encoder.layers,
-                trainable_layers,
-                extra=[self.encoder.layer_norm],
-            )
+            train_top_layers(self.encoder, trainable_layers)
 
     @property
     def encoder(self):
@@ -542,11 +577,7 @@ class SSLEncoder(torch.nn.Module):
         self.layer = layer
         self.freeze = freeze
         if not freeze and trainable_layers is not None:
-            train_top_layers(
-                self.ssl.model,
-                self.ssl.model.encoder.layers,
-                trainable_layers,
-            )
+            train_top_layers(self.ssl.model, trainable_layers)
 
     @property
     def n_hidden_states(self):

@@ -10,78 +10,12 @@
   single ``[CLS]`` query, or from a transcript's tokens, then statistics
   pooling and 3 x [Linear, LayerNorm, ReLU] (the classifier of Sarkar and
   Tarigopula's "Experiment Setup").
-* :func:`train_top_layers`: freezes all but the top N layers of an encoder.
 
 Authors
  * speechbrain-ser developers 2026
 """
 
-import re
-
 import torch
-
-LAYER_PATTERN = re.compile(
-    r"(?:^|\.)(?:layers|layer|blocks|convs|norms)\.(\d+)\."
-)
-
-
-def train_top_layers(encoder, n_layers):
-    """Freezes ``encoder`` except its top ``n_layers`` layers.
-
-    Layers are the items of the encoder's numbered layer list (parameter
-    names like ``...layers.3...``, as in Whisper, wav2vec2, HuBERT, WavLM
-    and :class:`ConvEncoder`); parameters after the last layer (a final
-    LayerNorm) stay trainable with them, those before the first trained
-    layer (front end, embeddings) are frozen.
-
-    Arguments
-    ---------
-    encoder : torch.nn.Module
-        The speech encoder.
-    n_layers : int
-        How many of the top layers to train; 0 freezes every layer.
-
-    Returns
-    -------
-    list of str
-        Names of the parameters left trainable.
-
-    Example
-    -------
-    >>> from speechbrain_ser.nnet.encoders import ConvEncoder
-    >>> enc = ConvEncoder(input_size=4, channels=8, n_layers=3)
-    >>> train_top_layers(enc, 1)
-    ['convs.2.weight', 'convs.2.bias', 'norms.2.weight', 'norms.2.bias']
-    """
-    numbered = [
-        (name, int(match.group(1)))
-        for name, _ in encoder.named_parameters()
-        if (match := LAYER_PATTERN.search(name))
-    ]
-    if not numbered:
-        raise ValueError(
-            f"{type(encoder).__name__} has no numbered layers (parameter "
-            "names with layers.N.); train it fully or freeze it instead"
-        )
-    total = max(index for _, index in numbered) + 1
-    if not 0 <= n_layers <= total:
-        raise ValueError(
-            f"cannot train the top {n_layers} of {total} layers of "
-            f"{type(encoder).__name__}"
-        )
-    first = total - n_layers
-    names = [name for name, _ in encoder.named_parameters()]
-    after_layers = set(names[names.index(numbered[-1][0]) + 1 :])
-    layer_of = dict(numbered)
-    trainable = []
-    for name, param in encoder.named_parameters():
-        keep = layer_of.get(name, -1) >= first or (
-            n_layers > 0 and name in after_layers
-        )
-        param.requires_grad_(keep)
-        if keep:
-            trainable.append(name)
-    return trainable
 
 
 class FeatureFrameEncoder(torch.nn.Module):

@@ -136,20 +136,13 @@ def save_tiny_whisper(folder):
     return str(folder)
 
 
-def recipe_yaml(corpus):
-    return os.path.join(
-        ROOT,
-        "recipes",
-        corpus,
-        "TokenwiseContrastive",
-        "hparams",
-        "tokenwise.yaml",
-    )
+def recipe_yaml(corpus, folder="TokenwiseContrastive", name="tokenwise.yaml"):
+    return os.path.join(ROOT, "recipes", corpus, folder, "hparams", name)
 
 
 def test_recipe_chain_librispeech_to_iemocap_and_emodb(tmp_path, tone):
     """Whisper pre-trained (top layer only) on a fake LibriSpeech tree, then
-    the IEMOCAP and EmoDB downstream recipes from its checkpoint."""
+    the IEMOCAP, EmoDB and URDU downstream recipes from its checkpoint."""
     from tests import fakes
 
     whisper = save_tiny_whisper(tmp_path / "whisper")
@@ -170,7 +163,6 @@ def test_recipe_chain_librispeech_to_iemocap_and_emodb(tmp_path, tone):
         fakes.make_librispeech(libri, tone, subset, speaker, n=4)
     tiny = dict(
         whisper_source=whisper,
-        teacher_source=teacher,
         text_hidden_size=16,
         speech_size=16,
         cross_modal_heads=2,
@@ -186,6 +178,7 @@ def test_recipe_chain_librispeech_to_iemocap_and_emodb(tmp_path, tone):
             for k, v in dict(
                 tiny,
                 data_folder=libri,
+                teacher_source=teacher,
                 output_folder=pre,
                 train_splits="[train-clean-100]",
                 speech_trainable_layers=1,
@@ -199,18 +192,35 @@ def test_recipe_chain_librispeech_to_iemocap_and_emodb(tmp_path, tone):
         ".layers.1." in n or "layer_norm" in n for n in trainable
     )
     assert json.load(open(pre / "results.json"))["tokens"] > 0
-    for corpus, build, extra in (
-        ("IEMOCAP", fakes.make_iemocap, {"test_session": 1}),
+    for corpus, build, extra, where in (
+        (
+            "IEMOCAP",
+            fakes.make_iemocap,
+            {"test_session": 1, "teacher_source": teacher},
+            (),
+        ),
         (
             "EmoDB",
             fakes.make_emodb,
-            {"split_protocol": "loso", "test_speaker": 10, "valid_speaker": 3},
+            {
+                "split_protocol": "loso",
+                "test_speaker": 10,
+                "valid_speaker": 3,
+                "teacher_source": teacher,
+            },
+            (),
+        ),
+        (
+            "URDU",
+            fakes.make_urdu,
+            {"fold": 1},
+            ("emotion", "tokenwise_cls.yaml"),
         ),
     ):
         build(tmp_path / corpus, tone)
         out = tmp_path / f"{corpus}_out"
         run_recipe(
-            [recipe_yaml(corpus)]
+            [recipe_yaml(corpus, *where)]
             + [
                 f"--{k}={v}"
                 for k, v in dict(
