@@ -1,8 +1,9 @@
 """Downsampling + ensembling against class imbalance (Bhosale et al. 2020).
 
 N models are trained, each on its own class-balanced subsample of the
-training set (every class cut down to the size of the smallest, a new
-random draw per model), with the same validation and test sets; their
+training set (:func:`speechbrain_ser.data.pipelines.downsample_classes`:
+every class cut down to the size of the smallest, a new random draw per
+model, seed ``seed + k``), with the same validation and test sets; their
 test posteriors are averaged. One command trains and evaluates them all::
 
     python -m speechbrain_ser.ensemble hparams/fusion.yaml --n_models 5 \\
@@ -24,7 +25,6 @@ Authors
 import argparse
 import json
 import os
-import random
 import sys
 
 import numpy as np
@@ -38,57 +38,10 @@ from speechbrain_ser.data.manifest import (
     read_manifest,
     write_manifest,
 )
+from speechbrain_ser.data.pipelines import downsample_classes
 from speechbrain_ser.metrics import classification_report, subset_reports
 
 logger = get_logger(__name__)
-
-
-def balanced_subsamples(entries, n_models, seed=0, key="emotion"):
-    """N class-balanced random subsamples of a manifest's entries.
-
-    Every class is cut down to the size of the smallest one (sampling
-    without replacement), with a new draw for each subsample.
-
-    Arguments
-    ---------
-    entries : dict
-        id -> entry with a ``key`` label.
-    n_models : int
-        Number of subsamples.
-    seed : int
-        Subsample k is drawn with seed ``seed + k``.
-    key : str
-        The label field.
-
-    Returns
-    -------
-    list of dict
-        id -> entry, one per model.
-
-    Example
-    -------
-    >>> entries = {f"n{i}": {"emotion": "neu"} for i in range(10)}
-    >>> entries.update({"a0": {"emotion": "ang"}, "a1": {"emotion": "ang"}})
-    >>> subsets = balanced_subsamples(entries, n_models=3)
-    >>> [sorted(e["emotion"] for e in s.values()) for s in subsets][0]
-    ['ang', 'ang', 'neu', 'neu']
-    >>> len({tuple(sorted(s)) for s in subsets}) > 1  # different draws
-    True
-    """
-    by_class = {}
-    for uid, entry in entries.items():
-        if key not in entry:
-            raise ValueError(f"utterance {uid!r} has no {key!r} label")
-        by_class.setdefault(entry[key], []).append(uid)
-    size = min(len(ids) for ids in by_class.values())
-    subsamples = []
-    for k in range(n_models):
-        rng = random.Random(seed + k)
-        chosen = []
-        for label in sorted(by_class):
-            chosen += rng.sample(sorted(by_class[label]), size)
-        subsamples.append({uid: entries[uid] for uid in sorted(chosen)})
-    return subsamples
 
 
 def average_posteriors(members):
@@ -181,9 +134,10 @@ def run_ensemble(argv):
         shared = [f"--encoder_cache_folder={folder}/encoder_cache"]
     rest = _without_overrides(rest, set_here)
     train = read_manifest(hparams["train_manifest"])
-    subsamples = balanced_subsamples(train, known.n_models, hparams["seed"])
     members = []
-    for k, subsample in enumerate(subsamples):
+    for k in range(known.n_models):
+        kept = downsample_classes(train, seed=hparams["seed"] + k)
+        subsample = {uid: train[uid] for uid in sorted(kept)}
         member_folder = os.path.join(folder, f"model_{k}")
         manifest = os.path.join(member_folder, "train.json")
         write_manifest(subsample, manifest)

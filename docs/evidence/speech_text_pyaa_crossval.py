@@ -14,7 +14,8 @@
    speech model; no wav2vec2 weights are installable), the text encoder
    the fine-tuned MiniLM. Dominance is not annotated: a constant
    placeholder target, not reported.
-4. Pools the test predictions of all folds (every clip tested once) and
+4. Fits the linear baselines (BASELINES) on the same fold manifests.
+5. Pools the test predictions of all folds (every clip tested once) and
    reports CCC of arousal and valence, plus the mean and std over folds.
 
 Writes ``<out>/summary.json``.
@@ -38,6 +39,15 @@ from speechbrain_ser.run import run_recipe  # noqa: E402
 CONFIGS = {"audio": ("audio", "late"), "text": ("text", "late")}
 CONFIGS["fused_late"] = ("both", "late")
 CONFIGS["fused_learned"] = ("both", "learned")
+# Linear baselines (speechbrain_ser.baselines) on the same folds: mean/std
+# over time of 40 log mel filterbanks, of the frozen Whisper encoder's last
+# layer, or of all its layers concatenated; ridge regression, alpha chosen
+# on the fold's valid split (fold k+1), as for every recipe's crossval.
+BASELINES = {
+    "fbank_ridge": "fbank",
+    "whisper_last_layer_ridge": "last_layer",
+    "whisper_all_layers_ridge": "all_layers",
+}
 
 
 def read_labels(folder):
@@ -107,19 +117,23 @@ def main():
     parser.add_argument("--out", required=True)
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--configs", nargs="+", default=list(CONFIGS))
+    parser.add_argument(
+        "--configs", nargs="+", default=list(CONFIGS) + list(BASELINES)
+    )
     args = parser.parse_args()
     import soundfile
 
     os.makedirs(args.out, exist_ok=True)
     labels = read_labels(args.data_folder)
     wavs = sorted(labels)
-    texts = transcripts(
-        args.data_folder,
-        wavs,
-        args.whisper,
-        os.path.join(args.out, "transcripts.json"),
-    )
+    texts = dict.fromkeys(wavs, "")  # the baselines need no transcripts
+    if set(args.configs) & set(CONFIGS):
+        texts = transcripts(
+            args.data_folder,
+            wavs,
+            args.whisper,
+            os.path.join(args.out, "transcripts.json"),
+        )
     entries = {
         w: {
             "wav": "{data_root}/" + w,
@@ -149,9 +163,21 @@ def main():
         ),
         "results": {},
     }
-    for name in args.configs:
+    summary_path = os.path.join(args.out, "summary.json")
+    if os.path.isfile(summary_path):  # add to the configs run before
+        summary["results"] = json.load(open(summary_path))["results"]
+    baselines = [name for name in args.configs if name in BASELINES]
+    if baselines:
+        fold_predictions = run_baselines(args, entries, folds)
+        for name in baselines:
+            summary["results"][name] = pooled_summary(
+                [fold[BASELINES[name]] for fold in fold_predictions],
+                "baseline",
+                "ridge on mean/std features",
+            )
+    for name in [c for c in args.configs if c in CONFIGS]:
         modalities, fusion = CONFIGS[name]
-        pooled, per_fold = {}, []
+        fold_predictions = []
         for k in range(args.folds):
             paths = write_fold(args.out, entries, folds, k)
             out = os.path.join(args.out, name, f"fold_{k}")
@@ -177,31 +203,66 @@ def main():
                     [whisper_yaml(args.out)]
                     + [f"--{key}={value}" for key, value in overrides.items()]
                 )
-            predictions = json.load(open(os.path.join(out, "predictions.json")))
-            pooled.update(predictions)
-            fold = np.array([p["avd"] for p in predictions.values()])
-            target = np.array([p["avd_target"] for p in predictions.values()])
-            per_fold.append(
-                [float(ccc(target[:, i], fold[:, i])) for i in (0, 1)]
+            fold_predictions.append(
+                json.load(open(os.path.join(out, "predictions.json")))
             )
-        avd = np.array([p["avd"] for p in pooled.values()])
-        target = np.array([p["avd_target"] for p in pooled.values()])
-        per_fold = np.array(per_fold)
-        summary["results"][name] = {
-            "modalities": modalities,
-            "fusion": fusion,
-            "pooled_CCC_arousal": float(ccc(target[:, 0], avd[:, 0])),
-            "pooled_CCC_valence": float(ccc(target[:, 1], avd[:, 1])),
-            "fold_CCC_arousal_mean": float(per_fold[:, 0].mean()),
-            "fold_CCC_arousal_std": float(per_fold[:, 0].std()),
-            "fold_CCC_valence_mean": float(per_fold[:, 1].mean()),
-            "fold_CCC_valence_std": float(per_fold[:, 1].std()),
-            "n": len(pooled),
-        }
-        json.dump(
-            summary, open(os.path.join(args.out, "summary.json"), "w"), indent=1
+        summary["results"][name] = pooled_summary(
+            fold_predictions, modalities, fusion
         )
+        json.dump(summary, open(summary_path, "w"), indent=1)
+    json.dump(summary, open(summary_path, "w"), indent=1)
     print(json.dumps(summary, indent=1))
+
+
+def pooled_summary(fold_predictions, modalities, fusion):
+    """Pooled and per-fold CCC of arousal and valence."""
+    pooled, per_fold = {}, []
+    for predictions in fold_predictions:
+        pooled.update(predictions)
+        fold = np.array([p["avd"] for p in predictions.values()])
+        target = np.array([p["avd_target"] for p in predictions.values()])
+        per_fold.append([float(ccc(target[:, i], fold[:, i])) for i in (0, 1)])
+    avd = np.array([p["avd"] for p in pooled.values()])
+    target = np.array([p["avd_target"] for p in pooled.values()])
+    per_fold = np.array(per_fold)
+    return {
+        "modalities": modalities,
+        "fusion": fusion,
+        "pooled_CCC_arousal": float(ccc(target[:, 0], avd[:, 0])),
+        "pooled_CCC_valence": float(ccc(target[:, 1], avd[:, 1])),
+        "fold_CCC_arousal_mean": float(per_fold[:, 0].mean()),
+        "fold_CCC_arousal_std": float(per_fold[:, 0].std()),
+        "fold_CCC_valence_mean": float(per_fold[:, 1].mean()),
+        "fold_CCC_valence_std": float(per_fold[:, 1].std()),
+        "n": len(pooled),
+    }
+
+
+def run_baselines(args, entries, folds):
+    """Per fold: feature name -> test predictions of the ridge baselines."""
+    from speechbrain_ser.baselines import (
+        EncoderStatistics,
+        FbankStatistics,
+        linear_baseline,
+    )
+    from speechbrain_ser.nnet.encoders import WhisperEncoder
+
+    whisper = WhisperEncoder(
+        args.whisper, save_path=os.path.join(args.out, "whisper"), freeze=True
+    )
+    featurizers = [FbankStatistics(), EncoderStatistics(whisper)]
+    caches = [{}, {}]
+    out = []
+    for k in range(len(folds)):
+        paths = write_fold(args.out, entries, folds, k)
+        fold = {}
+        for featurizer, cache in zip(featurizers, caches):
+            result = linear_baseline(
+                paths, args.data_folder, "regression", featurizer, cache
+            )
+            fold.update({n: r["predictions"] for n, r in result.items()})
+        out.append(fold)
+    return out
 
 
 if __name__ == "__main__":

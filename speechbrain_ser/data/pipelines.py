@@ -534,7 +534,9 @@ def downsample_classes(entries, key="emotion", max_per_class=None, seed=0):
     class, or ``max_per_class``).
 
     Xagorari et al. (2022) truncate the largest classes of MSP-Podcast
-    (Happy, Neutral) so that the training set is about uniform.
+    (Happy, Neutral) so that the training set is about uniform; Bhosale et
+    al. (2020) train each model of an ensemble on such a subsample, a new
+    draw (seed) per model (:mod:`speechbrain_ser.ensemble`).
 
     Arguments
     ---------
@@ -564,6 +566,8 @@ def downsample_classes(entries, key="emotion", max_per_class=None, seed=0):
     """
     by_class = {}
     for uid, entry in sorted(entries.items()):
+        if key not in entry:
+            raise ValueError(f"utterance {uid!r} has no {key!r} label")
         by_class.setdefault(entry[key], []).append(uid)
     cap = max_per_class or min(len(ids) for ids in by_class.values())
     rng = random.Random(seed)

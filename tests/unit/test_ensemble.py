@@ -6,23 +6,8 @@ import pytest
 from speechbrain_ser.ensemble import (
     _without_overrides,
     average_posteriors,
-    balanced_subsamples,
     ensemble_results,
 )
-
-
-def test_subsamples_are_balanced_and_differ():
-    entries = {f"n{i}": {"emotion": "neu"} for i in range(20)}
-    entries.update({f"s{i}": {"emotion": "sad"} for i in range(5)})
-    subsets = balanced_subsamples(entries, n_models=4, seed=3)
-    for subset in subsets:
-        labels = [e["emotion"] for e in subset.values()]
-        assert labels.count("neu") == labels.count("sad") == 5
-    neutral = [frozenset(u for u in s if u.startswith("n")) for s in subsets]
-    assert len(set(neutral)) == 4
-    assert subsets == balanced_subsamples(entries, n_models=4, seed=3)
-    with pytest.raises(ValueError, match="'x'"):
-        balanced_subsamples({"x": {}}, 1)
 
 
 def test_average_posteriors_by_hand():

@@ -21,6 +21,17 @@ def test_downsampling_keeps_the_smallest_class_whole():
     assert counts == {"neutral": 5, "happy": 5, "sad": 3}
 
 
+def test_downsampling_draws_differ_by_seed():
+    """The ensemble's models (seed + k) see different majority utterances."""
+    entries = {f"n{i}": {"emotion": "neu"} for i in range(20)}
+    entries.update({f"s{i}": {"emotion": "sad"} for i in range(5)})
+    draws = [downsample_classes(entries, seed=3 + k) for k in range(4)]
+    neutral = {frozenset(u for u in kept if u[0] == "n") for kept in draws}
+    assert len(neutral) == 4
+    with pytest.raises(ValueError, match="'x' has no 'emotion'"):
+        downsample_classes({"x": {}})
+
+
 def test_missing_transcript_is_named(tmp_path):
     import json
 
