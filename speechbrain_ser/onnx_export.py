@@ -4,7 +4,10 @@ The exported graph takes ``wavs`` (batch, samples) at the model's sample
 rate and ``wav_lens`` (batch,) relative lengths, and computes everything
 the PyTorch recognizer does: features (filterbanks via ONNX's STFT, or
 Whisper's log-mel), normalisation, encoder, pooling head and output
-layers. Batch and length axes are dynamic. Outputs: ``embeddings``, and
+layers. Recurrent encoders (SA2SR's BiLSTM, CPC's GRU) become ONNX LSTM /
+GRU operators that read each utterance of a padded batch to its own end
+(``sequence_lens``; see :mod:`speechbrain_ser.nnet.recurrent`). Batch and
+length axes are dynamic. Outputs: ``embeddings``, and
 ``probabilities`` and/or ``avd`` (on the corpus scale) by task.
 
     speechbrain-ser export --onnx --model results/demo/1986/inference
@@ -17,6 +20,11 @@ Authors
 import torch
 
 from speechbrain_ser.inference import EmotionRecognizer
+from speechbrain_ser.nnet import recurrent  # noqa: F401 (the padded_rnn op)
+
+# PyTorch's gate order -> ONNX's: LSTM (i, f, g, o) -> (i, o, f, c),
+# GRU (r, z, n) -> (z, r, h)
+ONNX_GATES = {"LSTM": (0, 3, 1, 2), "GRU": (1, 0, 2)}
 
 OUTPUTS = {
     "classification": ("probabilities",),
@@ -57,6 +65,95 @@ class ExportableEmotionModel(torch.nn.Module):
         return (embeddings,) + tuple(
             outputs[name] for name in OUTPUTS[self.recognizer.task]
         )
+
+
+def padded_rnn_to_onnx(
+    x, valid, weights, mode, num_layers, bidirectional, hidden_size
+):
+    """ONNX translation of ``speechbrain_ser::padded_rnn``: one ONNX LSTM
+    or GRU per layer, with per-utterance ``sequence_lens``.
+
+    Called by the exporter with ONNX Script values for the tensors.
+
+    Arguments
+    ---------
+    x, valid, weights, mode, num_layers, bidirectional, hidden_size
+        As for :func:`speechbrain_ser.nnet.recurrent.padded_rnn_op`.
+
+    Returns
+    -------
+    onnxscript value
+        (B, T, directions * hidden_size).
+
+    Example
+    -------
+    >>> sorted(ONNX_GATES)  # used by export_onnx; tested end to end there
+    ['GRU', 'LSTM']
+    """
+    from onnxscript import (
+        INT32,
+        opset18 as op,
+    )
+
+    gates = ONNX_GATES[mode]
+    directions = 2 if bidirectional else 1
+
+    def reorder(weight):
+        """PyTorch's gate blocks in ONNX's order."""
+        # Slice, not Split: the exporter folds single-output constants
+        parts = [
+            op.Slice(weight, [g * hidden_size], [(g + 1) * hidden_size], [0])
+            for g in gates
+        ]
+        return op.Concat(*parts, axis=0)
+
+    def stack(values):
+        """One tensor per direction -> (directions, ...)."""
+        values = [op.Unsqueeze(value, [0]) for value in values]
+        return op.Concat(*values, axis=0) if directions > 1 else values[0]
+
+    y = op.Transpose(x, perm=[1, 0, 2])  # time first
+    sequence_lens = op.Cast(valid, to=INT32.dtype)
+    for layer in range(num_layers):
+        # w_ih, w_hh, b_ih, b_hh of each direction of this layer
+        first = layer * directions * 4
+        w_ih, w_hh, b_ih, b_hh = zip(
+            *(
+                weights[first + 4 * d : first + 4 * d + 4]
+                for d in range(directions)
+            )
+        )
+        inputs = (
+            y,
+            stack([reorder(w) for w in w_ih]),
+            stack([reorder(w) for w in w_hh]),
+            stack(
+                [
+                    op.Concat(reorder(bi), reorder(bh), axis=0)
+                    for bi, bh in zip(b_ih, b_hh)
+                ]
+            ),
+            sequence_lens,
+        )
+        direction = "bidirectional" if bidirectional else "forward"
+        if mode == "LSTM":
+            y = op.LSTM(*inputs, hidden_size=hidden_size, direction=direction)
+        else:
+            y = op.GRU(
+                *inputs,
+                hidden_size=hidden_size,
+                direction=direction,
+                linear_before_reset=1,  # PyTorch's GRU
+            )
+        # (T, directions, B, H) -> (T, B, directions * H)
+        y = op.Transpose(y[0], perm=[0, 2, 1, 3])
+        shape = op.Concat(
+            op.Shape(y, start=0, end=2),
+            op.Constant(value_ints=[directions * hidden_size]),
+            axis=0,
+        )
+        y = op.Reshape(y, shape)
+    return op.Transpose(y, perm=[1, 0, 2])
 
 
 def export_onnx(recognizer, path, example_seconds=2.0, opset=18):
@@ -118,6 +215,11 @@ def export_onnx(recognizer, path, example_seconds=2.0, opset=18):
                     "wav_lens": {0: batch},
                 },
                 opset_version=opset,
+                custom_translation_table={
+                    torch.ops.speechbrain_ser.padded_rnn.default: (
+                        padded_rnn_to_onnx
+                    )
+                },
                 dynamo=True,
                 verbose=False,
             )

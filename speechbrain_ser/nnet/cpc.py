@@ -12,6 +12,7 @@ import torch
 
 from speechbrain_ser.nnet.losses import info_nce_loss
 from speechbrain_ser.nnet.pooling import time_mask, valid_frames
+from speechbrain_ser.nnet.recurrent import padded_rnn
 
 
 class WaveformConvEncoder(torch.nn.Module):
@@ -177,11 +178,11 @@ class CPCModel(torch.nn.Module):
     def encode(self, x, lengths=None):
         """Returns z (B, T, encoder_dim) and c (B, T, context_dim).
 
-        The GRU is causal, so c_i depends on z_1..z_i only.
+        The GRU is causal, so c_i depends on z_1..z_i only; c is zero
+        on padded frames.
         """
         z = self.encoder(x, lengths)
-        c, _ = self.context(z)
-        return z, c
+        return z, padded_rnn(self.context, z, lengths)
 
     def forward(self, x, lengths=None, with_loss=False):
         """The context frames c; with ``with_loss``, (c, loss, accuracies).

@@ -58,8 +58,10 @@ class MaskedConv1d(torch.nn.Module):
     def forward(self, x, lengths=None):
         """Returns the (B, T', out_channels) output and its relative lengths."""
         frames = x.shape[1]
-        if frames < self.kernel_size:
-            x = torch.nn.functional.pad(x, (0, 0, 0, self.kernel_size - frames))
+        # at least one kernel of frames; sym_max, not an if, so that an
+        # exported (ONNX) graph pads short inputs too
+        short = torch.sym_max(frames, self.kernel_size) - frames
+        x = torch.nn.functional.pad(x, (0, 0, 0, short))
         x = x * time_mask(
             x, None if lengths is None else lengths * frames / x.shape[1]
         )

@@ -11,6 +11,7 @@ Authors
 import torch
 
 from speechbrain_ser.nnet.pooling import time_mask, valid_frames
+from speechbrain_ser.nnet.recurrent import padded_rnn
 
 
 class FrameStacking(torch.nn.Module):
@@ -45,7 +46,9 @@ class FrameStacking(torch.nn.Module):
     def forward(self, x, lengths=None):
         """(B, T, F) -> (B, ceil(T / stride), stack * F), new lengths."""
         batch, frames, dim = x.shape
-        out_frames = -(-frames // self.stride)
+        # ceil division without negative numbers: ONNX's integer Div
+        # truncates towards zero where Python's // floors
+        out_frames = (frames + self.stride - 1) // self.stride
         needed = (out_frames - 1) * self.stride + self.stack
         x = x * time_mask(x, lengths)
         x = torch.nn.functional.pad(x, (0, 0, 0, needed - frames))
@@ -53,7 +56,7 @@ class FrameStacking(torch.nn.Module):
         stacked = stacked.permute(0, 1, 3, 2).reshape(batch, out_frames, -1)
         if lengths is None:
             return stacked, None
-        valid = -(-valid_frames(lengths, frames) // self.stride)
+        valid = (valid_frames(lengths, frames) + self.stride - 1) // self.stride
         return stacked, valid.float() / out_frames
 
 
@@ -61,7 +64,8 @@ class SA2SREncoder(torch.nn.Module):
     """Frame stacking then a multi-layer bidirectional LSTM (Ghriss et al. 2022).
 
     Padded frames are packed away, so the backward direction starts at each
-    utterance's real end; outputs on padded frames are zero. Ghriss et al. 2022 (sec.
+    utterance's real end; outputs on padded frames are zero (and the same
+    in an ONNX export: :func:`~speechbrain_ser.nnet.recurrent.padded_rnn`). Ghriss et al. 2022 (sec.
     4.1): 5 BiLSTM layers of 192 units.
 
     Arguments
@@ -110,17 +114,7 @@ class SA2SREncoder(torch.nn.Module):
     def forward(self, feats, lengths=None):
         """Encodes (B, T, F) features into (B, T', 2 * hidden_size)."""
         x, lengths = self.stacking(feats, lengths)
-        if lengths is None:
-            return self.lstm(x)[0]
-        valid = valid_frames(lengths, x.shape[1]).cpu()
-        packed = torch.nn.utils.rnn.pack_padded_sequence(
-            x, valid, batch_first=True, enforce_sorted=False
-        )
-        output, _ = self.lstm(packed)
-        output, _ = torch.nn.utils.rnn.pad_packed_sequence(
-            output, batch_first=True, total_length=x.shape[1]
-        )
-        return output
+        return padded_rnn(self.lstm, x, lengths)
 
 
 class SentimentSummarizer(torch.nn.Module):
