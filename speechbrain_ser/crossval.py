@@ -579,10 +579,19 @@ def build_parser():
     ... )
     >>> args.baseline, rest
     ([], ['--lr=0.1'])
+
+    A recipe key that starts like one of these options is the recipe's
+    (no abbreviations):
+
+    >>> build_parser().parse_known_args(
+    ...     ["r.yaml", "--output_folder=o", "--fold=2"]
+    ... )[1]
+    ['--fold=2']
     """
     parser = argparse.ArgumentParser(
         prog="python -m speechbrain_ser.crossval",
         description=__doc__.split("\n\n")[0],
+        allow_abbrev=False,  # --fold=2 is a recipe override, not --folds
     )
     parser.add_argument("hparams", help="the recipe YAML")
     parser.add_argument(
