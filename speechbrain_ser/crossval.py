@@ -674,6 +674,13 @@ def main(argv=None):
         raise ValueError(f"{args.hparams}: no key {args.fold_key!r}")
     logger.info(f"folds {folds} on {args.fold_key}, valid key {valid_key}")
 
+    # the fold's own keys replace any given for them (a key a YAML lacks,
+    # e.g. --fold=0 added by override, is declared once here, set per fold)
+    shared = [
+        o
+        for o in overrides
+        if o.lstrip("-").split("=", 1)[0] not in {args.fold_key, valid_key}
+    ]
     systems = ["model"] * (not args.baselines_only)
     for baseline in baselines:
         systems += BASELINES[baseline]
@@ -683,7 +690,7 @@ def main(argv=None):
     task = values.get("task", "classification")
     for fold, fold_args in fold_overrides(args.fold_key, folds, valid_key):
         out = os.path.join(args.output_folder, f"fold_{fold}")
-        fold_args = [*overrides, *fold_args, f"--output_folder={out}"]
+        fold_args = [*shared, *fold_args, f"--output_folder={out}"]
         fold_tests = None
         if not args.baselines_only:
             if fold_is_done(out):
