@@ -579,10 +579,19 @@ def build_parser():
     ... )
     >>> args.baseline, rest
     ([], ['--lr=0.1'])
+
+    A recipe key that starts like one of these options is the recipe's
+    (no abbreviations):
+
+    >>> build_parser().parse_known_args(
+    ...     ["r.yaml", "--output_folder=o", "--fold=2"]
+    ... )[1]
+    ['--fold=2']
     """
     parser = argparse.ArgumentParser(
         prog="python -m speechbrain_ser.crossval",
         description=__doc__.split("\n\n")[0],
+        allow_abbrev=False,  # --fold=2 is a recipe override, not --folds
     )
     parser.add_argument("hparams", help="the recipe YAML")
     parser.add_argument(
@@ -665,6 +674,13 @@ def main(argv=None):
         raise ValueError(f"{args.hparams}: no key {args.fold_key!r}")
     logger.info(f"folds {folds} on {args.fold_key}, valid key {valid_key}")
 
+    # the fold's own keys replace any given for them (a key a YAML lacks,
+    # e.g. --fold=0 added by override, is declared once here, set per fold)
+    shared = [
+        o
+        for o in overrides
+        if o.lstrip("-").split("=", 1)[0] not in {args.fold_key, valid_key}
+    ]
     systems = ["model"] * (not args.baselines_only)
     for baseline in baselines:
         systems += BASELINES[baseline]
@@ -674,7 +690,7 @@ def main(argv=None):
     task = values.get("task", "classification")
     for fold, fold_args in fold_overrides(args.fold_key, folds, valid_key):
         out = os.path.join(args.output_folder, f"fold_{fold}")
-        fold_args = [*overrides, *fold_args, f"--output_folder={out}"]
+        fold_args = [*shared, *fold_args, f"--output_folder={out}"]
         fold_tests = None
         if not args.baselines_only:
             if fold_is_done(out):

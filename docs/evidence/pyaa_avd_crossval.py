@@ -10,7 +10,8 @@ No recipe YAML is written for this corpus: the script runs
 ``recipes/MSP-Podcast/emotion/hparams/whisper_stats_pooling.yaml`` (the
 nearest Whisper A/V/D recipe) through ``python -m speechbrain_ser.crossval``
 with overrides: ``task: regression``, ``avd_range: [-1, 1]``, selection on
-valid ``CCC_mean``, the fold manifests below instead of its preparer.
+valid ``CCC_mean``, the fold manifests below instead of its preparer (its
+``test_set`` key, unused without the preparer, names the fold).
 
 1. Cuts the clips into 5 folds at random, as
    ``speech_text_pyaa_crossval.py`` does (sorted names, ``random.Random(0)``
@@ -122,12 +123,14 @@ def main():
     args = parser.parse_args()
     manifests, n_clips = write_folds(args.data_folder, args.out, args.folds)
     common = [
+        # the recipe's test_set key (its preparer is off) names the fold
+        "--fold_key=test_set",
         f"--folds={','.join(map(str, range(args.folds)))}",
         "--valid_key=none",
-        "--fold=0",
-        f"--manifest_root={manifests}",
+        f"--manifest_folder={manifests}",
         *(
-            f"--{split}_manifest=!ref <manifest_root>/fold_<fold>/{split}.json"
+            f"--{split}_manifest="
+            f"!ref <manifest_folder>/fold_<test_set>/{split}.json"
             for split in ("train", "valid", "test")
         ),
         "--prepare=null",

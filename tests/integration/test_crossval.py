@@ -224,7 +224,8 @@ def test_probe_of_the_recipe_encoder(tmp_path, tone):
 def test_one_fixed_split_runs_its_baselines(tmp_path, tone):
     """A recipe with one split (MSP-Podcast's test_set, RAVDESS's actor
     split) gets its baselines on that split: one fold, no valid key, the
-    pooled report is that fold's test set."""
+    pooled report is that fold's test set. A value given for the fold key
+    itself (--fold=3) is replaced by the fold's, not duplicated."""
     corpus = make_urdu(tmp_path / "urdu", tone, speakers=4)
     out = tmp_path / "cv"
     report = main(
@@ -233,6 +234,7 @@ def test_one_fixed_split_runs_its_baselines(tmp_path, tone):
                 RECIPES, "URDU", "emotion", "hparams", "fbank_attention.yaml"
             ),
             "--folds=1",
+            "--fold=3",
             f"--data_folder={corpus}",
             f"--output_folder={out}",
             "--baseline",
