@@ -7,12 +7,14 @@ stats pooling when ``--whisper_source`` is given), on one CPU thread:
 included) against a bare program that reads the file with soundfile and
 calls the same feature extractor and modules (same weights) directly.
 The bare program, ``classify_file`` and the ONNX graph's
-``classify_file`` are timed in turn, round after round (``--repeats``),
-so that load on a shared machine hits them alike; medians are reported,
-and ``ours_over_bare`` is the median of the per-round ratios. The clip is
+``classify_file`` are timed in turn, round after round (``--repeats``,
+the order rotating), so that load on a shared machine hits them alike;
+medians and minima are reported; ``ours_over_bare`` is the median of the
+per-round ratios, ``ours_over_bare_min`` the ratio of the minima (the
+least disturbed runs). The clip is
 a synthetic voiced signal (the speech detector must let it through).
-Also the peak resident memory of ``classify_file`` on a
-``--long_seconds`` file (run in a child process per model). Prints one
+Also the resident memory of a child process per model: after loading,
+and its peak while ``classify_file`` reads a ``--long_seconds`` file. Prints one
 JSON line per model type.
 
     python bench/inference_latency.py
@@ -40,29 +42,38 @@ sys.path.insert(0, ROOT)
 
 
 def interleaved_ms(runs, repeats):
-    """Median milliseconds of each run, the runs taken in turn.
+    """Milliseconds of each run, the runs taken in turn.
 
     ``runs`` maps a name to a function. Each is called once to warm up,
-    then all are called one after the other ``repeats`` times, so a load
-    change on a shared machine hits all of them alike. Returns the medians
-    and the median over rounds of each run's time over the first run's
-    (a paired ratio).
+    then all are called one after the other ``repeats`` times, the order
+    rotating every round, so that load changes on a shared machine hit
+    all of them alike.
+
+    Returns
+    -------
+    dict
+        name -> ``median_ms``, ``min_ms`` and ``ratio``: the median over
+        rounds of its time over the first run's time (a paired ratio).
     """
     for run in runs.values():
         run()
-    times = {name: [] for name in runs}
-    for _ in range(repeats):
-        for name, run in runs.items():
+    names = list(runs)
+    times = {name: [] for name in names}
+    for round_ in range(repeats):
+        shift = round_ % len(names)
+        for name in names[shift:] + names[:shift]:
             start = time.perf_counter()
-            run()
+            runs[name]()
             times[name].append(time.perf_counter() - start)
-    first = next(iter(runs))
-    medians = {name: 1000 * statistics.median(t) for name, t in times.items()}
-    ratios = {
-        name: statistics.median(a / b for a, b in zip(t, times[first]))
+    first = times[names[0]]
+    return {
+        name: {
+            "median_ms": 1000 * statistics.median(t),
+            "min_ms": 1000 * min(t),
+            "ratio": statistics.median(a / b for a, b in zip(t, first)),
+        }
         for name, t in times.items()
     }
-    return medians, ratios
 
 
 def voiced_wave(seconds, rate=16000, seed=0):
@@ -78,32 +89,51 @@ def voiced_wave(seconds, rate=16000, seed=0):
     return (0.1 * wave + 0.003 * rng.standard_normal(len(t))).astype("f4")
 
 
-def peak_memory_mb(folder, path):
-    """Peak RSS (MB) of a child process that predicts ``path``."""
-    code = (
-        "import resource, sys, torch\n"
-        "torch.set_num_threads(1)\n"
-        "from speechbrain_ser.inference import EmotionRecognizer\n"
-        f"r = EmotionRecognizer.from_hparams(source={folder!r},"
-        " run_opts={'device': 'cpu'})\n"
-        "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
-        f"result = r.classify_file({path!r})\n"
-        "peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
-        "assert result['speech'], result\n"
-        "print(base / 1024, peak / 1024)\n"
-    )
+MEMORY_CHILD = """
+import sys, torch
+torch.set_num_threads(1)
+from speechbrain_ser.inference import EmotionRecognizer
+
+
+def status_mb(key):
+    with open("/proc/self/status") as fin:
+        for line in fin:
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) / 1024
+
+
+folder, path = sys.argv[1:3]
+r = EmotionRecognizer.from_hparams(source=folder, run_opts={"device": "cpu"})
+r.classify_file(sys.argv[3])  # first call: lazy allocations
+base = status_mb("VmRSS")
+load_peak = status_mb("VmHWM")
+with open("/proc/self/clear_refs", "w") as fout:
+    fout.write("5")  # resets VmHWM (the peak) to the current RSS
+result = r.classify_file(path)
+assert result["speech"], result
+print(base, load_peak, status_mb("VmHWM"))
+"""
+
+
+def peak_memory_mb(folder, path, warm_clip):
+    """Resident memory (MB) of a child process that predicts ``path``.
+
+    Returns the RSS after loading the model (and one short prediction),
+    the peak up to then, and the peak while ``classify_file(path)`` runs
+    (Linux's VmHWM, reset before the call through ``clear_refs``).
+    """
     env = dict(
         os.environ,
         PYTHONPATH=os.pathsep.join([ROOT, os.environ.get("PYTHONPATH", "")]),
     )
     out = subprocess.run(
-        [sys.executable, "-c", code],
+        [sys.executable, "-c", MEMORY_CHILD, folder, path, warm_clip],
         capture_output=True,
         text=True,
         env=env,
         check=True,
     ).stdout.split()
-    return float(out[-2]), float(out[-1])
+    return tuple(float(value) for value in out[-3:])
 
 
 def main():
@@ -171,22 +201,31 @@ def main():
                 runs["onnx"] = lambda: onnx.classify_file(clip)
             except Exception as error:  # report, do not stop the bench
                 row["onnx_error"] = f"{type(error).__name__}: {error}"[:300]
-        ms, ratios = interleaved_ms(runs, args.repeats)
+        timed = interleaved_ms(runs, args.repeats)
+        ours, bare_ = timed["ours"], timed["bare"]
         row.update(
-            classify_file_ms=round(ms["ours"], 1),
-            bare_ms=round(ms["bare"], 1),
-            x_real_time=round(1000 * args.seconds / ms["ours"], 1),
-            bare_x_real_time=round(1000 * args.seconds / ms["bare"], 1),
-            ours_over_bare=round(ratios["ours"], 3),
+            classify_file_ms=round(ours["median_ms"], 1),
+            bare_ms=round(bare_["median_ms"], 1),
+            x_real_time=round(1000 * args.seconds / ours["median_ms"], 1),
+            bare_x_real_time=round(1000 * args.seconds / bare_["median_ms"], 1),
+            ours_over_bare=round(ours["ratio"], 3),
+            classify_file_min_ms=round(ours["min_ms"], 1),
+            bare_min_ms=round(bare_["min_ms"], 1),
+            ours_over_bare_min=round(ours["min_ms"] / bare_["min_ms"], 3),
         )
-        if "onnx" in ms:
-            row["onnx_classify_file_ms"] = round(ms["onnx"], 1)
-            row["onnx_over_bare"] = round(ratios["onnx"], 3)
-            row["onnx_over_ours"] = round(ms["onnx"] / ms["ours"], 3)
+        if "onnx" in timed:
+            onnx_ = timed["onnx"]
+            row.update(
+                onnx_classify_file_ms=round(onnx_["median_ms"], 1),
+                onnx_min_ms=round(onnx_["min_ms"], 1),
+                onnx_over_bare=round(onnx_["ratio"], 3),
+                onnx_over_ours=round(onnx_["median_ms"] / ours["median_ms"], 3),
+            )
         if not args.no_memory:
-            base, peak = peak_memory_mb(folder, long_clip)
+            base, load_peak, peak = peak_memory_mb(folder, long_clip, clip)
             row["long_seconds"] = args.long_seconds
             row["rss_after_load_mb"] = round(base, 1)
+            row["peak_rss_loading_mb"] = round(load_peak, 1)
             row["peak_rss_long_file_mb"] = round(peak, 1)
         print(json.dumps(row), flush=True)
 
