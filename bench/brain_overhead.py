@@ -9,7 +9,9 @@ backward, gradient-norm clipping as SpeechBrain does, Adam step). The two
 alternate in ``--rounds`` rounds and the median is kept. The data loader
 that training uses (``emotion_dataio_prep`` + SpeechBrain's loader over
 WAV files written here) is timed alone, to show it is never the
-bottleneck. Prints one JSON line.
+bottleneck, next to the same loader with SpeechBrain's default collation
+(``PaddedBatch`` padding each waveform, then stacking). Prints one JSON
+line.
 
     python bench/brain_overhead.py                       # demo model, CPU
     python bench/brain_overhead.py --device cuda --batch_size 32 \
@@ -28,6 +30,7 @@ import numpy as np
 import soundfile
 import speechbrain as sb
 import torch
+from speechbrain.dataio.batch import PaddedBatch
 from timing import parse
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -131,9 +134,22 @@ def main():
     loader = sb.dataio.dataloader.make_dataloader(
         datasets["train"], **loader_options
     )
-    start = time.perf_counter()
-    batches = list(loader)
-    loader_seconds = time.perf_counter() - start
+    # the same loader with SpeechBrain's default collation (pad each
+    # waveform, then stack), for comparison with the pipeline's own
+    plain_options = dict(loader_options, collate_fn=PaddedBatch)
+    plain_loader = sb.dataio.dataloader.make_dataloader(
+        datasets["train"], **plain_options
+    )
+    loader_times, plain_times = [], []
+    for _ in range(args.rounds):
+        start = time.perf_counter()
+        batches = list(loader)
+        loader_times.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        list(plain_loader)
+        plain_times.append(time.perf_counter() - start)
+    loader_seconds = statistics.median(loader_times)
+    plain_seconds = statistics.median(plain_times)
     batches = batches[: args.steps]
 
     bare_modules = {
@@ -184,6 +200,12 @@ def main():
                 "brain_over_bare": round(brain_step / bare_step_s, 3),
                 "loader_workers": loader_options.get("num_workers", 0),
                 "loader_batches_per_s": round(1 / loader_batch, 2),
+                "loader_speechbrain_collate_batches_per_s": round(
+                    len(loader) / plain_seconds, 2
+                ),
+                "loader_ms_per_utterance": round(
+                    1000 * loader_seconds / len(datasets["train"]), 3
+                ),
                 "steps_per_s": round(1 / brain_step, 2),
                 "loader_over_step_rate": round(brain_step / loader_batch, 2),
             }

@@ -15,6 +15,7 @@ Authors
 
 import io
 import json
+import math
 import os
 from functools import partial
 
@@ -24,7 +25,7 @@ from hyperpyyaml import resolve_references
 from speechbrain.inference.interfaces import Pretrained
 from speechbrain.utils.checkpoints import DEFAULT_SAVE_HOOKS, get_default_hook
 
-from speechbrain_ser.data.audio import AudioError, audio_info, read_audio
+from speechbrain_ser.data.audio import AudioError, AudioFile, read_audio
 from speechbrain_ser.data.pipelines import denormalize_avd
 from speechbrain_ser.metrics import AVD_NAMES
 from speechbrain_ser.nnet.pooling import token_attention_mask
@@ -301,33 +302,42 @@ class EmotionRecognizer(Pretrained):
         AudioError
             For a missing, unreadable or too short file, or a folder.
         """
-        duration, file_rate, _ = audio_info(path)
-        if duration < self.min_duration:
-            raise AudioError(
-                f"{path}: too short to analyse ({duration:.3f} s; this "
-                f"model needs at least {self.min_duration} s)"
-            )
-        chunk = max(1, int(self.chunk_seconds * file_rate))
-        total = int(round(duration * file_rate))
-        weighted, weight, speech = 0.0, 0, 0.0
-        with torch.no_grad():
-            for start in range(0, total, chunk):
-                wav = read_audio(
-                    path, self.hparams.sample_rate, start, start + chunk
+        rate = self.hparams.sample_rate
+        enough = self.speech_detector.min_speech_seconds
+        # one open and header read; one chunk unless the file is long
+        with AudioFile(path) as audio:
+            duration, file_rate = audio.duration, audio.sample_rate
+            if duration < self.min_duration:
+                raise AudioError(
+                    f"{path}: too short to analyse ({duration:.3f} s; this "
+                    f"model needs at least {self.min_duration} s)"
                 )
-                if wav.numel() < self.hparams.sample_rate // 100:
-                    continue  # a sliver shorter than one feature frame
-                speech += self.speech_detector.speech_seconds(
-                    wav, max_hz=file_rate / 2
-                )
-                embedding = self.encode_batch(wav.unsqueeze(0))[0]
-                weighted = weighted + embedding * wav.numel()
-                weight += wav.numel()
+            last = math.ceil(duration / self.chunk_seconds) - 1
+            weighted, weight, speech = 0.0, 0, 0.0
+            # only Python values leave: inference mode (cheaper than
+            # no_grad) is safe here
+            with torch.inference_mode():
+                for index, wav in enumerate(
+                    audio.chunks(rate, self.chunk_seconds)
+                ):
+                    if wav.numel() < rate // 100:
+                        continue  # a sliver shorter than one feature frame
+                    if speech < enough:  # stops counting once enough
+                        speech += self.speech_detector.speech_seconds(
+                            wav, max_hz=file_rate / 2, stop_at=enough - speech
+                        )
+                    if speech < enough and index >= last:
+                        break  # no speech: nothing to encode
+                    embedding = self.encode_batch(wav.unsqueeze(0))[0]
+                    weighted = weighted + embedding * wav.numel()
+                    weight += wav.numel()
+        if speech < enough:
+            return self.no_speech_result(path, speech, duration)
         if weight == 0:
             raise AudioError(f"{path}: too short to analyse ({duration} s)")
-        if speech < self.speech_detector.min_speech_seconds:
-            return self.no_speech_result(path, speech, duration)
-        outputs = self.predict_embeddings((weighted / weight).unsqueeze(0))
+        with torch.inference_mode():
+            embedding = (weighted / weight).unsqueeze(0)
+            outputs = self.predict_embeddings(embedding)
         result = {"file": path, "speech": True}
         if "probabilities" in outputs:
             probabilities = outputs["probabilities"][0]
@@ -377,10 +387,14 @@ class EmotionRecognizer(Pretrained):
         Returns
         -------
         tuple
-            (seconds, bool).
+            (seconds, bool); counting stops once there is enough, so the
+            seconds are all of them only when there is not.
         """
-        seconds = self.speech_detector.speech_seconds(wav, max_hz=file_rate / 2)
-        return seconds, seconds >= self.speech_detector.min_speech_seconds
+        enough = self.speech_detector.min_speech_seconds
+        seconds = self.speech_detector.speech_seconds(
+            wav, max_hz=file_rate / 2, stop_at=enough
+        )
+        return seconds, seconds >= enough
 
     def classify_segments(self, path, segment, hop=None, batch_size=16):
         """Predictions over time for a recording of any length.

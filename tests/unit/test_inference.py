@@ -108,3 +108,29 @@ def test_bad_audio_names_the_file(recognizer, tmp_path):
     soundfile.write(empty, np.zeros(0), 16000)
     with pytest.raises(AudioError, match="silence.wav: 0 samples"):
         recognizer.classify_file(str(empty))
+
+
+def test_no_speech_is_never_encoded(recognizer, tmp_path, monkeypatch):
+    # a silent file of one chunk is not encoded, and the reason counts all
+    # of its audio; a long file whose speech comes late is encoded whole
+    calls = []
+    encode = recognizer.encode_batch
+
+    def spy(wavs, wav_lens=None):
+        calls.append(wavs.shape[1])
+        return encode(wavs, wav_lens)
+
+    monkeypatch.setattr(recognizer, "encode_batch", spy)
+    recognizer.chunk_seconds = 5.0
+    silent = tmp_path / "silent.wav"
+    soundfile.write(silent, np.zeros(40000), 16000)
+    result = recognizer.classify_file(str(silent))
+    assert not result["speech"] and calls == []
+    assert "0.00 s of speech-like audio in 2.50 s" in result["reason"]
+    t = np.arange(40000) / 16000
+    late = np.where(t > 2.2, np.sin(2 * np.pi * 150 * t), 0.0)
+    voiced_end = tmp_path / "voiced_end.wav"
+    soundfile.write(voiced_end, late, 16000)
+    recognizer.chunk_seconds = 1.0
+    assert recognizer.classify_file(str(voiced_end))["speech"]
+    assert calls == [16000, 16000, 8000]  # the last chunk made it speech
