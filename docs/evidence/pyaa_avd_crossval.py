@@ -134,6 +134,9 @@ def main():
             for split in ("train", "valid", "test")
         ),
         "--prepare=null",
+        "--protocol=!ref pyAudioAnalysis speech emotion clips, clip-level "
+        "folds (NOT speaker-independent), fold <test_set> test, the next valid; "
+        "CCC on arousal (activation) and valence, dominance not annotated",
         "--task=regression",
         "--avd_range=[-1, 1]",
         "--selection_metric=CCC_mean",
