@@ -26,11 +26,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 
-def synthetic_batch(batch_size, seconds, sample_rate, generator):
+def synthetic_batch(batch_size, seconds, sample_rate, generator, lengths=None):
     """A PaddedBatch like unlabelled_dataio_prep's, with random audio."""
     items = []
     for i in range(batch_size):
         length = int(seconds * sample_rate * (0.7 + 0.3 * i / batch_size))
+        if lengths is not None:  # samples of each utterance
+            length = lengths[i]
         items.append(
             {
                 "id": f"utt{i}",

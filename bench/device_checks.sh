@@ -120,6 +120,13 @@ if [[ " $PARTS " == *" serving "* && $GPU == cuda ]]; then
     step 100 cpc_librispeech_compile python3 bench/cpc_throughput.py \
         --device cuda --batch_size 32 --steps 10 --warmup 3 --compile \
         --hparams recipes/LibriSpeech/CPC/hparams/cpc.yaml
+    step 150 sa2sr_paper_dynamic_batching python3 bench/dynamic_batching.py \
+        --kind=sa2sr --device cuda --batch_size 32 --rounds 2 \
+        --n_utterances=256 --max_batch_seconds=200
+    step 150 cpc_librispeech_dynamic_batching python3 \
+        bench/dynamic_batching.py --kind=cpc --crop_seconds=null \
+        --device cuda --batch_size 32 --rounds 2 --n_utterances=256 \
+        --max_batch_seconds=200
 fi
 if [[ " $PARTS " == *" memory "* ]]; then
     step 400 peak_memory_1h python3 bench/inference_latency.py \

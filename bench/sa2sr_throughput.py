@@ -25,7 +25,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 
-def synthetic_batch(batch_size, seconds, sample_rate, generator):
+def synthetic_batch(batch_size, seconds, sample_rate, generator, lengths=None):
     """A PaddedBatch like sa2sr_dataio_prep's, with random audio and text."""
     from speechbrain_ser.text.characters import character_encoder
 
@@ -33,6 +33,8 @@ def synthetic_batch(batch_size, seconds, sample_rate, generator):
     items = []
     for i in range(batch_size):
         length = int(seconds * sample_rate * (0.7 + 0.3 * i / batch_size))
+        if lengths is not None:  # samples of each utterance
+            length = lengths[i]
         text = "the quick brown fox jumps over the lazy dog"[: 15 + i % 25]
         items.append(
             {

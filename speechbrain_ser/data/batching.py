@@ -18,8 +18,10 @@ def dynamic_batch_loader_options(train_set, hparams):
     """Training loader options that batch by total duration.
 
     Reads ``max_batch_seconds`` (padded seconds per batch), ``num_buckets``
-    (default 20), ``seed`` and, from ``train_dataloader_options``,
-    ``num_workers``; the utterances' ``duration`` comes from the manifest.
+    (default 20), ``seed``, ``crop_seconds`` (when training crops random
+    windows, an utterance counts for at most that long) and, from
+    ``train_dataloader_options``, ``num_workers``; the utterances'
+    ``duration`` comes from the manifest.
 
     Arguments
     ---------
@@ -56,11 +58,13 @@ def dynamic_batch_loader_options(train_set, hparams):
     True
     """
     options = hparams.get("train_dataloader_options", {})
+    crop = hparams.get("crop_seconds") or float("inf")
     sampler = DynamicBatchSampler(
         train_set,
         max_batch_length=hparams["max_batch_seconds"],
         num_buckets=hparams.get("num_buckets", 20),
-        length_func=lambda entry: entry["duration"],
+        # what the model sees: a random crop when the YAML crops (CPC)
+        length_func=lambda entry: min(entry["duration"], crop),
         shuffle=True,
         batch_ordering="random",
         seed=hparams.get("seed", 42),

@@ -23,3 +23,23 @@ def test_same_as_speechbrain(shape):
     assert torch.equal(pad_right_batch(labels)[0], torch.tensor([[2], [0]]))
     with pytest.raises(ValueError, match="first dimension only"):
         pad_right_batch([torch.ones(2, 3), torch.ones(2, 4)])
+
+
+def test_dynamic_batches_count_the_crop():
+    # CPC trains on random crops: a long utterance costs one crop
+    from speechbrain.dataio.dataset import DynamicItemDataset
+
+    from speechbrain_ser.data.batching import dynamic_batch_loader_options
+
+    data = DynamicItemDataset(
+        {f"u{i}": {"duration": 10.0 + i} for i in range(12)}
+    )
+    hparams = {"max_batch_seconds": 4.0, "num_buckets": 2, "seed": 0}
+    whole = list(dynamic_batch_loader_options(data, hparams)["batch_sampler"])
+    assert all(len(batch) == 1 for batch in whole)  # 10+ s > 4 s each
+    cropped = dynamic_batch_loader_options(
+        data, {**hparams, "crop_seconds": 1.0}
+    )["batch_sampler"]
+    sizes = [len(batch) for batch in cropped]
+    # several 1 s crops per batch, never more than 4 s of them
+    assert sum(sizes) == 12 and min(sizes) > 1 and max(sizes) <= 4
