@@ -16,7 +16,9 @@ k trains in ``<output_folder>/ensemble/model_<k>`` with seed ``seed + k``
 the averaged result goes to ``<output_folder>/ensemble/results.json``
 (UA, WA, F1, per-class recall, and per ``subset_field`` value when the
 YAML names one; every model's own UA and WA next to it). Models run one
-after another in one process (not under torchrun).
+after another in one process (not under torchrun). Ensembles run with
+seeds s and s + 1 share N - 1 models (same seed, same draw): repeat an
+ensemble with seeds N apart (s, s + N, s + 2N) for independent repeats.
 
 Authors
  * speechbrain-ser developers 2026

@@ -12,7 +12,8 @@ independent split (7 voices train, 1 valid, 2 test, test balanced).
    on the demo manifests, Whisper-tiny.en last encoder layer as the
    linguistic stream): acoustic / linguistic / fusion, each (a) plain,
    (b) class-weighted loss (``--class_weights=balanced``), (c) downsampling
-   + ensembling (``python -m speechbrain_ser.ensemble ... --n_models N``);
+   + ensembling (``python -m speechbrain_ser.ensemble ... --n_models N``,
+   seeds s0, s0 + N, s0 + 2N so that no two ensembles share a model);
    the training set is cut to 70 neutral / 35 sad / 20 happy / 14 angry
    (first utterances by id) so that imbalance matters. UA and WA.
 2. Xagorari et al. 2022 (hparams/speech_text.yaml, full balanced training
@@ -88,7 +89,9 @@ def fusion_runs(args, train):
     for streams in args.streams:
         cache = os.path.join(args.out, "cache", streams)
         for variant in args.variants:
-            for seed in args.seeds:
+            for seed in (
+                ensemble_seeds(args) if variant == "ensemble" else args.seeds
+            ):
                 folder = os.path.join(
                     args.out, "fusion", streams, variant, str(seed)
                 )
@@ -122,6 +125,14 @@ def fusion_runs(args, train):
                     results = os.path.join(folder, "results.json")
                 log = os.path.join(folder, "grid_log.txt")
                 yield streams, variant, seed, run(command, results, log)
+
+
+def ensemble_seeds(args):
+    """Seeds of the ensembles: model k of the ensemble with seed s trains
+    with seed s + k on the draw s + k, so ensembles s and s + 1 would share
+    n_models - 1 models; s0, s0 + N, s0 + 2N, ... share none."""
+    first = args.seeds[0]
+    return [first + i * args.n_models for i in range(len(args.seeds))]
 
 
 def speech_text_runs(args):
@@ -198,6 +209,7 @@ def main():
             "linguistic": f"{args.whisper} encoder, last layer, cached",
             "epochs": args.fusion_epochs,
             "n_models": args.n_models,
+            "ensemble_seeds": ensemble_seeds(args),
             "results": {},
         },
         "speech_text": {
