@@ -31,7 +31,6 @@ clip tested once), their mean, and the fold mean of each.
 """
 
 import argparse
-import csv
 import json
 import os
 import random
@@ -44,6 +43,9 @@ sys.path.insert(0, os.path.abspath(ROOT))
 
 from speechbrain_ser import crossval  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from speech_text_pyaa_crossval import read_labels  # noqa: E402
+
 RECIPE = "recipes/MSP-Podcast/emotion/hparams/whisper_stats_pooling.yaml"
 CONFIGS = {
     "last_layer": ["--layers=-1", "--fbank_fusion_mels=0"],
@@ -51,16 +53,6 @@ CONFIGS = {
     "weighted_fbank": ["--layers=weighted", "--fbank_fusion_mels=40"],
 }
 DIMENSIONS = ("activation", "valence")
-
-
-def read_labels(folder):
-    """wav name -> {"arousal": a, "valence": v}."""
-    labels = {}
-    for name in ("arousal", "valence"):
-        with open(os.path.join(folder, f"{name}.csv")) as fin:
-            for wav, value in csv.reader(fin):
-                labels.setdefault(wav, {})[name] = float(value)
-    return labels
 
 
 def write_folds(data_folder, out, n_folds):
