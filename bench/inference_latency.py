@@ -31,12 +31,17 @@ import sys
 import tempfile
 import time
 
-import numpy as np
 import soundfile
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from models import MODEL_TYPES, ROOT, bare_forward, inference_folder  # noqa
+from models import (  # noqa
+    MODEL_TYPES,
+    ROOT,
+    bare_forward,
+    inference_folder,
+    voiced_wave,
+)
 
 sys.path.insert(0, ROOT)
 
@@ -74,19 +79,6 @@ def interleaved_ms(runs, repeats):
         }
         for name, t in times.items()
     }
-
-
-def voiced_wave(seconds, rate=16000, seed=0):
-    """A speech-like signal (a vowel with a moving pitch, syllable-rate
-    loudness and a little noise): the speech detector lets it through,
-    so ``classify_file`` runs the model as on real speech."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(rate * seconds)) / rate
-    pitch = 120 + 30 * np.sin(2 * np.pi * 0.5 * t)
-    phase = 2 * np.pi * np.cumsum(pitch) / rate
-    wave = sum(np.sin(k * phase) / k for k in range(1, 12))
-    wave *= 0.5 + 0.5 * np.abs(np.sin(2 * np.pi * 2 * t))
-    return (0.1 * wave + 0.003 * rng.standard_normal(len(t))).astype("f4")
 
 
 MEMORY_CHILD = """

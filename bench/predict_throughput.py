@@ -30,21 +30,27 @@ import soundfile
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from models import MODEL_TYPES, ROOT, bare_forward, inference_folder  # noqa
+from models import (  # noqa
+    MODEL_TYPES,
+    ROOT,
+    bare_forward,
+    inference_folder,
+    voiced_wave,
+)
 
 sys.path.insert(0, ROOT)
 
 
 def write_clips(folder, n, low, high, seed=0):
-    """n random 16 kHz clips with durations uniform in [low, high]."""
+    """n voiced 16 kHz clips (``models.voiced_wave``, which the speech
+    detector lets through: white noise would skip the model) with
+    durations uniform in [low, high]."""
     rng = np.random.default_rng(seed)
     paths, seconds = [], 0.0
     for i in range(n):
         duration = rng.uniform(low, high)
         path = os.path.join(folder, f"clip{i:04d}.wav")
-        soundfile.write(
-            path, rng.standard_normal(int(16000 * duration)) * 0.1, 16000
-        )
+        soundfile.write(path, voiced_wave(duration, seed=i), 16000)
         paths.append(path)
         seconds += duration
     return paths, seconds
