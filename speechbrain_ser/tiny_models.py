@@ -173,7 +173,7 @@ def _byte_characters():
     return [chr(c) for c in codes]
 
 
-def make_tiny_whisper(folder, chunk_seconds=2, encoder_layers=1):
+def make_tiny_whisper(folder, chunk_seconds=2, encoder_layers=1, d_model=16):
     """Saves a random WhisperForConditionalGeneration + processor.
 
     Arguments
@@ -183,7 +183,9 @@ def make_tiny_whisper(folder, chunk_seconds=2, encoder_layers=1):
     chunk_seconds : int
         Input window of the feature extractor and encoder.
     encoder_layers : int
-        Number of encoder layers (d_model 16, 2 heads).
+        Number of encoder layers (2 heads).
+    d_model : int
+        Width of the encoder and decoder (feed-forward: twice that).
 
     Returns
     -------
@@ -235,13 +237,13 @@ def make_tiny_whisper(folder, chunk_seconds=2, encoder_layers=1):
     config = WhisperConfig(
         vocab_size=len(vocab),
         num_mel_bins=80,
-        d_model=16,
+        d_model=d_model,
         encoder_layers=encoder_layers,
         decoder_layers=1,
         encoder_attention_heads=2,
         decoder_attention_heads=2,
-        encoder_ffn_dim=32,
-        decoder_ffn_dim=32,
+        encoder_ffn_dim=2 * d_model,
+        decoder_ffn_dim=2 * d_model,
         max_source_positions=frames,
         max_target_positions=8,
         decoder_start_token_id=start,

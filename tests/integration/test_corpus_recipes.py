@@ -9,6 +9,7 @@ import pytest
 from sklearn.metrics import balanced_accuracy_score
 
 from speechbrain_ser.run import run_recipe
+from speechbrain_ser.tiny_models import make_tiny_whisper
 from tests import fakes
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
@@ -16,26 +17,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
 
 @pytest.fixture(scope="module")
 def tiny_whisper(tmp_path_factory):
-    from transformers import (
-        WhisperConfig,
-        WhisperFeatureExtractor,
-        WhisperModel,
+    return make_tiny_whisper(
+        tmp_path_factory.mktemp("whisper"), chunk_seconds=30
     )
-
-    folder = tmp_path_factory.mktemp("whisper")
-    config = WhisperConfig(
-        d_model=16,
-        encoder_layers=1,
-        decoder_layers=1,
-        encoder_attention_heads=2,
-        decoder_attention_heads=2,
-        encoder_ffn_dim=32,
-        decoder_ffn_dim=32,
-        num_mel_bins=80,
-    )
-    WhisperModel(config).save_pretrained(folder)
-    WhisperFeatureExtractor().save_pretrained(folder)
-    return str(folder)
 
 
 RECIPES = {

@@ -11,6 +11,7 @@ import pytest
 from speechbrain_ser.data.manifest import read_manifest, write_manifest
 from speechbrain_ser.ensemble import run_ensemble
 from speechbrain_ser.run import run_recipe
+from speechbrain_ser.tiny_models import make_tiny_whisper
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
 EMOTIONS = ("neutral", "happy", "angry", "sad")
@@ -132,25 +133,9 @@ def test_downsampling_ensemble(corpus, tmp_path):
 
 
 def test_iemocap_recipe_with_whisper_layer(corpus, tmp_path):
-    from transformers import (
-        WhisperConfig,
-        WhisperFeatureExtractor,
-        WhisperModel,
+    whisper = make_tiny_whisper(
+        tmp_path / "whisper", chunk_seconds=30, d_model=8
     )
-
-    whisper = tmp_path / "whisper"
-    config = WhisperConfig(
-        d_model=8,
-        encoder_layers=1,
-        decoder_layers=1,
-        encoder_attention_heads=2,
-        decoder_attention_heads=2,
-        encoder_ffn_dim=16,
-        decoder_ffn_dim=16,
-        num_mel_bins=80,
-    )
-    WhisperModel(config).save_pretrained(whisper)
-    WhisperFeatureExtractor().save_pretrained(whisper)
     yaml = os.path.join(
         ROOT, "recipes", "IEMOCAP", "Fusion", "hparams", "fusion.yaml"
     )

@@ -15,6 +15,7 @@ import shlex
 import pytest
 
 from speechbrain_ser.run import run_recipe
+from speechbrain_ser.tiny_models import make_tiny_whisper
 from tests import fakes
 from tests.conftest import write_tone
 from tests.consistency.test_recipe_index import ROOT, index_rows, row_tested_by
@@ -34,25 +35,7 @@ def make_librispeech(root, tone):
 
 def tiny_whisper(folder, tone):
     """A random 1-layer Whisper with a 16-dimensional encoder."""
-    from transformers import (
-        WhisperConfig,
-        WhisperFeatureExtractor,
-        WhisperModel,
-    )
-
-    config = WhisperConfig(
-        d_model=16,
-        encoder_layers=1,
-        decoder_layers=1,
-        encoder_attention_heads=2,
-        decoder_attention_heads=2,
-        encoder_ffn_dim=32,
-        decoder_ffn_dim=32,
-        num_mel_bins=80,
-    )
-    WhisperModel(config).save_pretrained(folder)
-    WhisperFeatureExtractor().save_pretrained(folder)
-    return folder
+    return make_tiny_whisper(folder, chunk_seconds=30)
 
 
 BUILDERS = {

@@ -12,7 +12,7 @@ from speechbrain_ser.demo.sentences import sentence_bank
 from speechbrain_ser.inference import EmotionRecognizer
 from speechbrain_ser.plotting import read_train_log
 from speechbrain_ser.run import run_recipe
-from speechbrain_ser.tiny_models import save_tiny_bert
+from speechbrain_ser.tiny_models import make_tiny_whisper, save_tiny_bert
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
 SMALL = {
@@ -115,25 +115,7 @@ def test_finetuning_from_the_pretrained_model(
 
 
 def save_tiny_whisper(folder):
-    from transformers import (
-        WhisperConfig,
-        WhisperFeatureExtractor,
-        WhisperModel,
-    )
-
-    config = WhisperConfig(
-        d_model=16,
-        encoder_layers=2,
-        decoder_layers=1,
-        encoder_attention_heads=2,
-        decoder_attention_heads=2,
-        encoder_ffn_dim=32,
-        decoder_ffn_dim=32,
-        num_mel_bins=80,
-    )
-    WhisperModel(config).save_pretrained(folder)
-    WhisperFeatureExtractor().save_pretrained(folder)
-    return str(folder)
+    return make_tiny_whisper(folder, chunk_seconds=30, encoder_layers=2)
 
 
 def recipe_yaml(corpus, folder="TokenwiseContrastive", name="tokenwise.yaml"):

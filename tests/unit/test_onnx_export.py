@@ -15,6 +15,7 @@ from speechbrain_ser.inference import (
     tiny_model_folder,
 )
 from speechbrain_ser.onnx_export import OnnxEmotionRecognizer
+from speechbrain_ser.tiny_models import make_tiny_whisper
 
 # float32 graphs, same operators: differences are rounding only
 TOLERANCE = 1e-4
@@ -98,26 +99,7 @@ def model_folder(kind, root):
 
 
 def whisper_model_folder(root):
-    from transformers import (
-        WhisperConfig,
-        WhisperFeatureExtractor,
-        WhisperModel,
-    )
-
-    whisper = os.path.join(root, "whisper")
-    config = WhisperConfig(
-        d_model=16,
-        encoder_layers=1,
-        decoder_layers=1,
-        encoder_attention_heads=2,
-        decoder_attention_heads=2,
-        encoder_ffn_dim=32,
-        decoder_ffn_dim=32,
-        num_mel_bins=80,
-    )
-    torch.manual_seed(0)
-    WhisperModel(config).save_pretrained(whisper)
-    WhisperFeatureExtractor().save_pretrained(whisper)
+    whisper = make_tiny_whisper(os.path.join(root, "whisper"), chunk_seconds=30)
     return export_yaml_model(
         WHISPER_YAML.format(whisper=whisper),
         root,

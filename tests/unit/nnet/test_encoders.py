@@ -10,27 +10,16 @@ import torch
 import transformers
 
 from speechbrain_ser.nnet.encoders import SSLEncoder, WhisperEncoder
+from speechbrain_ser.tiny_models import make_tiny_whisper
 
 SAMPLE_RATE = 16000
 
 
 @pytest.fixture(scope="module")
 def whisper_folder(tmp_path_factory):
-    folder = str(tmp_path_factory.mktemp("whisper"))
-    torch.manual_seed(0)
-    config = transformers.WhisperConfig(
-        d_model=16,
-        encoder_layers=2,
-        decoder_layers=1,
-        encoder_attention_heads=2,
-        decoder_attention_heads=2,
-        encoder_ffn_dim=32,
-        decoder_ffn_dim=32,
-        num_mel_bins=80,
+    return make_tiny_whisper(
+        tmp_path_factory.mktemp("whisper"), chunk_seconds=30, encoder_layers=2
     )
-    transformers.WhisperModel(config).save_pretrained(folder)
-    transformers.WhisperFeatureExtractor().save_pretrained(folder)
-    return folder
 
 
 def whisper(folder, **options):
