@@ -624,9 +624,10 @@ def predict_segments(recognizer, path, segment, hop, batch_size=16):
 
 def _read_segment(audio, sample_rate, start, end):
     """Samples from ``start`` to ``end`` seconds of an open AudioFile."""
-    first = int(round(start * audio.sample_rate))
-    audio.seek(first)
-    return audio.read(sample_rate, int(round(end * audio.sample_rate)) - first)
+    rate = audio.sample_rate
+    return audio.read_span(
+        sample_rate, int(round(start * rate)), int(round(end * rate))
+    )
 
 
 def _segment_rows(recognizer, path, chunk, wavs, file_rate):

@@ -128,6 +128,26 @@ class AudioFile:
             )
         return wav
 
+    def read_span(self, sample_rate, start=0, stop=None):
+        """Samples ``start`` to ``stop`` as mono at ``sample_rate``.
+
+        Arguments
+        ---------
+        sample_rate : int
+            Rate of the returned waveform.
+        start : int
+            First sample, at the file's own rate.
+        stop : int, optional
+            Sample after the last (file's rate); None: to the end.
+
+        Returns
+        -------
+        torch.Tensor
+            (samples,) float32 waveform.
+        """
+        self.seek(start)
+        return self.read(sample_rate, -1 if stop is None else stop - start)
+
     def chunks(self, sample_rate, seconds):
         """Yields the rest of the file in chunks of ``seconds``.
 
@@ -229,10 +249,7 @@ def read_audio(path, sample_rate=16000, start=None, stop=None):
     if not os.path.isfile(path):
         raise AudioError(f"{path}: no such audio file")
     with AudioFile(path) as audio:
-        start = start or 0
-        if start:
-            audio.seek(start)
-        wav = audio.read(sample_rate, -1 if stop is None else stop - start)
+        wav = audio.read_span(sample_rate, start or 0, stop)
     if not len(wav):
         raise AudioError(f"{path}: 0 samples; the file is empty")
     return wav

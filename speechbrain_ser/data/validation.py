@@ -585,14 +585,7 @@ def validate_recipe_data(hparams):
     ...         "duration": 1.0,
     ...         "emotion": "sad",
     ...     },
-    ...     "b": {
-    ...         "wav": "{data_root}/b.wav",
-    ...         "duration": 1.0,
-    ...         "emotion": "sad",
-    ...     },
     ... }
-    >>> _ = open(f"{root}/train.json", "w").write(json.dumps(manifest))
-    >>> del manifest["b"]
     >>> _ = open(f"{root}/train.json", "w").write(json.dumps(manifest))
     >>> hparams = {"train_manifest": f"{root}/train.json", "data_folder": root}
     >>> validate_recipe_data(hparams)["files_checked"]
