@@ -6,13 +6,16 @@ and predicts them all with one model type (see bench/models.py):
 
 * ``one_by_one``: ``EmotionRecognizer.classify_file`` per file;
 * ``batched``: ``predict_corpus`` (length-sorted batches bounded by total
-  duration), with ``--num_workers`` decoding processes;
+  duration), once for each ``--num_workers`` value (processes that decode,
+  check for speech and pad; 0: all in the main process);
 * ``bare_one_by_one`` / ``bare_batched``: a bare PyTorch program with the
   same feature extractor and modules: soundfile reading, then one file at
   a time, or length-sorted batches of ``--bare_batch_size``.
 
-For each ``--threads`` value it prints one JSON line with files per second,
-x real time and the batching speed-ups of ours and of the bare program.
+For each ``--threads`` and ``--num_workers`` value it prints one JSON line
+with files per second, x real time and the batching speed-ups of ours and
+of the bare program: medians of ``--rounds`` rounds, each of which times
+every variant in turn (so a busy machine slows them alike).
 
     python bench/predict_throughput.py --model sa2sr_paper --threads 1 2
     python bench/predict_throughput.py --device cuda --threads 16
@@ -21,6 +24,7 @@ x real time and the batching speed-ups of ours and of the bare program.
 import argparse
 import json
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -87,7 +91,8 @@ def main():
     parser.add_argument("--batch_seconds", type=float, default=80.0)
     parser.add_argument("--batch_size", type=int, default=16)
     parser.add_argument("--bare_batch_size", type=int, default=16)
-    parser.add_argument("--num_workers", type=int, default=2)
+    parser.add_argument("--num_workers", type=int, nargs="+", default=[0, 2])
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     from speechbrain_ser.inference import EmotionRecognizer
     from speechbrain_ser.prediction import predict_corpus
@@ -104,41 +109,54 @@ def main():
     for threads in args.threads:
         torch.set_num_threads(threads)
         recognizer.classify_file(paths[0])  # warm-up
-        start = time.perf_counter()
-        for path in paths:
-            recognizer.classify_file(path)
-        one = time.perf_counter() - start
-        out = os.path.join(work, f"batched_{threads}.jsonl")
-        start = time.perf_counter()
-        predict_corpus(
-            recognizer,
-            paths,
-            out,
-            max_batch_seconds=args.batch_seconds,
-            max_batch_size=args.batch_size,
-            num_workers=args.num_workers,
-            progress=False,
+        times = {"one": [], "bare_one": [], "bare_batched": []}
+        times.update({workers: [] for workers in args.num_workers})
+        for round_ in range(args.rounds):  # interleaved: same load for all
+            start = time.perf_counter()
+            for path in paths:
+                recognizer.classify_file(path)
+            times["one"].append(time.perf_counter() - start)
+            for workers in args.num_workers:
+                out = os.path.join(work, f"{threads}_{workers}_{round_}.jsonl")
+                start = time.perf_counter()
+                predict_corpus(
+                    recognizer,
+                    paths,
+                    out,
+                    max_batch_seconds=args.batch_seconds,
+                    max_batch_size=args.batch_size,
+                    num_workers=workers,
+                    progress=False,
+                )
+                times[workers].append(time.perf_counter() - start)
+            bare_one, bare_batched = bare_runs(
+                forward, paths, args.bare_batch_size, args.device
+            )
+            times["bare_one"].append(bare_one)
+            times["bare_batched"].append(bare_batched)
+        one, bare_one, bare_batched = (
+            statistics.median(times[key])
+            for key in ("one", "bare_one", "bare_batched")
         )
-        batched = time.perf_counter() - start
-        bare_one, bare_batched = bare_runs(
-            forward, paths, args.bare_batch_size, args.device
-        )
-        row = {
-            "model": args.model,
-            "device": args.device,
-            "threads": threads,
-            "files": len(paths),
-            "audio_seconds": round(audio, 1),
-            "num_workers": args.num_workers,
-            "one_by_one_files_per_s": round(len(paths) / one, 1),
-            "batched_files_per_s": round(len(paths) / batched, 1),
-            "batched_x_real_time": round(audio / batched, 1),
-            "batching_speedup": round(one / batched, 2),
-            "bare_one_by_one_files_per_s": round(len(paths) / bare_one, 1),
-            "bare_batched_files_per_s": round(len(paths) / bare_batched, 1),
-            "bare_batching_speedup": round(bare_one / bare_batched, 2),
-        }
-        print(json.dumps(row), flush=True)
+        for workers in args.num_workers:
+            batched = statistics.median(times[workers])
+            row = {
+                "model": args.model,
+                "device": args.device,
+                "threads": threads,
+                "files": len(paths),
+                "audio_seconds": round(audio, 1),
+                "rounds": args.rounds,
+                "num_workers": workers,
+                "one_by_one_files_per_s": round(len(paths) / one, 1),
+                "batched_files_per_s": round(len(paths) / batched, 1),
+                "batched_x_real_time": round(audio / batched, 1),
+                "batching_speedup": round(one / batched, 2),
+                "bare_one_by_one_files_per_s": round(len(paths) / bare_one, 1),
+                "bare_batched_files_per_s": round(len(paths) / bare_batched, 1),
+                "bare_batching_speedup": round(bare_one / bare_batched, 2),
+            }
+            print(json.dumps(row), flush=True)
 
 
 if __name__ == "__main__":

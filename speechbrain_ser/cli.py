@@ -126,6 +126,15 @@ def _load_recognizer(args, savedir):
         ) from None
 
 
+def _decoding_workers(args):
+    """``--num-workers``, or its default for ``--device``."""
+    if args.num_workers is not None:
+        return args.num_workers
+    if args.device == "cpu":
+        return 0
+    return max(0, min(4, (os.cpu_count() or 1) - 1))
+
+
 def _predict(args):
     from speechbrain_ser.data.audio import AudioError
     from speechbrain_ser.inference import SpeechTextRecognizer
@@ -154,7 +163,7 @@ def _predict(args):
                 output=args.output,
                 max_batch_seconds=args.batch_seconds,
                 max_batch_size=args.batch_size,
-                num_workers=args.num_workers,
+                num_workers=_decoding_workers(args),
                 progress=not args.no_progress,
             )
             return 1 if counts["errors"] else 0
@@ -361,7 +370,12 @@ def build_parser():
     )
     predict.add_argument("--batch-size", type=int, default=32)
     predict.add_argument(
-        "--num-workers", type=int, default=0, help="audio decoding processes"
+        "--num-workers",
+        type=int,
+        default=None,
+        help="processes that read, check and batch the audio while the "
+        "model runs (default: 0 on a CPU, whose cores compute; on a GPU "
+        "up to 4 of the spare CPU cores)",
     )
     predict.add_argument(
         "--segment",

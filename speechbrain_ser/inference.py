@@ -375,7 +375,8 @@ class EmotionRecognizer(Pretrained):
         }
 
     def has_speech(self, wav, file_rate):
-        """Seconds of speech-like audio in ``wav`` and whether it is enough.
+        """Seconds of speech-like audio in ``wav`` and whether it is enough
+        (see :meth:`SpeechDetector.has_speech`).
 
         Arguments
         ---------
@@ -387,14 +388,9 @@ class EmotionRecognizer(Pretrained):
         Returns
         -------
         tuple
-            (seconds, bool); counting stops once there is enough, so the
-            seconds are all of them only when there is not.
+            (seconds, bool).
         """
-        enough = self.speech_detector.min_speech_seconds
-        seconds = self.speech_detector.speech_seconds(
-            wav, max_hz=file_rate / 2, stop_at=enough
-        )
-        return seconds, seconds >= enough
+        return self.speech_detector.has_speech(wav, file_rate)
 
     def classify_segments(self, path, segment, hop=None, batch_size=16):
         """Predictions over time for a recording of any length.

@@ -18,7 +18,6 @@ import json
 import os
 
 import torch
-from speechbrain.utils.data_utils import batch_pad_right
 from speechbrain.utils.logger import get_logger
 
 from speechbrain_ser.data.audio import (
@@ -27,6 +26,7 @@ from speechbrain_ser.data.audio import (
     audio_info,
     read_audio,
 )
+from speechbrain_ser.data.batching import pad_right_batch
 from speechbrain_ser.data.manifest import read_manifest
 from speechbrain_ser.metrics import AVD_NAMES
 from speechbrain_ser.strict_json import dumps
@@ -236,7 +236,10 @@ def duration_batches(durations, max_seconds, max_size):
 
 
 class AudioFiles(torch.utils.data.Dataset):
-    """Reads audio files for prediction; a bad file becomes its error.
+    """Reads audio files for prediction and checks them for speech.
+
+    Both run in the loader's worker processes, so that the main process
+    only runs the model. A bad file becomes its error message.
 
     Arguments
     ---------
@@ -244,17 +247,26 @@ class AudioFiles(torch.utils.data.Dataset):
         Audio paths.
     sample_rate : int
         Rate of the returned waveforms.
+    speech_detector : SpeechDetector, optional
+        Gives each waveform's speech (seconds, enough); without one every
+        file counts as speech.
+    file_rates : dict, optional
+        path -> the file's own sample rate (for the detector).
 
     Example
     -------
     >>> data = AudioFiles(["missing.wav"], 16000)
     >>> data[0]
-    ('missing.wav', 'missing.wav: no such audio file')
+    ('missing.wav', 'missing.wav: no such audio file', (None, False))
     """
 
-    def __init__(self, files, sample_rate):
+    def __init__(
+        self, files, sample_rate, speech_detector=None, file_rates=None
+    ):
         self.files = files
         self.sample_rate = sample_rate
+        self.speech_detector = speech_detector
+        self.file_rates = file_rates or {}
 
     def __len__(self):
         return len(self.files)
@@ -262,14 +274,68 @@ class AudioFiles(torch.utils.data.Dataset):
     def __getitem__(self, index):
         path = self.files[index]
         try:
-            return path, read_audio(path, self.sample_rate)
+            wav = read_audio(path, self.sample_rate)
         except AudioError as error:
-            return path, str(error)
+            return path, str(error), (None, False)
+        speech = (None, True)
+        if self.speech_detector is not None:
+            speech = self.speech_detector.has_speech(
+                wav, self.file_rates.get(path)
+            )
+        return path, wav, speech
 
 
-def _collate(items):
-    """Keeps the (path, waveform or error) pairs as they are."""
-    return items
+def collate_speech(items):
+    """Pads the clips with speech into one batch; keeps the others apart.
+
+    Runs in the loader's workers, so a batch crosses to the main process
+    as one tensor instead of one per clip.
+
+    Arguments
+    ---------
+    items : list of tuple
+        ``AudioFiles`` items: (path, waveform or error, (seconds, speech)).
+
+    Returns
+    -------
+    dict
+        ``paths`` of the batch (in order), ``batch`` (B, samples) and
+        ``lengths`` (B,) or None when no clip has speech, and ``others``:
+        (path, error or None, seconds of speech) for the rest.
+
+    Example
+    -------
+    >>> batch = collate_speech(
+    ...     [
+    ...         ("a.wav", torch.ones(2), (2.0, True)),
+    ...         ("b.wav", torch.zeros(4), (0.0, False)),
+    ...         ("c.wav", "c.wav: no such audio file", (None, False)),
+    ...         ("d.wav", torch.ones(4), (4.0, True)),
+    ...     ]
+    ... )
+    >>> batch["paths"], batch["lengths"].tolist()
+    (['a.wav', 'd.wav'], [0.5, 1.0])
+    >>> batch["others"]
+    [('b.wav', None, 0.0), ('c.wav', 'c.wav: no such audio file', None)]
+    """
+    paths, wavs, others = [], [], []
+    for path, wav, (seconds, is_speech) in items:
+        if isinstance(wav, str):
+            others.append((path, wav, seconds))
+        elif is_speech:
+            paths.append(path)
+            wavs.append(wav)
+        else:
+            others.append((path, None, seconds))
+    batch = lengths = None
+    if wavs:
+        batch, lengths = pad_right_batch(wavs)
+    return {
+        "paths": paths,
+        "batch": batch,
+        "lengths": lengths,
+        "others": others,
+    }
 
 
 def _speech(recognizer, wav, file_rate):
@@ -357,13 +423,13 @@ class ResultWriter:
         return self
 
     def write(self, row):
-        """Writes one result (flattening probabilities for CSV)."""
+        """Writes one result (flattening probabilities for CSV); a file
+        is flushed by :meth:`flush` and on exit."""
         if not self.output:
             print(dumps(row), flush=True)
             return
         if not self.csv:
             self.stream.write(dumps(row) + "\n")
-            self.stream.flush()
             return
         flat = {k: v for k, v in row.items() if k != "probabilities"}
         for label, p in row.get("probabilities", {}).items():
@@ -377,7 +443,12 @@ class ResultWriter:
             if self.new:
                 self.writer.writeheader()
         self.writer.writerow(flat)
-        self.stream.flush()
+
+    def flush(self):
+        """Writes what is buffered to the file (after each batch: a
+        killed run loses at most the batch it was in)."""
+        if self.stream is not None:
+            self.stream.flush()
 
     def __exit__(self, *exc):
         if self.stream is not None:
@@ -492,39 +563,40 @@ def predict_corpus(
                 emit(recognizer.classify_file(path))
             except AudioError as error:
                 emit({"file": path, "error": str(error)})
+            writer.flush()
         batches = duration_batches(
             [durations[path] for path in short],
             max_batch_seconds,
             max_batch_size,
         )
         loader = torch.utils.data.DataLoader(
-            AudioFiles(short, recognizer.hparams.sample_rate),
+            AudioFiles(
+                short,
+                recognizer.hparams.sample_rate,
+                getattr(recognizer, "speech_detector", None),
+                rates,
+            ),
             batch_sampler=batches,
             num_workers=num_workers,
-            collate_fn=_collate,
+            collate_fn=collate_speech,
         )
-        for items in loader:
-            good = []
-            for path, wav in items:
-                if isinstance(wav, str):  # the error message
-                    emit({"file": path, "error": wav})
-                    continue
-                speech, enough = _speech(recognizer, wav, rates[path])
-                if enough:
-                    good.append((path, wav))
+        for batch in loader:
+            for path, error, speech in batch["others"]:
+                if error is not None:
+                    emit({"file": path, "error": error})
                 else:
                     emit(
                         recognizer.no_speech_result(
                             path, speech, durations[path]
                         )
                     )
-            if not good:
-                continue
-            paths, wavs = zip(*good)
-            batch, lengths = batch_pad_right(list(wavs))
-            outputs = recognizer.predict_batch(batch, lengths)
-            for row in result_rows(recognizer, paths, outputs):
-                emit(row)
+            if batch["paths"]:
+                outputs = recognizer.predict_batch(
+                    batch["batch"], batch["lengths"]
+                )
+                for row in result_rows(recognizer, batch["paths"], outputs):
+                    emit(row)
+            writer.flush()
     bar.close()
     return counts
 
@@ -635,7 +707,7 @@ def _segment_rows(recognizer, path, chunk, wavs, file_rate):
     voiced = [_speech(recognizer, wav, file_rate)[1] for wav in wavs]
     predicted = iter([])
     if any(voiced):
-        batch, lengths = batch_pad_right(
+        batch, lengths = pad_right_batch(
             [wav for wav, keep in zip(wavs, voiced) if keep]
         )
         outputs = recognizer.predict_batch(batch, lengths)

@@ -11,6 +11,7 @@ Authors
  * speechbrain-ser developers 2026
 """
 
+import numpy as np
 import torch
 
 
@@ -68,7 +69,7 @@ class SpeechDetector:
     ):
         self.sample_rate = sample_rate
         self.frame = max(2, int(frame_seconds * sample_rate))
-        self.window = torch.hann_window(self.frame, dtype=torch.float64)
+        self.window = torch.hann_window(self.frame, dtype=torch.float64).numpy()
         self.block_frames = max(1, int(block_seconds / frame_seconds))
         self.energy_floor_db = energy_floor_db
         self.max_flatness = max_flatness
@@ -106,8 +107,11 @@ class SpeechDetector:
         ... )
         (3.0, 1.0)
         """
-        n = len(wav) // self.frame
-        frames = wav[: n * self.frame].view(n, self.frame)
+        # numpy: on frames this small, torch's intra-op threads cost more
+        # than they save (5x slower with 2 threads than with 1)
+        samples = torch.as_tensor(wav).detach().cpu().numpy()
+        n = len(samples) // self.frame
+        frames = samples[: n * self.frame].reshape(n, self.frame)
         block = n if stop_at is None else self.block_frames
         voiced = 0
         for first in range(0, n, max(1, block)):
@@ -122,7 +126,7 @@ class SpeechDetector:
 
         Arguments
         ---------
-        frames : torch.Tensor
+        frames : numpy.ndarray or torch.Tensor
             (n, frame) samples.
         max_hz : float, optional
             See :meth:`speech_seconds`.
@@ -131,20 +135,48 @@ class SpeechDetector:
         -------
         int
         """
-        frames = frames.double()
-        frames = frames - frames.mean(dim=1, keepdim=True)  # DC offset
-        rms = frames.pow(2).mean(dim=1).sqrt()
-        loud = 20 * torch.log10(rms + 1e-12) > self.energy_floor_db
-        power = torch.fft.rfft(frames * self.window).abs().pow(2) + 1e-20
+        frames = np.asarray(frames, dtype=np.float64)
+        frames = frames - frames.mean(axis=1, keepdims=True)  # DC offset
+        rms = np.sqrt((frames**2).mean(axis=1))
+        loud = 20 * np.log10(rms + 1e-12) > self.energy_floor_db
+        power = np.abs(np.fft.rfft(frames * self.window)) ** 2 + 1e-20
         top = power.shape[1]
         if max_hz is not None:
             nyquist = self.sample_rate / 2
             top = max(2, int(top * min(1.0, 0.95 * max_hz / nyquist)))
         power = power[:, 1:top]
-        flatness = power.log().mean(dim=1).exp() / power.mean(dim=1)
+        flatness = np.exp(np.log(power).mean(axis=1)) / power.mean(axis=1)
         return int((loud & (flatness < self.max_flatness)).sum())
 
     def is_speech(self, wav):
         """True if ``wav`` holds at least ``min_speech_seconds`` of speech."""
-        found = self.speech_seconds(wav, stop_at=self.min_speech_seconds)
-        return found >= self.min_speech_seconds
+        return self.has_speech(wav)[1]
+
+    def has_speech(self, wav, file_rate=None):
+        """Seconds of speech-like audio in ``wav`` and whether it is enough.
+
+        Arguments
+        ---------
+        wav : torch.Tensor
+            (samples,) at ``sample_rate``.
+        file_rate : int, optional
+            The file's own sample rate, if it was resampled (bounds the
+            analysed band, see :meth:`speech_seconds`).
+
+        Returns
+        -------
+        tuple
+            (seconds, bool); counting stops once there is enough, so the
+            seconds are all of them only when there is not.
+
+        Example
+        -------
+        >>> detector = SpeechDetector(16000)
+        >>> detector.has_speech(torch.zeros(16000))
+        (0.0, False)
+        """
+        max_hz = None if file_rate is None else file_rate / 2
+        seconds = self.speech_seconds(
+            wav, max_hz=max_hz, stop_at=self.min_speech_seconds
+        )
+        return seconds, seconds >= self.min_speech_seconds

@@ -242,6 +242,34 @@ def test_no_speech_is_said_not_guessed(recognizer, tmp_path):
     assert [row["speech"] for row in timeline] == [False, False]
 
 
+def test_decoding_workers_give_the_same_lines(recognizer, clips, tmp_path):
+    """Reading, the speech check and padding run in the workers: same
+    predictions, no-speech answers and error lines as in one process."""
+    _, paths = clips
+    rate = 16000
+    silent = tmp_path / "silent.wav"
+    soundfile.write(silent, np.zeros(rate), rate)
+    nan = tmp_path / "nan.wav"  # a good header: fails only when read
+    soundfile.write(nan, np.full(rate, np.nan), rate, subtype="FLOAT")
+    inputs = paths + [str(silent), str(nan)]
+    lines = {}
+    for workers in (0, 2):
+        out = tmp_path / f"workers{workers}.jsonl"
+        counts = predict_corpus(
+            recognizer,
+            inputs,
+            str(out),
+            max_batch_size=3,
+            num_workers=workers,
+            progress=False,
+        )
+        assert counts == {"predicted": 8, "errors": 1, "skipped": 0}
+        lines[workers] = {row["file"]: row for row in read_lines(out)}
+    assert lines[2] == lines[0]
+    assert lines[0][str(silent)]["speech"] is False
+    assert "NaN" in lines[0][str(nan)]["error"]
+
+
 def test_cli_writes_lines_segments_and_plot(model_folder, clips, tmp_path):
     _, paths = clips
     out = tmp_path / "cli.jsonl"
