@@ -94,16 +94,19 @@ PARTS=${*:-serving memory methods}
 if [[ " $PARTS " == *" serving "* ]]; then
     step 240 inference_latency_cpu1 python3 bench/inference_latency.py \
         --threads 1 --no_memory --models $MODELS "${WARGS[@]}"
-    step 200 predict_throughput_cpu python3 bench/predict_throughput.py \
-        --model sa2sr_paper --threads 1 16 --num_workers 4
+    step 240 predict_throughput_cpu python3 bench/predict_throughput.py \
+        --model sa2sr_paper --threads 1 16 --num_workers 0 4 --rounds 1
     step 120 brain_overhead_cpu python3 bench/brain_overhead.py --steps 8
 fi
 if [[ " $PARTS " == *" serving "* && $GPU == cuda ]]; then
-    step 120 brain_overhead_gpu python3 bench/brain_overhead.py \
-        --device cuda --steps 20 --batch_size 32
-    step 120 predict_throughput_gpu python3 bench/predict_throughput.py \
-        --model sa2sr_paper --device cuda --threads 16 --num_workers 4 \
-        --batch_seconds 400 --batch_size 64 --bare_batch_size 64
+    for workers in 0 8; do
+        step 120 "brain_overhead_gpu_workers$workers" python3 \
+            bench/brain_overhead.py --device cuda --steps 20 \
+            --batch_size 32 --num_workers=$workers
+    done
+    step 200 predict_throughput_gpu python3 bench/predict_throughput.py \
+        --model sa2sr_paper --device cuda --threads 16 --num_workers 0 4 8 \
+        --rounds 2 --batch_seconds 400 --batch_size 64 --bare_batch_size 64
     for precision in fp32 bf16; do
         step 90 "sa2sr_paper_$precision" python3 bench/sa2sr_throughput.py \
             --device cuda --batch_size 32 --steps 10 --warmup 3 \
