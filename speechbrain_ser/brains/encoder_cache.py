@@ -125,9 +125,10 @@ def check_encoder_cache_folder(folder, key):
     """
     os.makedirs(folder, exist_ok=True)
     path = os.path.join(folder, "encoder.txt")
-    if not os.path.exists(path):
-        with open(path, "w", encoding="utf-8") as fout:
+    if not os.path.exists(path):  # atomic: DDP ranks may race here
+        with open(f"{path}.{os.getpid()}.tmp", "w", encoding="utf-8") as fout:
             fout.write(key)
+        os.replace(f"{path}.{os.getpid()}.tmp", path)
     with open(path, encoding="utf-8") as fin:
         saved = fin.read()
     if saved == key:
