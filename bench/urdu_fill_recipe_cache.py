@@ -4,7 +4,8 @@
 Whisper hidden state, 30-s padding as the recipe's ``pad_to_30s: True``,
 and the clip's filterbanks). This writes those frames in the format
 EmotionBrain's on-disk cache reads (one float16 (T, L, D + n_mels) file
-per utterance, ``encoder.txt`` = the recipe encoder's printout), so that
+per utterance, ``encoder.txt`` = the recipe encoder's cache key: its
+printout and a fingerprint of the weights it loads), so that
 cross-validation of ``whisper_stats_pooling.yaml`` trains its heads
 without running Whisper again on a shared CPU:
 
@@ -27,6 +28,8 @@ import urllib.parse
 import torch
 from hyperpyyaml import load_hyperpyyaml
 
+from speechbrain_ser.brains.encoder_cache import encoder_cache_key
+
 
 def main(argv=None):
     """Command-line entry point."""
@@ -43,7 +46,7 @@ def main(argv=None):
     n_mels = encoder.n_mels
     os.makedirs(args.folder, exist_ok=True)
     with open(os.path.join(args.folder, "encoder.txt"), "w") as fout:
-        fout.write(f"{encoder!r}\nfeatures: {features!r}\n")
+        fout.write(encoder_cache_key(encoder, features))
     cache = torch.load(args.cache)
     for uid, layers in cache["layers"].items():
         frames = layers.permute(1, 0, 2)  # (T, L, D)

@@ -484,7 +484,10 @@ def build_parser():
     tsne.add_argument("--label-key", default="emotion")
     tsne.add_argument("--module", default="cpc", help="module key in the YAML")
     tsne.add_argument(
-        "--checkpoint", default=None, help="default: <run>/<module>.ckpt"
+        "--checkpoint",
+        default=None,
+        help="a state dict file to load (default: the checkpoint the run "
+        "tested, from its checkpointer)",
     )
     tsne.add_argument("--out", default="tsne.png")
     tsne.add_argument("--title", default=None)

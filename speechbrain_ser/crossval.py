@@ -17,7 +17,9 @@ cover the whole corpus: UA/WA/F1 for classes, CCC per dimension and
 their mean over the concatenated A/V/D predictions for regression, both
 for ``task: both``. The mean and standard deviation across folds are
 reported too, as a Markdown table (printed, and written with the JSON
-report to ``<output_folder>/crossval_results.{md,json}``).
+report to ``<output_folder>/crossval_results.{md,json}``). The report's
+``protocol`` describes the cross-validation as a whole
+(:func:`crossval_protocol`); ``fold_protocols`` keeps each fold's own.
 
 A fold whose ``results.json`` and ``predictions.json`` exist is read, not
 retrained, so a killed cross-validation resumes at the first unfinished
@@ -686,13 +688,17 @@ def main(argv=None):
         systems += BASELINES[baseline]
     results = {name: {} for name in systems}
     predictions = {name: {} for name in systems}
-    tested, caches, featurizers = {}, {}, {}
+    tested, caches, featurizers, fold_protocols = {}, {}, {}, {}
     task = values.get("task", "classification")
     for fold, fold_args in fold_overrides(args.fold_key, folds, valid_key):
         out = os.path.join(args.output_folder, f"fold_{fold}")
         fold_args = [*shared, *fold_args, f"--output_folder={out}"]
         fold_tests = None
-        if not args.baselines_only:
+        if args.baselines_only:  # the sentence a training would write
+            fold_protocols[fold] = read_hparams_values(
+                args.hparams, fold_args
+            ).get("protocol")
+        else:
             if fold_is_done(out):
                 logger.info(f"fold {fold}: results found in {out}, kept")
             else:
@@ -700,6 +706,7 @@ def main(argv=None):
             results["model"][fold] = read_json(
                 os.path.join(out, "results.json")
             )
+            fold_protocols[fold] = results["model"][fold].get("protocol")
             fold_tests = read_json(os.path.join(out, "predictions.json"))
             predictions["model"].update(fold_tests)
         for baseline in baselines:
@@ -732,15 +739,15 @@ def main(argv=None):
         "valid_key": valid_key,
         "folds": folds,
         "task": task,
-        "protocol": next(
-            (r.get("protocol") for r in results.get("model", {}).values()),
-            values.get("protocol"),
-        ),
         "systems": {
             name: summarise(results[name], predictions[name])
             for name in systems
         },
+        "fold_protocols": fold_protocols,
     }
+    report["protocol"] = crossval_protocol(
+        args.hparams, shared, args.fold_key, folds, valid_key, report
+    )
     os.makedirs(args.output_folder, exist_ok=True)
     path = os.path.join(args.output_folder, "crossval_results.json")
     write_json(report, path)
@@ -758,6 +765,73 @@ def main(argv=None):
     print(table)
     print(f"written to {path}")
     return report
+
+
+def crossval_protocol(
+    hparams_file, overrides, fold_key, folds, valid_key, report
+):
+    """The protocol of a cross-validation as a whole, in one sentence.
+
+    It states the folds and the pooling, then the recipe's own
+    ``protocol`` (the sentence each fold's results carry) with the fold
+    key set to every fold in turn, so that it names the corpus and says
+    what the folds say (speaker-independent or not, the metric).
+
+    Arguments
+    ---------
+    hparams_file : str
+        The recipe YAML.
+    overrides : list of str
+        The overrides shared by the folds.
+    fold_key : str
+        The key that names the test fold.
+    folds : list of str
+        The fold values.
+    valid_key : str, optional
+        The key set to the next fold.
+    report : dict
+        With ``systems`` (:func:`summarise` outputs).
+
+    Returns
+    -------
+    str
+
+    Example
+    -------
+    >>> import tempfile
+    >>> path = tempfile.mktemp(suffix=".yaml")
+    >>> _ = open(path, "w").write(
+    ...     "fold: 0\\nprotocol: !ref corpus X, speaker-independent folds, "
+    ...     "test fold <fold>; UA = balanced accuracy\\n"
+    ... )
+    >>> s = summarise(
+    ...     {"0": {"UA": 0.5}, "1": {"UA": 1.0}},
+    ...     {"a": {"emotion": "x", "target": "x"}},
+    ... )
+    >>> print(
+    ...     crossval_protocol(
+    ...         path, [], "fold", ["0", "1"], None, {"systems": {"model": s}}
+    ...     )
+    ... )  # doctest: +NORMALIZE_WHITESPACE
+    cross-validation over fold = 0, 1 (every utterance tested in exactly
+    one fold); UA pooled over the 1 test utterances of all folds, and
+    their mean ± std over folds; each fold: corpus X, speaker-independent
+    folds, test fold 0, 1 in turn; UA = balanced accuracy
+    """
+    whole = [f"--{fold_key}={json.dumps(', '.join(folds) + ' in turn')}"]
+    if valid_key:
+        whole.append(f"--{valid_key}={json.dumps('the next fold')}")
+    sentence = read_hparams_values(hparams_file, [*overrides, *whole]).get(
+        "protocol", "the recipe states no protocol"
+    )
+    summary = next(iter(report["systems"].values()))
+    metrics = ", ".join(summary["fold_mean"])
+    return (
+        f"cross-validation over {fold_key} = {', '.join(folds)} (every "
+        f"utterance tested in exactly one fold); {metrics} pooled over the "
+        f"{summary['pooled']['n']} test utterances of all folds, and their mean ± std "
+        f"over folds; each fold: {sentence}"
+    )
 
 
 def run_baseline(hparams_file, fold_args, task, featurizer, cache, prepare):

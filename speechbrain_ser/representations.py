@@ -18,6 +18,7 @@ import numpy as np
 import speechbrain as sb
 import torch
 from hyperpyyaml import load_hyperpyyaml
+from speechbrain.utils.checkpoints import torch_recovery
 from speechbrain.utils.logger import get_logger
 
 from speechbrain_ser.data.manifest import described_entries, read_manifest
@@ -31,6 +32,13 @@ logger = get_logger(__name__)
 def load_trained_module(run_folder, module="cpc", checkpoint=None):
     """Rebuilds ``module`` from a run's YAML and loads its trained weights.
 
+    By default the weights come from the run's ``checkpointer``, through
+    SpeechBrain's own checkpoint loading: the checkpoint the run tested
+    (its ``brain_class``'s ``test_checkpoint``, e.g. the lowest validation
+    CPC loss, which is also what :class:`speechbrain_ser.brains.CPCBrain`
+    saves to ``saved_model``), else the newest. The checkpointer must save
+    the module, alone or inside a recoverable that holds it.
+
     Arguments
     ---------
     run_folder : str
@@ -39,8 +47,8 @@ def load_trained_module(run_folder, module="cpc", checkpoint=None):
     module : str
         Key of the module in that YAML.
     checkpoint : str, optional
-        State dict to load; default ``<run_folder>/<module>.ckpt`` (what
-        :class:`speechbrain_ser.brains.CPCBrain` saves).
+        A state dict file to load instead (e.g. the YAML's
+        ``saved_model``), with SpeechBrain's recovery for modules.
 
     Returns
     -------
@@ -51,19 +59,24 @@ def load_trained_module(run_folder, module="cpc", checkpoint=None):
 
     Example
     -------
-    >>> import os, tempfile
+    >>> import tempfile
+    >>> from speechbrain.utils.checkpoints import Checkpointer
     >>> run = tempfile.mkdtemp()
-    >>> with open(os.path.join(run, "hyperparams.yaml"), "w") as fout:
-    ...     _ = fout.write("cpc: !new:torch.nn.Linear [2, 2]")
-    >>> torch.save(torch.nn.Linear(2, 2).state_dict(), f"{run}/cpc.ckpt")
+    >>> _ = open(f"{run}/hyperparams.yaml", "w").write(
+    ...     "cpc: !new:torch.nn.Linear [2, 2]\\n"
+    ...     "checkpointer: !new:speechbrain.utils.checkpoints.Checkpointer\\n"
+    ...     f"    checkpoints_dir: {run}/save\\n"
+    ...     "    recoverables: {cpc: !ref <cpc>}\\n"
+    ... )
+    >>> trained = torch.nn.Linear(2, 2)
+    >>> _ = Checkpointer(f"{run}/save", {"cpc": trained}).save_checkpoint()
     >>> model, sample_rate = load_trained_module(run)
-    >>> type(model).__name__, model.training, sample_rate
-    ('Linear', False, 16000)
+    >>> torch.equal(model.weight, trained.weight), model.training, sample_rate
+    (True, False, 16000)
     """
     yaml = os.path.join(run_folder, "hyperparams.yaml")
-    checkpoint = checkpoint or os.path.join(run_folder, f"{module}.ckpt")
     for path in (yaml, checkpoint):
-        if not os.path.isfile(path):
+        if path is not None and not os.path.isfile(path):
             raise FileNotFoundError(
                 f"{path}: not found; --run must be the output folder of a "
                 "finished training run"
@@ -73,10 +86,36 @@ def load_trained_module(run_folder, module="cpc", checkpoint=None):
     if module not in hparams:
         raise KeyError(f"{yaml}: no module named {module!r}")
     model = hparams[module]
-    model.load_state_dict(
-        torch.load(checkpoint, map_location="cpu", weights_only=True)
-    )
+    if checkpoint is not None:
+        torch_recovery(model, checkpoint, end_of_epoch=True)
+    else:
+        _recover_from_checkpointer(hparams, model, f"{yaml}: {module!r}")
     return model.eval(), hparams.get("sample_rate", 16000)
+
+
+def _recover_from_checkpointer(hparams, model, name):
+    """Loads the run's tested (else newest) checkpoint, ``model`` in it."""
+    checkpointer = hparams.get("checkpointer")
+    recoverables = checkpointer.recoverables.values() if checkpointer else []
+    if not any(
+        obj is model
+        or (isinstance(obj, torch.nn.Module) and model in obj.modules())
+        for obj in recoverables
+    ):
+        raise ValueError(
+            f"{name}: not saved by the YAML's checkpointer; give its "
+            "weights with --checkpoint"
+        )
+    keys = getattr(hparams.get("brain_class"), "test_checkpoint", {})
+    found = checkpointer.find_checkpoint(**keys)
+    if found is None:
+        selection = f" with {', '.join(keys.values())}" if keys else ""
+        raise FileNotFoundError(
+            f"{checkpointer.checkpoints_dir}: no checkpoint{selection} for "
+            f"{name} (relative paths in the run's YAML start where training "
+            "ran)"
+        )
+    checkpointer.load_checkpoint(found)
 
 
 @torch.no_grad()

@@ -13,6 +13,10 @@ import speechbrain as sb
 import torch
 from speechbrain.utils.logger import get_logger
 
+from speechbrain_ser.brains.encoder_cache import (
+    check_encoder_cache_folder,
+    encoder_cache_key,
+)
 from speechbrain_ser.brains.resumable import ResumableBrain
 from speechbrain_ser.brains.stage_end import StageEndMixin
 from speechbrain_ser.data.manifest import manifest_field
@@ -168,7 +172,8 @@ class EmotionBrain(StageEndMixin, ResumableBrain):
         LayerWeightedHead`). The cache lives in memory, or with
         ``encoder_cache_folder`` on disk (one file per utterance, shared by
         runs and folds with the same encoder: the folder records the
-        encoder's printout and refuses another).
+        encoder's printout and a fingerprint of its weights, and refuses
+        another encoder or other weights).
         """
         cache = self._encoder_cache
         if ids is not None and cache is not None:
@@ -242,24 +247,16 @@ class EmotionBrain(StageEndMixin, ResumableBrain):
 
     def _check_cache_folder(self):
         """Creates ``encoder_cache_folder``, or checks that its frames
-        come from the same encoder (same printout, options included)."""
+        come from the same encoder: same printout (options included),
+        features and weights (see :mod:`~speechbrain_ser.brains.
+        encoder_cache`, which also says how a folder written before the
+        weights were recorded is handled)."""
         folder = getattr(self.hparams, "encoder_cache_folder", None)
         if not folder:
             return
         encoder = getattr(self.modules.encoder, "module", self.modules.encoder)
         features = getattr(self.hparams, "compute_features", None)
-        key = f"{encoder!r}\nfeatures: {features!r}\n"
-        os.makedirs(folder, exist_ok=True)
-        path = os.path.join(folder, "encoder.txt")
-        if not os.path.exists(path):
-            with open(path, "w", encoding="utf-8") as fout:
-                fout.write(key)
-        with open(path, encoding="utf-8") as fin:
-            if fin.read() != key:
-                raise ValueError(
-                    f"{path}: encoder_cache_folder holds frames of another "
-                    "encoder or feature set; give another folder or empty it"
-                )
+        check_encoder_cache_folder(folder, encoder_cache_key(encoder, features))
 
     def compute_forward(self, batch, stage):
         """Returns a dict with ``logits`` and/or ``avd``, and the lengths."""

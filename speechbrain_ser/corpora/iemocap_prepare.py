@@ -250,19 +250,27 @@ def prepare_iemocap(
 
     Example
     -------
-    >>> import json, pathlib, tempfile
-    >>> from tests.conftest import write_tone
-    >>> from tests.fakes import make_iemocap
-    >>> root, save = pathlib.Path(tempfile.mkdtemp()), tempfile.mkdtemp()
-    >>> make_iemocap(root, write_tone, sessions=(1, 2, 3, 4, 5))
-    >>> prepare_iemocap(
-    ...     str(root), save, test_session=5, recordings="improvised"
-    ... )
+    >>> import json, os, tempfile
+    >>> import numpy as np, soundfile
+    >>> root, save = tempfile.mkdtemp(), tempfile.mkdtemp()
+    >>> for session in range(1, 6):  # one utterance per dialog
+    ...     base = os.path.join(root, f"Session{session}")
+    ...     labels = f"{base}/dialog/EmoEvaluation"
+    ...     os.makedirs(labels, exist_ok=True)
+    ...     for dialog in ("impro01", "script01_1"):
+    ...         name = f"Ses{session:02d}F_{dialog}"
+    ...         wavs = f"{base}/sentences/wav/{name}"
+    ...         os.makedirs(wavs, exist_ok=True)
+    ...         audio = f"{wavs}/{name}_F000.wav"
+    ...         soundfile.write(audio, np.zeros(1600), 16000)
+    ...         line = f"[1.0 - 2.0]\\t{name}_F000\\tneu\\t[2.5, 2.0, 2.5]\\n"
+    ...         _ = open(f"{labels}/{name}.txt", "w").write(line)
+    >>> prepare_iemocap(root, save, test_session=5, recordings="improvised")
     >>> test = json.load(open(f"{save}/test.json"))
     >>> valid = json.load(open(f"{save}/valid.json"))
-    >>> {uid[:5] for uid in test}, {uid[:6] for uid in valid}
-    ({'Ses05'}, {'Ses01F'})
-    >>> all(entry["improvised"] for entry in test.values())
+    >>> sorted(test), sorted(valid)
+    (['Ses05F_impro01_F000'], ['Ses01F_impro01_F000'])
+    >>> test["Ses05F_impro01_F000"]["improvised"]
     True
     """
     if recordings not in RECORDINGS:

@@ -390,32 +390,8 @@ def unlabelled_dataio_prep(hparams):
     Example
     -------
     >>> import tempfile
-    >>> import numpy as np, soundfile
-    >>> from speechbrain_ser.data.manifest import write_splits
-    >>> root, entries = tempfile.mkdtemp(), {}
-    >>> for i, emotion in enumerate(["happy", "sad", "sad"]):
-    ...     soundfile.write(f"{root}/{i}.wav", np.zeros(1600), 16000)
-    ...     entries[f"u{i}"] = {
-    ...         "wav": "{data_root}/" + f"{i}.wav",
-    ...         "duration": 0.1,
-    ...         "speaker": "s1",
-    ...         "emotion": emotion,
-    ...         "activation": 2.0,
-    ...         "valence": 3.0,
-    ...         "dominance": 4.0,
-    ...         "transcript": "Hello there.",
-    ...         "sentiment": "neutral",
-    ...     }
-    >>> write_splits({s: entries for s in ("train", "valid", "test")}, root, {})
-    >>> hparams = {
-    ...     "data_folder": root,
-    ...     "sample_rate": 16000,
-    ...     "train_dataloader_options": {},
-    ...     **{
-    ...         f"{s}_manifest": f"{root}/{s}.json"
-    ...         for s in ("train", "valid", "test")
-    ...     },
-    ... }
+    >>> from speechbrain_ser.data.tiny_corpus import write_tiny_corpus
+    >>> hparams = write_tiny_corpus(tempfile.mkdtemp())
     >>> datasets, extras = unlabelled_dataio_prep(
     ...     {**hparams, "crop_seconds": 0.05}
     ... )
@@ -630,34 +606,15 @@ def speech_text_dataio_prep(hparams):
     Example
     -------
     >>> import tempfile, types
-    >>> import numpy as np, soundfile
     >>> from transformers import AutoTokenizer
-    >>> from speechbrain_ser.data.manifest import write_splits
+    >>> from speechbrain_ser.data.tiny_corpus import write_tiny_corpus
     >>> from speechbrain_ser.tiny_models import save_tiny_bert
-    >>> root, entries = tempfile.mkdtemp(), {}
-    >>> for i, emotion in enumerate(["happy", "sad"]):
-    ...     soundfile.write(f"{root}/{i}.wav", np.zeros(1600), 16000)
-    ...     entries[f"u{i}"] = {
-    ...         "wav": "{data_root}/" + f"{i}.wav",
-    ...         "duration": 0.1,
-    ...         "emotion": emotion,
-    ...         "transcript": "a dog is sad",
-    ...     }
-    >>> write_splits({s: entries for s in ("train", "valid", "test")}, root, {})
     >>> tokenizer = AutoTokenizer.from_pretrained(
     ...     save_tiny_bert(tempfile.mkdtemp())
     ... )
-    >>> hparams = {
-    ...     "data_folder": root,
-    ...     "sample_rate": 16000,
-    ...     "train_dataloader_options": {},
-    ...     "teacher": types.SimpleNamespace(tokenizer=tokenizer),
-    ...     **{
-    ...         f"{s}_manifest": f"{root}/{s}.json"
-    ...         for s in ("train", "valid", "test")
-    ...     },
-    ... }
+    >>> hparams = write_tiny_corpus(tempfile.mkdtemp(), ["happy", "sad"])
     >>> hparams.update(task="classification", modalities="both", seed=1)
+    >>> root = hparams["data_folder"]
     >>> hparams["label_encoder_file"] = f"{root}/label_encoder.txt"
     >>> hparams["text_encoder"] = types.SimpleNamespace(tokenizer=tokenizer)
     >>> datasets, extras = speech_text_dataio_prep(hparams)
@@ -883,33 +840,10 @@ def emotion_dataio_prep(hparams):
     Example
     -------
     >>> import tempfile
-    >>> import numpy as np, soundfile
-    >>> from speechbrain_ser.data.manifest import write_splits
-    >>> root, entries = tempfile.mkdtemp(), {}
-    >>> for i, emotion in enumerate(["happy", "sad", "sad"]):
-    ...     soundfile.write(f"{root}/{i}.wav", np.zeros(1600), 16000)
-    ...     entries[f"u{i}"] = {
-    ...         "wav": "{data_root}/" + f"{i}.wav",
-    ...         "duration": 0.1,
-    ...         "speaker": "s1",
-    ...         "emotion": emotion,
-    ...         "activation": 2.0,
-    ...         "valence": 3.0,
-    ...         "dominance": 4.0,
-    ...         "transcript": "Hello there.",
-    ...         "sentiment": "neutral",
-    ...     }
-    >>> write_splits({s: entries for s in ("train", "valid", "test")}, root, {})
-    >>> hparams = {
-    ...     "data_folder": root,
-    ...     "sample_rate": 16000,
-    ...     "train_dataloader_options": {},
-    ...     **{
-    ...         f"{s}_manifest": f"{root}/{s}.json"
-    ...         for s in ("train", "valid", "test")
-    ...     },
-    ... }
-    >>> hparams.update(task="both", avd_range=[1, 5], seed=1)
+    >>> from speechbrain_ser.data.tiny_corpus import write_tiny_corpus
+    >>> hparams = write_tiny_corpus(tempfile.mkdtemp())  # happy, sad, sad
+    >>> hparams.update(task="both", avd_range=[1, 5], seed=1)  # A/V/D 2, 3, 4
+    >>> root = hparams["data_folder"]
     >>> hparams["label_encoder_file"] = f"{root}/label_encoder.txt"
     >>> datasets, extras = emotion_dataio_prep(hparams)
     >>> item = datasets["train"][1]
@@ -1050,36 +984,12 @@ def sa2sr_dataio_prep(hparams):
     Example
     -------
     >>> import tempfile
-    >>> import numpy as np, soundfile
-    >>> from speechbrain_ser.data.manifest import write_splits
-    >>> root, entries = tempfile.mkdtemp(), {}
-    >>> for i, emotion in enumerate(["happy", "sad", "sad"]):
-    ...     soundfile.write(f"{root}/{i}.wav", np.zeros(1600), 16000)
-    ...     entries[f"u{i}"] = {
-    ...         "wav": "{data_root}/" + f"{i}.wav",
-    ...         "duration": 0.1,
-    ...         "speaker": "s1",
-    ...         "emotion": emotion,
-    ...         "activation": 2.0,
-    ...         "valence": 3.0,
-    ...         "dominance": 4.0,
-    ...         "transcript": "Hello there.",
-    ...         "sentiment": "neutral",
-    ...     }
-    >>> write_splits({s: entries for s in ("train", "valid", "test")}, root, {})
-    >>> hparams = {
-    ...     "data_folder": root,
-    ...     "sample_rate": 16000,
-    ...     "train_dataloader_options": {},
-    ...     **{
-    ...         f"{s}_manifest": f"{root}/{s}.json"
-    ...         for s in ("train", "valid", "test")
-    ...     },
-    ... }
+    >>> from speechbrain_ser.data.tiny_corpus import write_tiny_corpus
+    >>> hparams = write_tiny_corpus(tempfile.mkdtemp())
     >>> datasets, extras = sa2sr_dataio_prep(hparams)
     >>> item = datasets["train"][0]
     >>> item["characters"], item["sentiment_encoded"]
-    ('hello there', tensor([1]))
+    ('a dog is sad', tensor([1]))
     >>> len(extras["char_encoder"])
     29
     """
@@ -1116,39 +1026,13 @@ def check_transcripts(path):
 
     Example
     -------
-    >>> import tempfile, types
-    >>> import numpy as np, soundfile
-    >>> from transformers import AutoTokenizer
-    >>> from speechbrain_ser.data.manifest import write_splits
-    >>> from speechbrain_ser.tiny_models import save_tiny_bert
-    >>> root, entries = tempfile.mkdtemp(), {}
-    >>> for i, emotion in enumerate(["happy", "sad"]):
-    ...     soundfile.write(f"{root}/{i}.wav", np.zeros(1600), 16000)
-    ...     entries[f"u{i}"] = {
-    ...         "wav": "{data_root}/" + f"{i}.wav",
-    ...         "duration": 0.1,
-    ...         "emotion": emotion,
-    ...         "transcript": "a dog is sad",
-    ...     }
-    >>> write_splits({s: entries for s in ("train", "valid", "test")}, root, {})
-    >>> tokenizer = AutoTokenizer.from_pretrained(
-    ...     save_tiny_bert(tempfile.mkdtemp())
-    ... )
-    >>> hparams = {
-    ...     "data_folder": root,
-    ...     "sample_rate": 16000,
-    ...     "train_dataloader_options": {},
-    ...     "teacher": types.SimpleNamespace(tokenizer=tokenizer),
-    ...     **{
-    ...         f"{s}_manifest": f"{root}/{s}.json"
-    ...         for s in ("train", "valid", "test")
-    ...     },
-    ... }
+    >>> import tempfile
+    >>> from speechbrain_ser.data.tiny_corpus import write_tiny_corpus
+    >>> hparams = write_tiny_corpus(tempfile.mkdtemp())
     >>> check_transcripts(hparams["train_manifest"])
-    >>> entries["u1"]["transcript"] = " "
-    >>> write_splits({"train": entries}, root, {})
+    >>> blank = write_tiny_corpus(tempfile.mkdtemp(), transcript=" ")
     >>> try:
-    ...     check_transcripts(hparams["train_manifest"])
+    ...     check_transcripts(blank["train_manifest"])
     ... except ValueError as error:
     ...     print("no transcript" in str(error))
     True
@@ -1184,33 +1068,14 @@ def tokenwise_dataio_prep(hparams):
     Example
     -------
     >>> import tempfile, types
-    >>> import numpy as np, soundfile
     >>> from transformers import AutoTokenizer
-    >>> from speechbrain_ser.data.manifest import write_splits
+    >>> from speechbrain_ser.data.tiny_corpus import write_tiny_corpus
     >>> from speechbrain_ser.tiny_models import save_tiny_bert
-    >>> root, entries = tempfile.mkdtemp(), {}
-    >>> for i, emotion in enumerate(["happy", "sad"]):
-    ...     soundfile.write(f"{root}/{i}.wav", np.zeros(1600), 16000)
-    ...     entries[f"u{i}"] = {
-    ...         "wav": "{data_root}/" + f"{i}.wav",
-    ...         "duration": 0.1,
-    ...         "emotion": emotion,
-    ...         "transcript": "a dog is sad",
-    ...     }
-    >>> write_splits({s: entries for s in ("train", "valid", "test")}, root, {})
     >>> tokenizer = AutoTokenizer.from_pretrained(
     ...     save_tiny_bert(tempfile.mkdtemp())
     ... )
-    >>> hparams = {
-    ...     "data_folder": root,
-    ...     "sample_rate": 16000,
-    ...     "train_dataloader_options": {},
-    ...     "teacher": types.SimpleNamespace(tokenizer=tokenizer),
-    ...     **{
-    ...         f"{s}_manifest": f"{root}/{s}.json"
-    ...         for s in ("train", "valid", "test")
-    ...     },
-    ... }
+    >>> hparams = write_tiny_corpus(tempfile.mkdtemp(), ["happy", "sad"])
+    >>> hparams["teacher"] = types.SimpleNamespace(tokenizer=tokenizer)
     >>> hparams["sorting"] = "ascending"
     >>> datasets, extras = tokenwise_dataio_prep(hparams)
     >>> item = datasets["train"][0]
@@ -1258,34 +1123,16 @@ def transcript_emotion_dataio_prep(hparams):
     Example
     -------
     >>> import tempfile, types
-    >>> import numpy as np, soundfile
     >>> from transformers import AutoTokenizer
-    >>> from speechbrain_ser.data.manifest import write_splits
+    >>> from speechbrain_ser.data.tiny_corpus import write_tiny_corpus
     >>> from speechbrain_ser.tiny_models import save_tiny_bert
-    >>> root, entries = tempfile.mkdtemp(), {}
-    >>> for i, emotion in enumerate(["happy", "sad"]):
-    ...     soundfile.write(f"{root}/{i}.wav", np.zeros(1600), 16000)
-    ...     entries[f"u{i}"] = {
-    ...         "wav": "{data_root}/" + f"{i}.wav",
-    ...         "duration": 0.1,
-    ...         "emotion": emotion,
-    ...         "transcript": "a dog is sad",
-    ...     }
-    >>> write_splits({s: entries for s in ("train", "valid", "test")}, root, {})
     >>> tokenizer = AutoTokenizer.from_pretrained(
     ...     save_tiny_bert(tempfile.mkdtemp())
     ... )
-    >>> hparams = {
-    ...     "data_folder": root,
-    ...     "sample_rate": 16000,
-    ...     "train_dataloader_options": {},
-    ...     "teacher": types.SimpleNamespace(tokenizer=tokenizer),
-    ...     **{
-    ...         f"{s}_manifest": f"{root}/{s}.json"
-    ...         for s in ("train", "valid", "test")
-    ...     },
-    ... }
+    >>> hparams = write_tiny_corpus(tempfile.mkdtemp(), ["happy", "sad"])
+    >>> hparams["teacher"] = types.SimpleNamespace(tokenizer=tokenizer)
     >>> hparams.update(task="classification", seed=1)
+    >>> root = hparams["data_folder"]
     >>> hparams["label_encoder_file"] = f"{root}/label_encoder.txt"
     >>> datasets, extras = transcript_emotion_dataio_prep(hparams)
     >>> item = datasets["train"][1]

@@ -1,4 +1,5 @@
-"""The package's modules import each other without cycles.
+"""The package's modules import each other without cycles, and never
+the tests/ folder (which an installed package lacks), doctests included.
 
 Data flows one way (preparer -> manifest -> pipelines -> Brain ->
 inference): a module never imports, even inside a function, a module that
@@ -6,6 +7,7 @@ imports it back, directly or through others.
 """
 
 import ast
+import doctest
 import os
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -80,3 +82,38 @@ def test_cycle_finder():
     """The finder reports a cycle and accepts a chain."""
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": set()}) is None
     assert find_cycle({"a": {"b"}, "b": {"a"}}) == ["a", "b", "a"]
+
+
+def doctest_sources(path):
+    """The source of every doctest example in a file's docstrings."""
+    with open(path, encoding="utf-8") as fin:
+        tree = ast.parse(fin.read())
+    parser = doctest.DocTestParser()
+    kinds = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
+    for node in ast.walk(tree):
+        docstring = isinstance(node, kinds) and ast.get_docstring(node)
+        for example in parser.get_examples(docstring or ""):
+            yield example.source
+
+
+def test_package_never_imports_the_tests_folder():
+    """An installed package has no tests/: neither its code nor its
+    doctests may import from it."""
+    found = []
+    for path in module_names().values():
+        sources = [open(path, encoding="utf-8").read()]
+        sources += doctest_sources(path)
+        for source in sources:
+            for node in ast.walk(ast.parse(source)):
+                if isinstance(node, ast.Import):
+                    names = [alias.name for alias in node.names]
+                elif isinstance(node, ast.ImportFrom):
+                    names = [node.module or ""]
+                else:
+                    continue
+                found += [
+                    f"{os.path.relpath(path, ROOT)}: {name}"
+                    for name in names
+                    if name.split(".")[0] == "tests"
+                ]
+    assert not found, "imports of tests/: " + ", ".join(found)

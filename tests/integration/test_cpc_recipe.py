@@ -8,6 +8,7 @@ import torch
 
 from speechbrain_ser.cli import main as cli
 from speechbrain_ser.plotting import read_train_log
+from speechbrain_ser.representations import load_trained_module
 from speechbrain_ser.run import run_recipe
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
@@ -196,6 +197,10 @@ def test_jointcpc_refuses_a_frozen_encoder(tmp_path):
 
 def test_tsne_command(pretrained, tmp_path):
     root, pre = pretrained
+    # the run's tested checkpoint holds the weights it saved to saved_model
+    model, _ = load_trained_module(pre)
+    saved = torch.load(pre / "cpc.ckpt")
+    assert all(torch.equal(v, saved[k]) for k, v in model.state_dict().items())
     manifest = tmp_path / "main" / "manifests" / "test.json"
     run_recipe(  # makes a labelled corpus (and a short Sup run)
         finetune_args("cpc_sup.yaml", tmp_path / "main", tmp_path / "sup")

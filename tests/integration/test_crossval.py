@@ -79,6 +79,20 @@ def test_crossval_pools_folds_and_runs_the_baseline(tmp_path, tone):
         json.dumps(report)
     )
     assert "| recipe |" in (out / "crossval_results.md").read_text()
+    # the report's protocol is the cross-validation's, each fold keeps its own
+    fold_protocols = {
+        k: json.load(open(out / f"fold_{k}" / "results.json"))["protocol"]
+        for k in ("0", "1")
+    }
+    assert report["fold_protocols"] == fold_protocols
+    assert "test fold 0," in fold_protocols["0"]
+    protocol = report["protocol"]
+    assert protocol != fold_protocols["0"]
+    assert "over fold = 0, 1 " in protocol
+    assert "test fold 0, 1 in turn" in protocol
+    assert "speaker-independent" in protocol
+    assert f"over the {sum(tested)} test utterances" in protocol
+    assert protocol in (out / "crossval_results.md").read_text()
 
 
 def test_regression_recipe_pools_ccc_and_resumes(tmp_path, tone, in_process):
@@ -137,6 +151,9 @@ def test_regression_recipe_pools_ccc_and_resumes(tmp_path, tone, in_process):
         "n",
     }
     assert "CCC_mean pooled" in (out / "crossval_results.md").read_text()
+    assert "over test_session = 1, 2 " in report["protocol"]
+    assert "(test session 1, 2 in turn," in report["protocol"]
+    assert "(test session 2," in report["fold_protocols"]["2"]
 
     # resume: fold 2 was killed before it wrote its results
     os.remove(out / "fold_2" / "results.json")
