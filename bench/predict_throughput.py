@@ -108,7 +108,20 @@ def main():
     forward = bare_forward(recognizer)
     for threads in args.threads:
         torch.set_num_threads(threads)
-        recognizer.classify_file(paths[0])  # warm-up
+        # warm-up of every variant (allocator, thread pool, first batches)
+        for path in paths[:16]:
+            recognizer.classify_file(path)
+        for workers in args.num_workers:
+            predict_corpus(
+                recognizer,
+                paths[:32],
+                os.path.join(work, f"warmup_{threads}_{workers}.jsonl"),
+                max_batch_seconds=args.batch_seconds,
+                max_batch_size=args.batch_size,
+                num_workers=workers,
+                progress=False,
+            )
+        bare_runs(forward, paths[:32], args.bare_batch_size, args.device)
         times = {"one": [], "bare_one": [], "bare_batched": []}
         times.update({workers: [] for workers in args.num_workers})
         for round_ in range(args.rounds):  # interleaved: same load for all
