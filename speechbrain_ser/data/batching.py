@@ -10,6 +10,8 @@ Authors
  * speechbrain-ser developers 2026
 """
 
+import math
+
 import torch
 from speechbrain.dataio.sampler import DynamicBatchSampler
 
@@ -118,7 +120,15 @@ def pad_right_batch(tensors, mode="constant", value=0):
             f"shapes {[tuple(t.shape) for t in tensors]}"
         )
     longest = max(len(t) for t in tensors)
-    batch = first.new_full((len(tensors), longest) + first.shape[1:], value)
+    shape = (len(tensors), longest) + first.shape[1:]
+    if torch.utils.data.get_worker_info() is None:
+        batch = first.new_full(shape, value)
+    else:  # in a loader worker: straight into shared memory, as
+        # torch's default_collate does, instead of a copy when sent
+        storage = first._typed_storage()._new_shared(
+            math.prod(shape), device=first.device
+        )
+        batch = first.new(storage).resize_(shape).fill_(value)
     for row, tensor in zip(batch, tensors):
         row[: len(tensor)] = tensor
     lengths = torch.tensor([len(t) / longest for t in tensors])

@@ -43,3 +43,36 @@ def test_dynamic_batches_count_the_crop():
     sizes = [len(batch) for batch in cropped]
     # several 1 s crops per batch, never more than 4 s of them
     assert sum(sizes) == 12 and min(sizes) > 1 and max(sizes) <= 4
+
+
+class Ramps(torch.utils.data.Dataset):
+    """Items 1..n+1 of growing length."""
+
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, index):
+        return torch.arange(index + 2, dtype=torch.float32) + 1
+
+
+def pad_and_say_where(items):
+    """pad_right_batch's batch, and whether it was built shared."""
+    batch, lengths = pad_right_batch(items)
+    return batch, lengths, batch.is_shared()
+
+
+def test_worker_batches_are_padded_in_shared_memory():
+    """In a loader worker the batch is built in shared memory (nothing to
+    copy when it is sent to the main process), with the same values; in
+    the main process, in ordinary memory."""
+    ramps = Ramps()
+    loader = torch.utils.data.DataLoader(
+        ramps, batch_size=4, num_workers=1, collate_fn=pad_and_say_where
+    )
+    batch, lengths, built_shared = next(iter(loader))
+    expected, expected_lengths, main_shared = pad_and_say_where(
+        [ramps[i] for i in range(len(ramps))]
+    )
+    assert built_shared and not main_shared
+    assert torch.equal(batch, expected)
+    assert torch.equal(lengths, expected_lengths)
