@@ -12,6 +12,7 @@ import numpy as np
 import speechbrain as sb
 import torch
 from speechbrain.utils.logger import get_logger
+from speechbrain.utils.optimizers import rm_vector_weight_decay
 
 from speechbrain_ser.brains.encoder_cache import (
     check_encoder_cache_folder,
@@ -81,6 +82,13 @@ class EmotionBrain(StageEndMixin, ResumableBrain):
     Resume is exact and unreadable training audio is skipped and counted (see
     :class:`~speechbrain_ser.brains.resumable.ResumableBrain`).
 
+    Optimiser: ``layer_weights_lr`` (optional, default null) gives the
+    logits of every learned layer weighting
+    (:class:`~speechbrain_ser.nnet.layer_weighting.WeightedLayerSum`) their
+    own parameter group, at that learning rate and without weight decay
+    (see :meth:`init_optimizers`); ``lr_annealing`` scales it by the same
+    factor as the rest.
+
     Example
     -------
     >>> from speechbrain.dataio.batch import PaddedBatch
@@ -132,6 +140,96 @@ class EmotionBrain(StageEndMixin, ResumableBrain):
         if self.hparams.freeze_encoder:
             self.modules.encoder.requires_grad_(False)
         super().on_fit_start()
+
+    def init_optimizers(self):
+        """One optimiser; the layer-weight logits may have their own group.
+
+        With ``layer_weights_lr`` set, the ``weights`` of every
+        :class:`~speechbrain_ser.nnet.layer_weighting.WeightedLayerSum`
+        with ``layer="weighted"`` form the last parameter group, at that
+        learning rate and with ``weight_decay`` 0: the logits start equal,
+        and at the head's rate (with its decay pulling them back) the
+        softmax barely leaves uniform in a few hundred steps. The group
+        keeps ``lr_scale`` (its rate over the optimiser's), so that
+        ``lr_annealing`` anneals it by the same factor; the optimiser is a
+        checkpoint recoverable, groups included, so resume is exact.
+        Without the option (or without learned layer weights) this is
+        SpeechBrain's single group.
+
+        Example
+        -------
+        >>> from speechbrain_ser.nnet.heads import StatsPoolingMLP
+        >>> from speechbrain_ser.nnet.layer_weighting import (
+        ...     LayerWeightedHead,
+        ... )
+        >>> head = LayerWeightedHead(StatsPoolingMLP(4, 8), n_layers=3)
+        >>> brain = EmotionBrain(
+        ...     {"head": head, "emotion_out": torch.nn.Linear(8, 2)},
+        ...     lambda groups: torch.optim.AdamW(groups, lr=1e-3),
+        ...     hparams={"layer_weights_lr": 0.05},
+        ... )
+        >>> brain.init_optimizers()
+        >>> [(g["lr"], g["weight_decay"]) for g in brain.optimizer.param_groups]
+        [(0.001, 0.01), (0.05, 0.0)]
+        >>> brain.set_learning_rate(5e-4)  # as lr_annealing does
+        >>> [g["lr"] for g in brain.optimizer.param_groups]
+        [0.0005, 0.025]
+        """
+        lr = getattr(self.hparams, "layer_weights_lr", None)
+        if lr is None or self.opt_class is None:
+            return super().init_optimizers()
+        logits = self.layer_weight_logits()
+        if not logits:
+            logger.warning(
+                f"layer_weights_lr: {lr} is set but no module learns layer "
+                "weights (WeightedLayerSum with layer='weighted'); one "
+                "parameter group for all"
+            )
+            return super().init_optimizers()
+        if self.remove_vector_weight_decay:
+            groups = rm_vector_weight_decay(self.modules)
+        else:
+            groups = [{"params": list(self.modules.parameters())}]
+        special = {id(p) for p in logits.values()}
+        for group in groups:
+            group["params"] = [
+                p for p in group["params"] if id(p) not in special
+            ]
+        groups.append(
+            {"params": list(logits.values()), "lr": lr, "weight_decay": 0.0}
+        )
+        self.optimizer = self.opt_class(groups)
+        self.optimizer.param_groups[-1]["lr_scale"] = (
+            lr / self.optimizer.defaults["lr"]
+        )
+        self.optimizers_dict = {"opt_class": self.optimizer}
+        if self.checkpointer is not None:
+            self.checkpointer.add_recoverable("optimizer", self.optimizer)
+        logger.info(f"layer weights {sorted(logits)}: lr {lr}, no weight decay")
+
+    def layer_weight_logits(self):
+        """The learned layer-weight logits, by parameter name.
+
+        Returns
+        -------
+        dict
+            ``{"head.layer_sum.weights": Parameter, ...}``: the ``weights``
+            of every :class:`~speechbrain_ser.nnet.layer_weighting.
+            WeightedLayerSum` with ``layer="weighted"``; empty without one.
+        """
+        return {
+            f"{name}.weights": module.weights
+            for name, module in self._weighted_layer_sums().items()
+        }
+
+    def set_learning_rate(self, lr):
+        """Sets every parameter group's learning rate to ``lr`` times its
+        ``lr_scale`` (1 but for the layer weights' group, see
+        :meth:`init_optimizers`)."""
+        for i, group in enumerate(self.optimizer.param_groups):
+            sb.nnet.schedulers.update_learning_rate(
+                self.optimizer, lr * group.get("lr_scale", 1.0), [i]
+            )
 
     @property
     def task(self):
@@ -477,7 +575,7 @@ class EmotionBrain(StageEndMixin, ResumableBrain):
             lr = self.optimizer.param_groups[0]["lr"]
             if hasattr(self.hparams, "lr_annealing"):
                 _, lr = self.hparams.lr_annealing(stage_loss)
-                sb.nnet.schedulers.update_learning_rate(self.optimizer, lr)
+                self.set_learning_rate(lr)
             counter = self.hparams.epoch_counter
             if hasattr(counter, "update_metric"):  # early stopping
                 counter.update_metric(metrics["score"])
@@ -507,10 +605,17 @@ class EmotionBrain(StageEndMixin, ResumableBrain):
             e.g. ``{"head.layer_sum": [0.1, ...]}``; empty without
             :class:`~speechbrain_ser.nnet.layer_weighting.WeightedLayerSum`.
         """
+        return {
+            name: module.layer_weights()
+            for name, module in self._weighted_layer_sums().items()
+        }
+
+    def _weighted_layer_sums(self):
+        """Every WeightedLayerSum with learned weights, by module name."""
         from speechbrain_ser.nnet.layer_weighting import WeightedLayerSum
 
         return {
-            name.replace("module.", ""): module.layer_weights()
+            name.replace("module.", ""): module
             for name, module in self.modules.named_modules()
             if isinstance(module, WeightedLayerSum)
             and module.layer == "weighted"
