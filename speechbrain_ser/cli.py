@@ -182,6 +182,7 @@ def _predict(args):
                     failures += 1
                 for row in rows:
                     writer.write(row)
+                writer.flush()
                 if args.plot and "error" not in rows[0]:
                     plot_timeline(rows, args.plot, title=os.path.basename(path))
     return 1 if failures else 0
@@ -207,6 +208,7 @@ def _predict_with_transcripts(recognizer, args):
                 result = {"file": path, "error": str(error)}
                 failures += 1
             writer.write(result)
+            writer.flush()
     return 1 if failures else 0
 
 
