@@ -13,8 +13,9 @@ show it is never the bottleneck, next to the same loader with SpeechBrain's
 default collation (``PaddedBatch`` padding each waveform, then stacking).
 Its rate is the steady one within an epoch (worker processes started
 once, as ``persistent_workers`` does, and the first batch not counted);
-the first epoch's rate, start-up included, is printed next to it. Prints
-one JSON line.
+the first epoch's rate, start-up included, is printed next to it, and the
+training process's CPU time per batch (with workers: the cost of receiving
+it). Prints one JSON line.
 
     python bench/brain_overhead.py                       # demo model, CPU
     python bench/brain_overhead.py --device cuda --batch_size 32 \
@@ -105,12 +106,15 @@ def timed(run, batches, device):
 
 def batches_per_second(loader):
     """Steady rate of one epoch of ``loader``: the batches after the first
-    over the time after it (worker start-up and first fill excluded)."""
+    over the time after it (worker start-up and first fill excluded), and
+    this process's CPU seconds per batch (with workers: what receiving a
+    batch costs the training process)."""
     iterator = iter(loader)
     next(iterator)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     count = sum(1 for _ in iterator)
-    return count / (time.perf_counter() - start)
+    seconds = time.perf_counter() - start
+    return count / seconds, (time.process_time() - cpu) / count
 
 
 def main():
@@ -162,10 +166,12 @@ def main():
     batches = list(loader)  # starts the workers, if any
     loader_first_epoch = time.perf_counter() - start
     list(plain_loader)
-    loader_rates, plain_rates = [], []
+    loader_rates, loader_cpu, plain_rates = [], [], []
     for _ in range(args.rounds):
-        loader_rates.append(batches_per_second(loader))
-        plain_rates.append(batches_per_second(plain_loader))
+        rate, cpu = batches_per_second(loader)
+        loader_rates.append(rate)
+        loader_cpu.append(cpu)
+        plain_rates.append(batches_per_second(plain_loader)[0])
     loader_rate = statistics.median(loader_rates)
     plain_rate = statistics.median(plain_rates)
     batches = batches[: args.steps]
@@ -218,6 +224,9 @@ def main():
                 "loader_workers": loader_options.get("num_workers", 0),
                 "loader_batches": len(loader),
                 "loader_batches_per_s": round(loader_rate, 2),
+                "loader_main_process_cpu_ms_per_batch": round(
+                    1000 * statistics.median(loader_cpu), 2
+                ),
                 "loader_first_epoch_batches_per_s": round(
                     len(loader) / loader_first_epoch, 2
                 ),
