@@ -19,7 +19,7 @@ it). Prints one JSON line.
 
     python bench/brain_overhead.py                       # demo model, CPU
     python bench/brain_overhead.py --device cuda --batch_size 32 \
-        --num_workers=8
+        --num_workers=8 [--file_system_sharing=True]
 """
 
 import copy
@@ -124,6 +124,10 @@ def main():
     workers = overrides.pop("num_workers", None)  # the loader's only
     args.num_workers = None if workers is None else int(workers)
     args.loader_batches = int(overrides.pop("loader_batches", 40))
+    args.file_system_sharing = overrides.pop("file_system_sharing", "") in (
+        "True",
+        "true",
+    )
     from hyperpyyaml import load_hyperpyyaml
 
     from speechbrain_ser.data.pipelines import emotion_dataio_prep
@@ -153,6 +157,10 @@ def main():
         # workers start once, as in an epoch of real length; their
         # start-up is timed on its own
         loader_options["persistent_workers"] = True
+    if args.file_system_sharing:
+        from speechbrain_ser.data.batching import share_tensors_by_file_system
+
+        loader_options["worker_init_fn"] = share_tensors_by_file_system
     loader = sb.dataio.dataloader.make_dataloader(
         datasets["train"], **loader_options
     )
@@ -222,6 +230,7 @@ def main():
                 "bare_step_ms": round(1000 * bare_step_s, 2),
                 "brain_over_bare": round(brain_step / bare_step_s, 3),
                 "loader_workers": loader_options.get("num_workers", 0),
+                "file_system_sharing": args.file_system_sharing,
                 "loader_batches": len(loader),
                 "loader_batches_per_s": round(loader_rate, 2),
                 "loader_main_process_cpu_ms_per_batch": round(

@@ -104,6 +104,9 @@ if [[ " $PARTS " == *" serving "* && $GPU == cuda ]]; then
             bench/brain_overhead.py --device cuda --steps 20 \
             --batch_size 32 --num_workers=$workers
     done
+    step 120 brain_overhead_gpu_workers8_file_system python3 \
+        bench/brain_overhead.py --device cuda --steps 20 --batch_size 32 \
+        --num_workers=8 --file_system_sharing=True
     step 200 predict_throughput_gpu python3 bench/predict_throughput.py \
         --model sa2sr_paper --device cuda --threads 16 --num_workers 0 4 8 \
         --rounds 2 --batch_seconds 400 --batch_size 64 --bare_batch_size 64
