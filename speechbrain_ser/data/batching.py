@@ -140,9 +140,10 @@ def share_tensors_by_file_system(worker_id):
     shared-memory files instead of file descriptors.
 
     With torch's default (``file_descriptor``), receiving a batch of 16
-    waveforms from a worker cost the training process 1.3-1.8 ms of CPU
-    on our 2-core machine; with ``file_system`` 0.8-1.1 ms, and the
-    loader gave 15-30 % more batches per second (one and two workers). The
+    waveforms from a worker cost the training process 1.7-1.8 ms of CPU
+    on our 2-core machine; with ``file_system`` 1.1-1.3 ms, and the
+    loader gave 35-40 % more batches per second with two workers
+    (``bench/brain_overhead.py --file_system_sharing=True``). The
     main process keeps its own strategy: the receiver follows the sender.
     Torch's documentation notes that shared-memory files can outlive a
     killed process (its ``torch_shm_manager`` removes them otherwise), so
