@@ -374,24 +374,6 @@ class EmotionRecognizer(Pretrained):
             "a constant signal); no emotion predicted",
         }
 
-    def has_speech(self, wav, file_rate):
-        """Seconds of speech-like audio in ``wav`` and whether it is enough
-        (see :meth:`SpeechDetector.has_speech`).
-
-        Arguments
-        ---------
-        wav : torch.Tensor
-            (samples,) waveform at the model's sample rate.
-        file_rate : int
-            The file's own sample rate (bounds the analysed band).
-
-        Returns
-        -------
-        tuple
-            (seconds, bool).
-        """
-        return self.speech_detector.has_speech(wav, file_rate)
-
     def classify_segments(self, path, segment, hop=None, batch_size=16):
         """Predictions over time for a recording of any length.
 

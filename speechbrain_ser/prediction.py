@@ -277,11 +277,7 @@ class AudioFiles(torch.utils.data.Dataset):
             wav = read_audio(path, self.sample_rate)
         except AudioError as error:
             return path, str(error), (None, False)
-        speech = (None, True)
-        if self.speech_detector is not None:
-            speech = self.speech_detector.has_speech(
-                wav, self.file_rates.get(path)
-            )
+        speech = speech_in(self.speech_detector, wav, self.file_rates.get(path))
         return path, wav, speech
 
 
@@ -338,12 +334,32 @@ def collate_speech(items):
     }
 
 
-def _speech(recognizer, wav, file_rate):
-    """(seconds, enough) of speech in ``wav``; always enough for a
-    recognizer without a speech detector."""
-    if not hasattr(recognizer, "has_speech"):
+def speech_in(speech_detector, wav, file_rate):
+    """(seconds, enough) of speech in ``wav``, for whole files and
+    segments alike; always enough without a detector.
+
+    Arguments
+    ---------
+    speech_detector : SpeechDetector or None
+        A recognizer's ``speech_detector``.
+    wav : torch.Tensor
+        (samples,) at the detector's sample rate.
+    file_rate : int or None
+        The file's own sample rate.
+
+    Returns
+    -------
+    tuple
+        (seconds or None, bool).
+
+    Example
+    -------
+    >>> speech_in(None, torch.zeros(16000), 16000)
+    (None, True)
+    """
+    if speech_detector is None:
         return None, True
-    return recognizer.has_speech(wav, file_rate)
+    return speech_detector.has_speech(wav, file_rate)
 
 
 def result_rows(recognizer, paths, outputs):
@@ -706,7 +722,8 @@ def _read_segment(audio, sample_rate, start, end):
 
 def _segment_rows(recognizer, path, chunk, wavs, file_rate):
     """Rows of one batch of segments; unvoiced ones are not predicted."""
-    voiced = [_speech(recognizer, wav, file_rate)[1] for wav in wavs]
+    detector = getattr(recognizer, "speech_detector", None)
+    voiced = [speech_in(detector, wav, file_rate)[1] for wav in wavs]
     predicted = iter([])
     if any(voiced):
         batch, lengths = pad_right_batch(
