@@ -72,30 +72,23 @@ def padded_rnn_op(
     )
     directions = 2 if bidirectional else 1
     h0 = x.new_zeros(num_layers * directions, x.shape[0], hidden_size)
+    # the packed-sequence kernels of nn.LSTM / nn.GRU; an LSTM's state is
+    # (h, c), a GRU's h alone
     if mode == "LSTM":
-        data = torch.ops.aten.lstm.data(
-            packed.data,
-            packed.batch_sizes,
-            [h0, h0],
-            weights,
-            True,
-            num_layers,
-            0.0,
-            False,
-            bidirectional,
-        )[0]
+        kernel, state = torch.ops.aten.lstm.data, [h0, h0]
     else:
-        data = torch.ops.aten.gru.data(
-            packed.data,
-            packed.batch_sizes,
-            h0,
-            weights,
-            True,
-            num_layers,
-            0.0,
-            False,
-            bidirectional,
-        )[0]
+        kernel, state = torch.ops.aten.gru.data, h0
+    data = kernel(
+        packed.data,
+        packed.batch_sizes,
+        state,
+        weights,
+        True,
+        num_layers,
+        0.0,
+        False,
+        bidirectional,
+    )[0]
     output, _ = torch.nn.utils.rnn.pad_packed_sequence(
         packed._replace(data=data), batch_first=True, total_length=frames
     )
