@@ -26,6 +26,20 @@ def speech_like(tmp_path):
     return path, wave
 
 
+@pytest.fixture
+def encoded_lengths(recognizer, monkeypatch):
+    """The samples of every ``encode_batch`` call, in order."""
+    lengths = []
+    encode = recognizer.encode_batch
+
+    def spy(wavs, wav_lens=None):
+        lengths.append(wavs.shape[1])
+        return encode(wavs, wav_lens)
+
+    monkeypatch.setattr(recognizer, "encode_batch", spy)
+    return lengths
+
+
 def test_one_chunk_equals_whole_batch(recognizer, speech_like):
     path, _ = speech_like
     recognizer.chunk_seconds = 100
@@ -44,17 +58,10 @@ def test_one_chunk_equals_whole_batch(recognizer, speech_like):
     )
 
 
-def test_long_audio_is_chunked(recognizer, speech_like, monkeypatch):
+def test_long_audio_is_chunked(recognizer, speech_like, encoded_lengths):
     path, _ = speech_like
     recognizer.chunk_seconds = 1.0
-    seen = []
-    encode = recognizer.encode_batch
-
-    def spy(wavs, wav_lens=None):
-        seen.append(wavs.shape[1])
-        return encode(wavs, wav_lens)
-
-    monkeypatch.setattr(recognizer, "encode_batch", spy)
+    seen = encoded_lengths
     result = recognizer.classify_file(str(path))
     assert seen == [16000, 16000, 16000]  # never more than a chunk at once
     assert sum(result["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
@@ -110,17 +117,10 @@ def test_bad_audio_names_the_file(recognizer, tmp_path):
         recognizer.classify_file(str(empty))
 
 
-def test_no_speech_is_never_encoded(recognizer, tmp_path, monkeypatch):
+def test_no_speech_is_never_encoded(recognizer, tmp_path, encoded_lengths):
     # a silent file of one chunk is not encoded, and the reason counts all
     # of its audio; a long file whose speech comes late is encoded whole
-    calls = []
-    encode = recognizer.encode_batch
-
-    def spy(wavs, wav_lens=None):
-        calls.append(wavs.shape[1])
-        return encode(wavs, wav_lens)
-
-    monkeypatch.setattr(recognizer, "encode_batch", spy)
+    calls = encoded_lengths
     recognizer.chunk_seconds = 5.0
     silent = tmp_path / "silent.wav"
     soundfile.write(silent, np.zeros(40000), 16000)
