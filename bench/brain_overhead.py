@@ -130,7 +130,7 @@ def main():
     )
     from hyperpyyaml import load_hyperpyyaml
 
-    from speechbrain_ser.data.pipelines import emotion_dataio_prep
+    from speechbrain_ser.data.emotion import emotion_dataio_prep
 
     folder = tempfile.mkdtemp()
     n_files = args.batch_size * max(args.steps, args.loader_batches)

@@ -8,7 +8,7 @@ line.
     python bench/cpc_throughput.py                          # demo, fbank
     python bench/cpc_throughput.py --input_type=waveform    # demo, waveform
     python bench/cpc_throughput.py --device cuda --batch_size 32 \
-        --hparams recipes/LibriSpeech/CPC/hparams/cpc.yaml
+        --hparams recipes/LibriSpeech/cpc/hparams/cpc.yaml
 
 Times are taken after ``--warmup`` untimed steps. Unknown ``--key=value``
 arguments override the YAML.

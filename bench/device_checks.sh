@@ -114,18 +114,18 @@ if [[ " $PARTS " == *" serving "* && $GPU == cuda ]]; then
         step 90 "sa2sr_paper_$precision" python3 bench/sa2sr_throughput.py \
             --device cuda --batch_size 32 --steps 10 --warmup 3 \
             --precision $precision \
-            --hparams recipes/LibriSpeech/SA2SR/hparams/sa2sr.yaml
+            --hparams recipes/LibriSpeech/sa2sr/hparams/sa2sr.yaml
         step 90 "cpc_librispeech_$precision" python3 bench/cpc_throughput.py \
             --device cuda --batch_size 32 --steps 10 --warmup 3 \
             --precision $precision \
-            --hparams recipes/LibriSpeech/CPC/hparams/cpc.yaml
+            --hparams recipes/LibriSpeech/cpc/hparams/cpc.yaml
     done
     step 100 sa2sr_paper_compile python3 bench/sa2sr_throughput.py \
         --device cuda --batch_size 32 --steps 10 --warmup 3 --compile \
-        --hparams recipes/LibriSpeech/SA2SR/hparams/sa2sr.yaml
+        --hparams recipes/LibriSpeech/sa2sr/hparams/sa2sr.yaml
     step 100 cpc_librispeech_compile python3 bench/cpc_throughput.py \
         --device cuda --batch_size 32 --steps 10 --warmup 3 --compile \
-        --hparams recipes/LibriSpeech/CPC/hparams/cpc.yaml
+        --hparams recipes/LibriSpeech/cpc/hparams/cpc.yaml
     step 150 sa2sr_paper_dynamic_batching python3 bench/dynamic_batching.py \
         --kind=sa2sr --device cuda --batch_size 32 --rounds 2 \
         --n_utterances=256 --max_batch_seconds=200

@@ -35,8 +35,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 KINDS = {
-    "sa2sr": "recipes/LibriSpeech/SA2SR/hparams/sa2sr.yaml",
-    "cpc": "recipes/LibriSpeech/CPC/hparams/cpc.yaml",
+    "sa2sr": "recipes/LibriSpeech/sa2sr/hparams/sa2sr.yaml",
+    "cpc": "recipes/LibriSpeech/cpc/hparams/cpc.yaml",
 }
 
 

@@ -181,7 +181,7 @@ def main():
         }
         if not args.no_onnx:
             try:
-                from speechbrain_ser.onnx_export import (
+                from speechbrain_ser.inference.onnx import (
                     OnnxEmotionRecognizer,
                     export_onnx,
                 )

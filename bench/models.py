@@ -19,7 +19,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODEL_TYPES = {
     "demo_conv": ("hparams/demo.yaml", {}),
     "sa2sr_paper": (
-        "recipes/MSP-Podcast/SA2SR/hparams/finetune.yaml",
+        "recipes/MSP-Podcast/sa2sr/hparams/finetune.yaml",
         {"pretrained_encoder": "unused", "pretrainer": None},
     ),
     "cpc": ("hparams/cpc_finetune.yaml", {"pretrainer": None}),
@@ -47,7 +47,7 @@ def inference_folder(kind, whisper_source=None, root=None):
     str
         The inference folder.
     """
-    from speechbrain_ser.inference import export_inference_folder
+    from speechbrain_ser.brains.export import export_inference_folder
 
     yaml_file, overrides = MODEL_TYPES[kind]
     yaml_file = os.path.join(ROOT, yaml_file)

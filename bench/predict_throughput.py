@@ -95,7 +95,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     from speechbrain_ser.inference import EmotionRecognizer
-    from speechbrain_ser.prediction import predict_corpus
+    from speechbrain_ser.inference.corpus import predict_corpus
 
     work = tempfile.mkdtemp()
     paths, audio = write_clips(

@@ -7,7 +7,7 @@ synthetic batches, and prints one JSON line.
 
     python bench/sa2sr_throughput.py                # demo model, CPU
     python bench/sa2sr_throughput.py --device cuda --batch_size 32 \
-        --hparams recipes/LibriSpeech/SA2SR/hparams/sa2sr.yaml
+        --hparams recipes/LibriSpeech/sa2sr/hparams/sa2sr.yaml
 
 Numbers count input utterances (speed perturbation triples what the model
 sees), after ``--warmup`` untimed steps.

@@ -11,7 +11,7 @@ one JSON line.
     python bench/tokenwise_throughput.py --device cuda --batch_size 32 \
         --hparams $RECIPE/hparams/tokenwise.yaml --speech_size=384 \
         --whisper_source=../shared/models/whisper-tiny.en
-    # RECIPE=recipes/LibriSpeech/TokenwiseContrastive
+    # RECIPE=recipes/LibriSpeech/tokenwise
 
 Times are taken after ``--warmup`` untimed steps. Unknown ``--key=value``
 arguments override the YAML.

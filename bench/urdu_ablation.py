@@ -3,7 +3,7 @@
 Runs on the file of :mod:`bench.urdu_cache_layers` (every Whisper layer
 of every clip, encoded once) and on the recipe's own speaker-independent
 4-fold manifests (``prepare_class_folders``, seed 1234), so every number
-is on the same folds as ``python -m speechbrain_ser.crossval``:
+is on the same folds as ``python -m speechbrain_ser.evaluation.crossval``:
 
     python bench/urdu_ablation.py --cache=results/urdu_whisper_layers.pt \\
         --data_folder=../shared/data/urdu --out=results/urdu_ablation.json \\

@@ -98,7 +98,7 @@ def _device_problem(device):
 
 def _load_recognizer(args, savedir):
     from speechbrain_ser.inference import load_recognizer
-    from speechbrain_ser.onnx_export import OnnxEmotionRecognizer
+    from speechbrain_ser.inference.onnx import OnnxEmotionRecognizer
 
     problem = model_folder_problem(args.model) or _device_problem(args.device)
     onnx_file = None
@@ -138,11 +138,14 @@ def _decoding_workers(args):
 def _predict(args):
     from speechbrain_ser.data.audio import AudioError
     from speechbrain_ser.inference import SpeechTextRecognizer
-    from speechbrain_ser.prediction import (
+    from speechbrain_ser.inference.corpus import (
         ResultWriter,
         expand_inputs,
-        plot_timeline,
         predict_corpus,
+    )
+    from speechbrain_ser.inference.segments import (
+        plot_timeline,
+        predict_segments,
     )
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -174,8 +177,8 @@ def _predict(args):
         with ResultWriter(args.output) as writer:
             for path in files:
                 try:
-                    rows = recognizer.classify_segments(
-                        path, args.segment, args.hop or args.segment
+                    rows = predict_segments(
+                        recognizer, path, args.segment, args.hop or args.segment
                     )
                 except AudioError as error:
                     rows = [{"file": path, "error": str(error)}]
@@ -191,7 +194,7 @@ def _predict(args):
 def _predict_with_transcripts(recognizer, args):
     """One file at a time, each with its given or ASR transcript."""
     from speechbrain_ser.data.audio import AudioError
-    from speechbrain_ser.prediction import ResultWriter
+    from speechbrain_ser.inference.corpus import ResultWriter
 
     files, transcripts = _predict_inputs(args)
     failures = 0
@@ -237,7 +240,7 @@ def _predict_inputs(args):
 
 def _export(args):
     from speechbrain_ser.inference import EmotionRecognizer
-    from speechbrain_ser.onnx_export import export_onnx
+    from speechbrain_ser.inference.onnx import export_onnx
 
     if not args.onnx:
         raise SystemExit("say which format: --onnx")
@@ -298,7 +301,7 @@ def _plot_log(args):
 def _tsne(args):
     import os
 
-    from speechbrain_ser.representations import (
+    from speechbrain_ser.evaluation.representations import (
         load_trained_module,
         tsne_picture,
         utterance_embeddings,
@@ -537,7 +540,7 @@ def main(argv=None):
     """
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["search"]:  # its own parser, --help included
-        from speechbrain_ser.search import main as search
+        from speechbrain_ser.evaluation.search import main as search
 
         search(argv[1:])
         return 0

@@ -12,6 +12,8 @@ Authors
 import json
 import os
 
+from speechbrain_ser.brains.export import export_inference_folder
+
 WORDS = [
     "a", "an", "the", "dog", "cat", "is", "was", "happy", "sad", "angry",
     "calm", "i", "you", "we", "they", "am", "are", "very", "not", "so",
@@ -259,3 +261,183 @@ def make_tiny_whisper(folder, chunk_seconds=2, encoder_layers=1, d_model=16):
     model.save_pretrained(folder)
     WhisperProcessor(extractor, tokenizer).save_pretrained(folder)
     return str(folder)
+
+
+def export_yaml_model(yaml_text, folder, labels=None):
+    """Builds the modules a YAML text describes and exports them, untrained.
+
+    For tests, doctests and benchmarks: writes ``<folder>/train.yaml``,
+    loads it and exports its ``modules`` (and a label encoder of
+    ``labels``) to ``<folder>/inference`` as training would.
+
+    Arguments
+    ---------
+    yaml_text : str
+        A training YAML with at least ``modules`` and what
+        :data:`INFERENCE_KEYS` lists.
+    folder : str
+        Where to write.
+    labels : sequence of str, optional
+        Class names (classification models).
+
+    Returns
+    -------
+    str
+        The inference folder.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> folder = export_yaml_model(
+    ...     "sample_rate: 16000\\ntask: regression\\navd_range: [1, 5]\\n"
+    ...     "modules:\\n  encoder: !new:torch.nn.Identity\\n",
+    ...     tempfile.mkdtemp(),
+    ... )
+    >>> sorted(os.listdir(folder))
+    ['encoder.ckpt', 'hyperparams.yaml']
+    """
+    from hyperpyyaml import load_hyperpyyaml
+    from speechbrain.dataio.encoder import CategoricalEncoder
+
+    yaml_path = os.path.join(folder, "train.yaml")
+    with open(yaml_path, "w") as fout:
+        fout.write(yaml_text)
+    with open(yaml_path) as fin:
+        hparams = load_hyperpyyaml(fin)
+    encoder = None
+    if labels is not None:
+        encoder = CategoricalEncoder()
+        encoder.update_from_iterable(labels)
+    return export_inference_folder(
+        yaml_path,
+        {},
+        hparams["modules"],
+        os.path.join(folder, "inference"),
+        label_encoder=encoder,
+    )
+
+
+def tiny_model_folder():
+    """Exports a tiny untrained demo-style model to a temporary folder.
+
+    For doctests and tests: the same YAML layout as ``hparams/demo.yaml``
+    with small sizes.
+
+    Returns
+    -------
+    str
+        The inference folder.
+
+    Example
+    -------
+    >>> folder = tiny_model_folder()
+    >>> sorted(os.listdir(folder))[-3:]
+    ['hyperparams.yaml', 'label_encoder.ckpt', 'mean_var_norm.ckpt']
+    """
+    import tempfile
+
+    return export_yaml_model(TINY_MODEL_YAML, tempfile.mkdtemp(), DEMO_LABELS)
+
+
+def tiny_speech_text_folder(
+    transcriber=None, modalities="both", asr_source=None
+):
+    """Exports a tiny untrained speech + text model to a temporary folder.
+
+    For doctests and tests: ``hparams/speech_text.yaml``'s layout with a
+    tiny random wav2vec2 and BERT.
+
+    Arguments
+    ---------
+    transcriber : str, optional
+        Dotted name of a transcriber class (``!name:`` in the exported
+        hyperparams), e.g. a fake one in tests.
+    modalities : str
+        audio, text or both.
+    asr_source : str, optional
+        A local Whisper folder for the recognizer's ASR.
+
+    Returns
+    -------
+    str
+        The inference folder.
+
+    Example
+    -------
+    >>> folder = tiny_speech_text_folder(modalities="audio")
+    >>> "modalities: audio" in open(f"{folder}/hyperparams.yaml").read()
+    True
+    """
+    import tempfile
+
+    from speechbrain_ser.nnet.hf_speech import TINY_CONFIG
+    from speechbrain_ser.tiny_models import save_tiny_bert
+
+    folder = tempfile.mkdtemp()
+    text = TINY_SPEECH_TEXT_YAML.format(
+        speech=os.path.join(folder, "speech"),
+        text=save_tiny_bert(os.path.join(folder, "text")),
+        modalities=modalities,
+        config=json.dumps(TINY_CONFIG),
+        asr=json.dumps(asr_source),
+    )
+    if transcriber:
+        text += f"transcriber: !name:{transcriber}\n"
+    return export_yaml_model(text, folder, DEMO_LABELS)
+
+
+DEMO_LABELS = ("angry", "happy", "neutral", "sad")
+
+
+TINY_MODEL_YAML = """
+sample_rate: 16000
+task: both
+avd_range: [1, 5]
+compute_features: !new:speechbrain.lobes.features.Fbank
+    n_mels: 20
+encoder: !new:speechbrain_ser.nnet.encoders.ConvEncoder
+    input_size: 20
+    channels: 8
+    n_layers: 1
+head: !new:speechbrain_ser.nnet.heads.StatsPoolingMLP
+    input_size: 8
+    hidden_size: 8
+modules:
+    mean_var_norm: !new:speechbrain.processing.features.InputNormalization
+        norm_type: sentence
+    encoder: !ref <encoder>
+    head: !ref <head>
+    emotion_out: !new:torch.nn.Linear [8, 4]
+    avd_out: !new:torch.nn.Linear [8, 3]
+"""
+
+
+TINY_SPEECH_TEXT_YAML = """
+sample_rate: 16000
+task: both
+avd_range: [1, 5]
+modalities: {modalities}
+fusion: late
+text_max_length: 16
+asr_source: {asr}
+modules:
+    encoder: !new:speechbrain_ser.nnet.hf_speech.HFSpeechEncoder
+        source: {speech}
+        save_path: {speech}
+        config: {config}
+    head: !new:speechbrain_ser.nnet.heads.StatsPoolingMLP
+        input_size: 16
+        hidden_size: 8
+        n_layers: 1
+    emotion_out: !new:torch.nn.Linear [8, 4]
+    avd_out: !new:torch.nn.Linear [8, 3]
+    text_encoder: !new:speechbrain_ser.text.encoders.HFTextEncoder
+        source: {text}
+        freeze: False
+    text_head: !new:speechbrain_ser.nnet.heads.StatsPoolingMLP
+        input_size: 16
+        hidden_size: 8
+        n_layers: 1
+    text_emotion_out: !new:torch.nn.Linear [8, 4]
+    text_avd_out: !new:torch.nn.Linear [8, 3]
+"""

@@ -7,7 +7,7 @@
         --plot docs/evidence/urdu_whisper_recipe_layer_weights.png
 
 Each argument is the ``--output_folder`` of one
-``python -m speechbrain_ser.crossval`` run (one seed). Reads its
+``python -m speechbrain_ser.evaluation.crossval`` run (one seed). Reads its
 ``crossval_results.json`` (pooled and per-fold metrics of the recipe and of
 any baselines) and each fold's ``results.json`` (the epoch selected on
 valid, the epochs run, the learned layer weights), and writes the pooled

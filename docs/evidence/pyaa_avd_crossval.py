@@ -8,7 +8,7 @@
 
 No recipe YAML is written for this corpus: the script runs
 ``recipes/MSP-Podcast/emotion/hparams/whisper_stats_pooling.yaml`` (the
-nearest Whisper A/V/D recipe) through ``python -m speechbrain_ser.crossval``
+nearest Whisper A/V/D recipe) through ``python -m speechbrain_ser.evaluation.crossval``
 with overrides: ``task: regression``, ``avd_range: [-1, 1]``, selection on
 valid ``CCC_mean``, the fold manifests below instead of its preparer (its
 ``test_set`` key, unused without the preparer, names the fold).
@@ -41,7 +41,7 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
 sys.path.insert(0, os.path.abspath(ROOT))
 
-from speechbrain_ser import crossval  # noqa: E402
+from speechbrain_ser.evaluation import crossval  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from speech_text_pyaa_crossval import read_labels  # noqa: E402

@@ -8,11 +8,11 @@
 Built-in demo corpus (``demo_data``, generated if missing), speaker-
 independent split (7 voices train, 1 valid, 2 test, test balanced).
 
-1. Bhosale et al. 2020 family (recipes/IEMOCAP/Fusion/hparams/fusion.yaml
+1. Bhosale et al. 2020 family (recipes/IEMOCAP/acoustic_linguistic/hparams/acoustic_linguistic.yaml
    on the demo manifests, Whisper-tiny.en last encoder layer as the
    linguistic stream): acoustic / linguistic / fusion, each (a) plain,
    (b) class-weighted loss (``--class_weights=balanced``), (c) downsampling
-   + ensembling (``python -m speechbrain_ser.ensemble ... --n_models N``,
+   + ensembling (``python -m speechbrain_ser.evaluation.ensemble ... --n_models N``,
    seeds s0, s0 + N, s0 + 2N so that no two ensembles share a model);
    the training set is cut to 70 neutral / 35 sad / 20 happy / 14 angry
    (first utterances by id) so that imbalance matters. UA and WA.
@@ -38,7 +38,9 @@ import numpy as np
 ROOT = os.path.dirname(
     os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 )
-FUSION_YAML = "recipes/IEMOCAP/Fusion/hparams/fusion.yaml"
+FUSION_YAML = (
+    "recipes/IEMOCAP/acoustic_linguistic/hparams/acoustic_linguistic.yaml"
+)
 IMBALANCE = {"neutral": 70, "sad": 35, "happy": 20, "angry": 14}
 SPEECH_TEXT = {
     "audio": ("audio", "late"),
@@ -114,7 +116,11 @@ def fusion_runs(args, train):
                     "--dense_size=64",
                 ]
                 if variant == "ensemble":
-                    command = [sys.executable, "-m", "speechbrain_ser.ensemble"]
+                    command = [
+                        sys.executable,
+                        "-m",
+                        "speechbrain_ser.evaluation.ensemble",
+                    ]
                     command += [overrides[0], f"--n_models={args.n_models}"]
                     command += overrides[1:]
                     results = os.path.join(folder, "ensemble", "results.json")

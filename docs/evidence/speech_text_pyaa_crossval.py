@@ -39,7 +39,7 @@ from speechbrain_ser.run import run_recipe  # noqa: E402
 CONFIGS = {"audio": ("audio", "late"), "text": ("text", "late")}
 CONFIGS["fused_late"] = ("both", "late")
 CONFIGS["fused_learned"] = ("both", "learned")
-# Linear baselines (speechbrain_ser.baselines) on the same folds: mean/std
+# Linear baselines (speechbrain_ser.evaluation.probes) on the same folds: mean/std
 # over time of 40 log mel filterbanks, of the frozen Whisper encoder's last
 # layer, or of all its layers concatenated; ridge regression, alpha chosen
 # on the fold's valid split (fold k+1), as for every recipe's crossval.
@@ -240,7 +240,7 @@ def pooled_summary(fold_predictions, modalities, fusion):
 
 def run_baselines(args, entries, folds):
     """Per fold: feature name -> test predictions of the ridge baselines."""
-    from speechbrain_ser.baselines import (
+    from speechbrain_ser.evaluation.probes import (
         EncoderStatistics,
         FbankStatistics,
         linear_baseline,

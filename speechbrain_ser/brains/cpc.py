@@ -11,6 +11,9 @@ from speechbrain.utils.logger import get_logger
 from speechbrain_ser.brains.emotion import EmotionBrain
 from speechbrain_ser.brains.resumable import ResumableBrain
 from speechbrain_ser.brains.stage_end import StageEndMixin
+from speechbrain_ser.data.emotion import sort_training_set
+from speechbrain_ser.data.manifest import described_entries
+from speechbrain_ser.data.pipelines import add_audio_pipelines
 
 logger = get_logger(__name__)
 
@@ -240,3 +243,101 @@ class JointCPCBrain(EmotionBrain):
     def extra_stats(self):
         """This stage's CPC loss and accuracies."""
         return self.cpc_stats.summarize()
+
+
+def crop_pipeline(crop_samples, generator=None):
+    """Dynamic item ``sig -> sig_crop``: a random window of the waveform.
+
+    Utterances no longer than ``crop_samples`` are kept whole. CPC
+    pre-training trains on short random windows (20480 samples in the
+    original CPC), which also bounds the memory of long utterances.
+
+    Arguments
+    ---------
+    crop_samples : int
+        Window length in samples.
+    generator : torch.Generator, optional
+        Source of the window start (for reproducible tests).
+
+    Returns
+    -------
+    callable
+        The dynamic item.
+
+    Example
+    -------
+    >>> crop = crop_pipeline(4, torch.Generator().manual_seed(0))
+    >>> window = crop(torch.arange(10.0))
+    >>> len(window), bool((window.diff() == 1).all())
+    (4, True)
+    >>> len(crop(torch.arange(3.0)))
+    3
+    """
+
+    @sb.utils.data_pipeline.takes("sig")
+    @sb.utils.data_pipeline.provides("sig_crop")
+    def crop(sig):
+        """A random ``crop_samples`` window (the whole if shorter)."""
+        if sig is None:  # left out (see audio_pipeline)
+            return None
+        extra = len(sig) - crop_samples
+        if extra <= 0:
+            return sig
+        start = int(torch.randint(0, extra + 1, (1,), generator=generator))
+        return sig[start : start + crop_samples]
+
+    return crop
+
+
+def unlabelled_dataio_prep(hparams):
+    """Datasets of audio only, for self-supervised pre-training (CPC).
+
+    Reads ``train_manifest``, ``valid_manifest``, ``test_manifest``,
+    ``data_folder`` (replaces ``{data_root}``), ``sample_rate``,
+    ``sorting`` and ``crop_seconds`` (null: whole utterances; otherwise
+    training utterances are cut to a random window of that length, a new
+    one each epoch; valid and test stay whole) from ``hparams``. Labels,
+    if the manifests have any, are ignored.
+
+    Arguments
+    ---------
+    hparams : dict
+        Loaded YAML.
+
+    Returns
+    -------
+    datasets : dict
+        split -> DynamicItemDataset with ``id`` and ``sig``.
+    extras : dict
+        Empty.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> from speechbrain_ser.data.tiny_corpus import write_tiny_corpus
+    >>> hparams = write_tiny_corpus(tempfile.mkdtemp())
+    >>> datasets, extras = unlabelled_dataio_prep(
+    ...     {**hparams, "crop_seconds": 0.05}
+    ... )
+    >>> datasets["train"][0]["sig"].shape, datasets["valid"][0]["sig"].shape
+    (torch.Size([800]), torch.Size([1600]))
+    """
+    datasets = {}
+    for split in ("train", "valid", "test"):
+        path = hparams[f"{split}_manifest"]
+        for where, entry in described_entries(path):
+            if not entry.get("wav"):
+                raise ValueError(f"{where}: no 'wav' path")
+        datasets[split] = sb.dataio.dataset.DynamicItemDataset.from_json(
+            json_path=path,
+            replacements={"data_root": hparams["data_folder"]},
+        )
+    add_audio_pipelines(datasets, hparams)
+    sb.dataio.dataset.set_output_keys(list(datasets.values()), ["id", "sig"])
+    sort_training_set(datasets, hparams)
+    crop_seconds = hparams.get("crop_seconds")
+    if crop_seconds:
+        samples = int(crop_seconds * hparams["sample_rate"])
+        datasets["train"].add_dynamic_item(crop_pipeline(samples))
+        datasets["train"].set_output_keys({"id": "id", "sig": "sig_crop"})
+    return datasets, {}

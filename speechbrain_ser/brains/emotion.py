@@ -653,7 +653,7 @@ class EmotionBrain(StageEndMixin, ResumableBrain):
         ``EmotionRecognizer.from_hparams(source=<folder>)``. Every DDP
         process calls this; only the main one writes.
         """
-        from speechbrain_ser.inference import export_inference_folder
+        from speechbrain_ser.brains.export import export_inference_folder
 
         folder = os.path.join(self.hparams.output_folder, "inference")
         modules = {

@@ -13,7 +13,11 @@ from speechbrain.utils.logger import get_logger
 
 from speechbrain_ser.brains.resumable import ResumableBrain
 from speechbrain_ser.brains.stage_end import StageEndMixin
+from speechbrain_ser.data.emotion import sort_training_set
+from speechbrain_ser.data.manifest import described_entries
+from speechbrain_ser.data.pipelines import add_audio_pipelines
 from speechbrain_ser.metrics import classification_report, roc_auc
+from speechbrain_ser.text.characters import normalize_transcript
 from speechbrain_ser.text.sentiment import SENTIMENTS
 
 logger = get_logger(__name__)
@@ -207,3 +211,152 @@ class SA2SRBrain(StageEndMixin, ResumableBrain):
         Fine-tuning recipes load it with a ``Pretrainer``.
         """
         self.save_artifact(self.modules.encoder, self.hparams.saved_model)
+
+
+def transcript_pipeline(char_encoder):
+    """Dynamic item ``transcript -> characters, tokens`` for CTC targets.
+
+    The transcript is normalised (:func:`normalize_transcript`) and
+    encoded character by character.
+
+    Arguments
+    ---------
+    char_encoder : CTCTextEncoder
+        E.g. :func:`speechbrain_ser.text.characters.character_encoder`.
+
+    Returns
+    -------
+    callable
+        The dynamic item.
+
+    Example
+    -------
+    >>> from speechbrain_ser.text.characters import character_encoder
+    >>> item = transcript_pipeline(character_encoder())
+    >>> chars, tokens = item.func("Hi, Bo!")
+    >>> chars, tokens.tolist()
+    ('hi bo', [10, 11, 1, 4, 17])
+    """
+
+    @sb.utils.data_pipeline.takes("transcript")
+    @sb.utils.data_pipeline.provides("characters", "tokens")
+    def encode(transcript):
+        """Yields the normalised text, then its character tokens."""
+        characters = normalize_transcript(transcript)
+        yield characters
+        yield char_encoder.encode_sequence_torch(list(characters))
+
+    return encode
+
+
+def sentiment_pipeline():
+    """Dynamic item ``sentiment -> sentiment_encoded`` (index in
+    negative, neutral, positive).
+
+    Returns
+    -------
+    callable
+        The dynamic item.
+
+    Example
+    -------
+    >>> sentiment_pipeline().func("positive")
+    tensor([2])
+    """
+
+    @sb.utils.data_pipeline.takes("sentiment")
+    @sb.utils.data_pipeline.provides("sentiment_encoded")
+    def encode(sentiment):
+        """The label's index in SENTIMENTS."""
+        return torch.LongTensor([SENTIMENTS.index(sentiment)])
+
+    return encode
+
+
+def check_pretraining_manifest(path):
+    """Every entry needs a transcript and a known proxy sentiment label.
+
+    Arguments
+    ---------
+    path : str
+        Manifest JSON.
+
+    Raises
+    ------
+    ValueError
+        Naming the manifest and utterance that has no transcript or label.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> from speechbrain_ser.data.manifest import write_manifest
+    >>> path = tempfile.mktemp(suffix=".json")
+    >>> write_manifest({"u1": {"wav": "a.wav", "transcript": "Hi."}}, path)
+    >>> check_pretraining_manifest(path)
+    Traceback (most recent call last):
+    ...
+    ValueError: ...: sentiment None is not one of ...
+    """
+    for where, entry in described_entries(path):
+        if not entry.get("transcript"):
+            raise ValueError(f"{where}: no transcript")
+        if entry.get("sentiment") not in SENTIMENTS:
+            raise ValueError(
+                f"{where}: sentiment {entry.get('sentiment')!r} is not one of "
+                f"{SENTIMENTS}; label the manifest first "
+                "(speechbrain_ser.text.sentiment.label_manifest)"
+            )
+
+
+def sa2sr_dataio_prep(hparams):
+    """Datasets for SA2SR pre-training: audio, characters, proxy labels.
+
+    Reads ``train_manifest``, ``valid_manifest``, ``test_manifest``
+    (manifests labelled by :func:`label_manifest`), ``data_folder``,
+    ``sample_rate`` and ``sorting`` from ``hparams``.
+
+    Arguments
+    ---------
+    hparams : dict
+        Loaded YAML.
+
+    Returns
+    -------
+    datasets : dict
+        split -> DynamicItemDataset with ``id``, ``sig``, ``characters``,
+        ``tokens``, ``sentiment_encoded``.
+    extras : dict
+        ``char_encoder``: the 29-symbol CTC character encoder.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> from speechbrain_ser.data.tiny_corpus import write_tiny_corpus
+    >>> hparams = write_tiny_corpus(tempfile.mkdtemp())
+    >>> datasets, extras = sa2sr_dataio_prep(hparams)
+    >>> item = datasets["train"][0]
+    >>> item["characters"], item["sentiment_encoded"]
+    ('a dog is sad', tensor([1]))
+    >>> len(extras["char_encoder"])
+    29
+    """
+    from speechbrain_ser.text.characters import character_encoder
+
+    char_encoder = character_encoder()
+    items = [transcript_pipeline(char_encoder), sentiment_pipeline()]
+    datasets = {}
+    for split in ("train", "valid", "test"):
+        path = hparams[f"{split}_manifest"]
+        check_pretraining_manifest(path)
+        datasets[split] = sb.dataio.dataset.DynamicItemDataset.from_json(
+            json_path=path,
+            replacements={"data_root": hparams["data_folder"]},
+            dynamic_items=items,
+        )
+    add_audio_pipelines(datasets, hparams)
+    sb.dataio.dataset.set_output_keys(
+        list(datasets.values()),
+        ["id", "sig", "characters", "tokens", "sentiment_encoded"],
+    )
+    sort_training_set(datasets, hparams)
+    return datasets, {"char_encoder": char_encoder}

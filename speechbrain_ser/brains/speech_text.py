@@ -11,8 +11,11 @@ Authors
 import speechbrain as sb
 
 from speechbrain_ser.brains.emotion import EmotionBrain
-from speechbrain_ser.nnet.fusion import fuse_modalities
+from speechbrain_ser.data.emotion import downsample_classes, emotion_dataio_prep
+from speechbrain_ser.data.manifest import described_entries, read_manifest
+from speechbrain_ser.data.pipelines import text_tokens_pipeline
 from speechbrain_ser.nnet.pooling import token_attention_mask
+from speechbrain_ser.nnet.speech_text import fuse_modalities
 
 MODALITIES = ("audio", "text", "both")
 
@@ -134,3 +137,90 @@ class SpeechTextBrain(EmotionBrain):
             for branch in predictions["branches"].values()
         ]
         return sum(losses) / len(losses)
+
+
+def speech_text_dataio_prep(hparams):
+    """Datasets of :func:`emotion_dataio_prep` plus transcript tokens.
+
+    Reads also ``modalities`` (``audio``, ``text`` or ``both``; with text
+    every manifest entry needs a ``transcript``), ``text_encoder`` (its
+    tokenizer encodes the transcripts), ``text_max_length`` and
+    ``downsample_classes`` (classification: keep at most as many training
+    utterances of each class as the smallest class has, or
+    ``max_per_class`` if it is a number).
+
+    Returns
+    -------
+    datasets : dict
+        split -> DynamicItemDataset with ``id``, ``sig``, the targets and,
+        with text, ``text_tokens``.
+    extras : dict
+        As :func:`emotion_dataio_prep`, with the downsampled class counts.
+
+    Arguments
+    ---------
+    hparams : dict
+        What :func:`emotion_dataio_prep` reads, and the keys above.
+
+    Example
+    -------
+    >>> import tempfile, types
+    >>> from transformers import AutoTokenizer
+    >>> from speechbrain_ser.data.tiny_corpus import write_tiny_corpus
+    >>> from speechbrain_ser.tiny_models import save_tiny_bert
+    >>> tokenizer = AutoTokenizer.from_pretrained(
+    ...     save_tiny_bert(tempfile.mkdtemp())
+    ... )
+    >>> hparams = write_tiny_corpus(tempfile.mkdtemp(), ["happy", "sad"])
+    >>> hparams.update(task="classification", modalities="both", seed=1)
+    >>> root = hparams["data_folder"]
+    >>> hparams["label_encoder_file"] = f"{root}/label_encoder.txt"
+    >>> hparams["text_encoder"] = types.SimpleNamespace(tokenizer=tokenizer)
+    >>> datasets, extras = speech_text_dataio_prep(hparams)
+    >>> datasets["train"][0]["text_tokens"].tolist()
+    [2, 5, 8, 10, 13, 3]
+    """
+    datasets, extras = emotion_dataio_prep(hparams)
+    if hparams["modalities"] not in ("audio", "text", "both"):
+        raise ValueError(
+            "modalities must be audio, text or both, not "
+            f"{hparams['modalities']!r}"
+        )
+    if hparams["modalities"] != "audio":
+        for split in ("train", "valid", "test"):
+            for where, entry in described_entries(hparams[f"{split}_manifest"]):
+                if not isinstance(entry.get("transcript"), str):
+                    raise ValueError(
+                        f"{where}: no 'transcript'; add them with "
+                        "`speechbrain-ser transcribe` or train with "
+                        "--modalities=audio"
+                    )
+        item = text_tokens_pipeline(
+            hparams["text_encoder"].tokenizer, hparams.get("text_max_length")
+        )
+        sb.dataio.dataset.add_dynamic_item(list(datasets.values()), item)
+        keys = list(datasets["train"].pipeline.output_mapping)
+        sb.dataio.dataset.set_output_keys(
+            list(datasets.values()), keys + ["text_tokens"]
+        )
+    downsample = hparams.get("downsample_classes", False)
+    if downsample and extras:
+        if hparams.get("balanced_sampling", False):
+            raise ValueError(
+                "choose one of downsample_classes and balanced_sampling"
+            )
+        entries = read_manifest(hparams["train_manifest"])
+        kept = downsample_classes(
+            entries,
+            max_per_class=None if downsample is True else int(downsample),
+            seed=hparams["seed"],
+        )
+        datasets["train"] = datasets["train"].filtered_sorted(
+            key_test={"id": lambda uid: uid in kept}
+        )
+        counts = [0] * len(extras["label_encoder"])
+        for uid in kept:
+            index = extras["label_encoder"].lab2ind[entries[uid]["emotion"]]
+            counts[index] += 1
+        extras["train_class_counts"] = counts
+    return datasets, extras

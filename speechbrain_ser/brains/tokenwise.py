@@ -14,6 +14,9 @@ from speechbrain.utils.logger import get_logger
 
 from speechbrain_ser.brains.emotion import EmotionBrain
 from speechbrain_ser.brains.stage_end import StageEndMixin
+from speechbrain_ser.data.emotion import emotion_dataio_prep, sort_training_set
+from speechbrain_ser.data.manifest import described_entries
+from speechbrain_ser.data.pipelines import audio_pipeline, text_tokens_pipeline
 from speechbrain_ser.nnet.encoders import train_top_layers
 from speechbrain_ser.nnet.pooling import token_attention_mask
 
@@ -143,7 +146,7 @@ class TokenwiseContrastiveBrain(StageEndMixin, sb.Brain):
     >>> import tempfile
     >>> from speechbrain.dataio.batch import PaddedBatch
     >>> from speechbrain.lobes.features import Fbank
-    >>> from speechbrain_ser.nnet.cross_modal import CrossModalEncoder
+    >>> from speechbrain_ser.nnet.tokenwise import CrossModalEncoder
     >>> from speechbrain_ser.nnet.encoders import ConvEncoder
     >>> from speechbrain_ser.nnet.losses import TokenwiseContrastiveLoss
     >>> from speechbrain_ser.nnet.tokenwise import FeatureFrameEncoder
@@ -255,7 +258,7 @@ class TranscriptEmotionBrain(EmotionBrain):
     For :class:`TokenwiseHead` with ``query: transcript`` (the source's
     pooled token embeddings with a given or ASR transcript): the batch's
     ``text_tokens`` (see
-    :func:`speechbrain_ser.data.pipelines.transcript_emotion_dataio_prep`)
+    :func:`speechbrain_ser.brains.tokenwise.transcript_emotion_dataio_prep`)
     become the teacher's input embeddings, the head's queries. The
     ``teacher`` (frozen :class:`HFTextEncoder`) is an hparam, not a
     module: it is neither trained nor exported. Metrics, checkpoints and
@@ -296,3 +299,138 @@ class TranscriptEmotionBrain(EmotionBrain):
         ids, mask = teacher_tokens(teacher, batch.text_tokens)
         queries = teacher.input_embeddings(ids)
         return self.predict(self.modules.head(frames, lengths, queries, mask))
+
+
+def check_transcripts(path):
+    """Every entry of the manifest at ``path`` needs a non-empty
+    ``transcript``.
+
+    Arguments
+    ---------
+    path : str
+        A JSON manifest; raises a ValueError naming the entry otherwise.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> from speechbrain_ser.data.tiny_corpus import write_tiny_corpus
+    >>> hparams = write_tiny_corpus(tempfile.mkdtemp())
+    >>> check_transcripts(hparams["train_manifest"])
+    >>> blank = write_tiny_corpus(tempfile.mkdtemp(), transcript=" ")
+    >>> try:
+    ...     check_transcripts(blank["train_manifest"])
+    ... except ValueError as error:
+    ...     print("no transcript" in str(error))
+    True
+    """
+    for where, entry in described_entries(path):
+        if not str(entry.get("transcript") or "").strip():
+            raise ValueError(
+                f"{where}: no transcript; tokenwise training needs one per "
+                "utterance (e.g. from `speechbrain-ser transcribe`)"
+            )
+
+
+def tokenwise_dataio_prep(hparams):
+    """Datasets for tokenwise contrastive pre-training: audio + tokens.
+
+    Reads ``train_manifest``, ``valid_manifest``, ``test_manifest``,
+    ``data_folder`` (replaces ``{data_root}``), ``sample_rate``,
+    ``sorting`` and ``teacher`` (an :class:`HFTextEncoder`, whose
+    tokenizer tokenises the ``transcript`` field) from ``hparams``.
+
+    Returns
+    -------
+    datasets : dict
+        split -> DynamicItemDataset with ``id``, ``sig``, ``text_tokens``.
+    extras : dict
+        Empty.
+
+    Arguments
+    ---------
+    hparams : dict
+        The keys above.
+
+    Example
+    -------
+    >>> import tempfile, types
+    >>> from transformers import AutoTokenizer
+    >>> from speechbrain_ser.data.tiny_corpus import write_tiny_corpus
+    >>> from speechbrain_ser.tiny_models import save_tiny_bert
+    >>> tokenizer = AutoTokenizer.from_pretrained(
+    ...     save_tiny_bert(tempfile.mkdtemp())
+    ... )
+    >>> hparams = write_tiny_corpus(tempfile.mkdtemp(), ["happy", "sad"])
+    >>> hparams["teacher"] = types.SimpleNamespace(tokenizer=tokenizer)
+    >>> hparams["sorting"] = "ascending"
+    >>> datasets, extras = tokenwise_dataio_prep(hparams)
+    >>> item = datasets["train"][0]
+    >>> item["sig"].shape, item["text_tokens"].tolist(), extras
+    (torch.Size([1600]), [2, 5, 8, 10, 13, 3], {})
+    """
+    items = [
+        audio_pipeline(hparams["sample_rate"]),
+        text_tokens_pipeline(hparams["teacher"].tokenizer),
+    ]
+    datasets = {}
+    for split in ("train", "valid", "test"):
+        path = hparams[f"{split}_manifest"]
+        check_transcripts(path)
+        datasets[split] = sb.dataio.dataset.DynamicItemDataset.from_json(
+            json_path=path,
+            replacements={"data_root": hparams["data_folder"]},
+            dynamic_items=items,
+            output_keys=["id", "sig", "text_tokens"],
+        )
+    sort_training_set(datasets, hparams)
+    return datasets, {}
+
+
+def transcript_emotion_dataio_prep(hparams):
+    """:func:`emotion_dataio_prep` plus the teacher's ``text_tokens`` of
+    each ``transcript`` (given or ASR-made), for models whose head reads
+    the transcript (``TokenwiseHead`` with ``query: transcript``).
+
+    Reads what :func:`emotion_dataio_prep` reads, and ``teacher``.
+
+    Arguments
+    ---------
+    hparams : dict
+        The keys above.
+
+    Returns
+    -------
+    datasets : dict
+        split -> DynamicItemDataset with the outputs of
+        :func:`emotion_dataio_prep` and ``text_tokens``.
+    extras : dict
+        As :func:`emotion_dataio_prep`.
+
+    Example
+    -------
+    >>> import tempfile, types
+    >>> from transformers import AutoTokenizer
+    >>> from speechbrain_ser.data.tiny_corpus import write_tiny_corpus
+    >>> from speechbrain_ser.tiny_models import save_tiny_bert
+    >>> tokenizer = AutoTokenizer.from_pretrained(
+    ...     save_tiny_bert(tempfile.mkdtemp())
+    ... )
+    >>> hparams = write_tiny_corpus(tempfile.mkdtemp(), ["happy", "sad"])
+    >>> hparams["teacher"] = types.SimpleNamespace(tokenizer=tokenizer)
+    >>> hparams.update(task="classification", seed=1)
+    >>> root = hparams["data_folder"]
+    >>> hparams["label_encoder_file"] = f"{root}/label_encoder.txt"
+    >>> datasets, extras = transcript_emotion_dataio_prep(hparams)
+    >>> item = datasets["train"][1]
+    >>> item["emotion_encoded"], item["text_tokens"].tolist()
+    (tensor([1]), [2, 5, 8, 10, 13, 3])
+    """
+    datasets, extras = emotion_dataio_prep(hparams)
+    for split in ("train", "valid", "test"):
+        check_transcripts(hparams[f"{split}_manifest"])
+    item = text_tokens_pipeline(hparams["teacher"].tokenizer)
+    for dataset in datasets.values():
+        dataset.add_dynamic_item(item)
+        keys = list(dataset.pipeline.output_mapping) + ["text_tokens"]
+        dataset.set_output_keys(keys)
+    return datasets, extras

@@ -6,7 +6,7 @@ utterance's real end, which PyTorch does by packing the batch
 unrolls a plain ``nn.LSTM`` / ``nn.GRU`` over time (the time axis stops
 being dynamic). So while a model is being exported, :func:`padded_rnn`
 calls one custom operator, ``speechbrain_ser::padded_rnn``, that the
-ONNX export (:mod:`speechbrain_ser.onnx_export`) writes as ONNX's own
+ONNX export (:mod:`speechbrain_ser.inference.onnx`) writes as ONNX's own
 LSTM / GRU operators with per-utterance ``sequence_lens``; in every other
 case it runs the module as usual.
 

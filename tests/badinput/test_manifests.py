@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import speechbrain as sb
 
-from speechbrain_ser.data.pipelines import fitted_label_encoder
+from speechbrain_ser.data.emotion import fitted_label_encoder
 from speechbrain_ser.data.validation import (
     AudioCheckCache,
     ManifestError,

@@ -13,7 +13,8 @@ import soundfile
 import torch
 
 from speechbrain_ser.cli import main
-from speechbrain_ser.inference import EmotionRecognizer, tiny_model_folder
+from speechbrain_ser.inference import EmotionRecognizer
+from speechbrain_ser.tiny_models import tiny_model_folder
 from tests.badinput.corpus import ROOT, tone
 
 

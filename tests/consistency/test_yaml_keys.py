@@ -58,7 +58,7 @@ UNUSED_ALLOWED = {
 NOT_RECIPES = {
     "hparams/search_space.yaml": (
         "Optuna search space of `speechbrain-ser search`, read by "
-        "speechbrain_ser/search.py (tests/unit/test_search.py, "
+        "speechbrain_ser/evaluation/search.py (tests/unit/test_search.py, "
         "tests/integration/test_search.py)"
     ),
 }

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from speechbrain_ser.cli import main as cli
+from speechbrain_ser.evaluation.representations import load_trained_module
 from speechbrain_ser.plotting import read_train_log
-from speechbrain_ser.representations import load_trained_module
 from speechbrain_ser.run import run_recipe
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))

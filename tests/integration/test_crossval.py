@@ -6,8 +6,8 @@ import os
 import numpy as np
 import pytest
 
-from speechbrain_ser import crossval
-from speechbrain_ser.crossval import main
+from speechbrain_ser.evaluation import crossval
+from speechbrain_ser.evaluation.crossval import main
 from speechbrain_ser.metrics import ccc_report
 from speechbrain_ser.run import run_recipe
 

@@ -9,7 +9,7 @@ import os
 import pytest
 
 from speechbrain_ser.data.manifest import read_manifest, write_manifest
-from speechbrain_ser.ensemble import run_ensemble
+from speechbrain_ser.evaluation.ensemble import run_ensemble
 from speechbrain_ser.run import run_recipe
 from speechbrain_ser.tiny_models import make_tiny_whisper
 

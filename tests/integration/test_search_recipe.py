@@ -6,8 +6,8 @@ import os
 import optuna
 import yaml
 
+from speechbrain_ser.evaluation.search import main
 from speechbrain_ser.plotting import read_train_log
-from speechbrain_ser.search import main
 from tests.integration.test_crossval import RECIPES, make_urdu
 
 

@@ -8,10 +8,12 @@ from speechbrain.utils.train_logger import FileTrainLogger
 
 from speechbrain_ser.brains import TokenwiseContrastiveBrain
 from speechbrain_ser.data.pipelines import text_tokens_pipeline
-from speechbrain_ser.nnet.cross_modal import CrossModalEncoder
 from speechbrain_ser.nnet.encoders import ConvEncoder
-from speechbrain_ser.nnet.losses import TokenwiseContrastiveLoss
-from speechbrain_ser.nnet.tokenwise import FeatureFrameEncoder
+from speechbrain_ser.nnet.tokenwise import (
+    CrossModalEncoder,
+    FeatureFrameEncoder,
+    TokenwiseContrastiveLoss,
+)
 from speechbrain_ser.text.encoders import HFTextEncoder
 from speechbrain_ser.tiny_models import save_tiny_bert
 

@@ -6,7 +6,7 @@ import soundfile
 import torch
 
 from speechbrain_ser.data.audio import AudioError, read_audio
-from speechbrain_ser.data.pipelines import (
+from speechbrain_ser.data.emotion import (
     check_manifest,
     denormalize_avd,
     normalize_avd,
@@ -128,7 +128,7 @@ def test_read_audio_empty_and_missing(tmp_path):
 def test_transcript_pipeline_in_a_dataset(tmp_path):
     import speechbrain as sb
 
-    from speechbrain_ser.data.pipelines import transcript_pipeline
+    from speechbrain_ser.brains.sa2sr import transcript_pipeline
     from speechbrain_ser.text.characters import CHARACTERS, character_encoder
 
     encoder = character_encoder()
@@ -155,7 +155,7 @@ def test_transcript_pipeline_in_a_dataset(tmp_path):
 def test_balanced_sampling_draws_classes_evenly(tmp_path, tone):
     from speechbrain.dataio.sampler import BalancingDataSampler
 
-    from speechbrain_ser.data.pipelines import emotion_dataio_prep
+    from speechbrain_ser.data.emotion import emotion_dataio_prep
 
     entries = {}
     for i in range(12):  # 10 happy, 2 sad
@@ -191,7 +191,7 @@ def test_balanced_sampling_draws_classes_evenly(tmp_path, tone):
 
 
 def test_unlabelled_datasets_crop_training_audio_only(tmp_path, tone):
-    from speechbrain_ser.data.pipelines import unlabelled_dataio_prep
+    from speechbrain_ser.brains.cpc import unlabelled_dataio_prep
 
     entries = {
         f"u{i}": {"wav": str(tone(tmp_path / f"u{i}.wav", seconds=seconds))}

@@ -4,7 +4,7 @@ import collections
 
 import pytest
 
-from speechbrain_ser.data.pipelines import downsample_classes
+from speechbrain_ser.data.emotion import downsample_classes
 
 
 def test_downsampling_keeps_the_smallest_class_whole():
@@ -35,7 +35,7 @@ def test_downsampling_draws_differ_by_seed():
 def test_missing_transcript_is_named(tmp_path):
     import json
 
-    from speechbrain_ser.data.pipelines import speech_text_dataio_prep
+    from speechbrain_ser.brains.speech_text import speech_text_dataio_prep
 
     manifest = tmp_path / "m.json"
     manifest.write_text(

@@ -1,0 +1,259 @@
+"""Downsampling + ensembling against class imbalance (Bhosale et al. 2020).
+
+N models are trained, each on its own class-balanced subsample of the
+training set (:func:`speechbrain_ser.data.emotion.downsample_classes`:
+every class cut down to the size of the smallest, a new random draw per
+model, seed ``seed + k``), with the same validation and test sets; their
+test posteriors are averaged. One command trains and evaluates them all::
+
+    python -m speechbrain_ser.evaluation.ensemble hparams/acoustic_linguistic.yaml --n_models 5 \\
+        --streams=acoustic --pretrainer=null
+
+Every other argument is a HyperPyYAML override, as for ``train.py``. Model
+k trains in ``<output_folder>/ensemble/model_<k>`` with seed ``seed + k``
+(the fixed streams of a frozen, cached encoder are computed once, in
+``<output_folder>/ensemble/encoder_cache``, unless the YAML names a cache);
+the averaged result goes to ``<output_folder>/ensemble/results.json``
+(UA, WA, F1, per-class recall, and per ``subset_field`` value when the
+YAML names one; every model's own UA and WA next to it). Models run one
+after another in one process (not under torchrun). Ensembles run with
+seeds s and s + 1 share N - 1 models (same seed, same draw): repeat an
+ensemble with seeds N apart (s, s + N, s + 2N) for independent repeats.
+
+Authors
+ * speechbrain-ser developers 2026
+"""
+
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+import speechbrain as sb
+from hyperpyyaml import load_hyperpyyaml
+from speechbrain.utils.distributed import run_on_main
+from speechbrain.utils.logger import get_logger
+
+from speechbrain_ser.data.emotion import downsample_classes
+from speechbrain_ser.data.manifest import (
+    manifest_field,
+    read_manifest,
+    write_manifest,
+)
+from speechbrain_ser.metrics import classification_report, subset_reports
+
+logger = get_logger(__name__)
+
+
+def average_posteriors(members):
+    """Averages the class posteriors of several models, per utterance.
+
+    Arguments
+    ---------
+    members : list of dict
+        One per model: ``ids`` (N utterance ids), ``probs`` (N, C)
+        posteriors and ``class_names`` (C names, the model's own order).
+
+    Returns
+    -------
+    ids : list of str
+        The first model's ids (every model must have scored them all).
+    probs : numpy.ndarray
+        (N, C) mean posteriors, in the first model's class order.
+    class_names : list of str
+
+    Example
+    -------
+    >>> a = {
+    ...     "ids": ["u1", "u2"],
+    ...     "probs": [[0.9, 0.1], [0.4, 0.6]],
+    ...     "class_names": ["neu", "ang"],
+    ... }
+    >>> b = {
+    ...     "ids": ["u2", "u1"],
+    ...     "probs": [[0.2, 0.8], [0.3, 0.7]],
+    ...     "class_names": ["ang", "neu"],
+    ... }
+    >>> ids, probs, names = average_posteriors([a, b])
+    >>> ids, probs.round(2).tolist(), names
+    (['u1', 'u2'], [[0.8, 0.2], [0.6, 0.4]], ['neu', 'ang'])
+    """
+    ids = list(members[0]["ids"])
+    names = list(members[0]["class_names"])
+    total = np.zeros((len(ids), len(names)))
+    for member in members:
+        row_of = {uid: i for i, uid in enumerate(member["ids"])}
+        missing = [uid for uid in ids if uid not in row_of]
+        if missing or sorted(member["class_names"]) != sorted(names):
+            raise ValueError(
+                "ensemble members scored different utterances or classes: "
+                f"missing {missing[:3]}, classes {member['class_names']}"
+            )
+        columns = [member["class_names"].index(name) for name in names]
+        probs = np.asarray(member["probs"])
+        total += probs[[row_of[uid] for uid in ids]][:, columns]
+    return ids, total / len(members), names
+
+
+def run_ensemble(argv):
+    """Trains N models on balanced subsamples and averages them.
+
+    Arguments
+    ---------
+    argv : list of str
+        ``[hparams_file, --n_models N, --key=value overrides...]``.
+
+    Returns
+    -------
+    dict
+        The ensemble's results (also written to results.json).
+
+    Example
+    -------
+    >>> try:  # the recipe YAML is read before anything is trained
+    ...     run_ensemble(["no/such/recipe.yaml", "--n_models=3"])
+    ... except FileNotFoundError as error:
+    ...     print(error.filename)
+    no/such/recipe.yaml
+    """
+    from speechbrain_ser.run import run_recipe
+
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--n_models", type=int, default=5)
+    known, rest = parser.parse_known_args(argv)
+    hparams_file, _, overrides = sb.parse_arguments(rest)
+    set_here = ("seed", "output_folder", "train_manifest")
+    with open(hparams_file, encoding="utf-8") as fin:
+        hparams = load_hyperpyyaml(fin, overrides)
+    if hparams.get("prepare") is not None:
+        run_on_main(hparams["prepare"])
+    folder = os.path.join(hparams["output_folder"], "ensemble")
+    shared = []
+    if hparams.get("cache_frozen_encoder") and not hparams.get(
+        "encoder_cache_folder"
+    ):  # the fixed streams are computed once for all models
+        shared = [f"--encoder_cache_folder={folder}/encoder_cache"]
+    rest = _without_overrides(rest, set_here)
+    train = read_manifest(hparams["train_manifest"])
+    members = []
+    for k in range(known.n_models):
+        kept = downsample_classes(train, seed=hparams["seed"] + k)
+        subsample = {uid: train[uid] for uid in sorted(kept)}
+        member_folder = os.path.join(folder, f"model_{k}")
+        manifest = os.path.join(member_folder, "train.json")
+        write_manifest(subsample, manifest)
+        logger.info(
+            f"ensemble model {k + 1}/{known.n_models}: {len(subsample)} of "
+            f"{len(train)} training utterances"
+        )
+        brain = run_recipe(
+            rest
+            + shared
+            + [
+                f"--seed={hparams['seed'] + k}",
+                f"--output_folder={member_folder}",
+                f"--train_manifest={manifest}",
+            ]
+        )
+        outputs = brain.last_outputs
+        members.append(
+            {
+                "ids": outputs["ids"],
+                "probs": outputs["probs"],
+                "labels": [brain.class_names[i] for i in outputs["labels"]],
+                "class_names": brain.class_names,
+            }
+        )
+        del brain
+    results = ensemble_results(members, hparams)
+    path = os.path.join(folder, "results.json")
+    with open(path, "w", encoding="utf-8") as fout:
+        json.dump(results, fout, indent=2, allow_nan=False)
+    logger.info(
+        f"ensemble of {known.n_models}: UA {results['UA']:.4f}, "
+        f"WA {results['WA']:.4f} ({path})"
+    )
+    return results
+
+
+def _without_overrides(argv, keys):
+    """argv without ``--key=value`` or ``--key value`` for the keys."""
+    kept, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+            continue
+        name = arg[2:].split("=", 1)[0] if arg.startswith("--") else None
+        if name in keys:
+            skip = "=" not in arg
+            continue
+        kept.append(arg)
+    return kept
+
+
+def ensemble_results(members, hparams):
+    """UA/WA of the averaged posteriors and of each model on its own.
+
+    Arguments
+    ---------
+    members : list of dict
+        One per model: ``ids``, ``probs`` (N, C), ``labels`` (names of the
+        true classes) and ``class_names``.
+    hparams : dict
+        Reads ``protocol`` and, optionally, ``subset_field`` with
+        ``test_manifest`` (results per value of that manifest field).
+
+    Returns
+    -------
+    dict
+        results.json-like metrics of the average, with ``models``: the UA /
+        WA of each model on its own.
+
+    Example
+    -------
+    >>> member = {
+    ...     "ids": ["u1", "u2"],
+    ...     "probs": [[0.9, 0.1], [0.4, 0.6]],
+    ...     "labels": ["neu", "ang"],
+    ...     "class_names": ["neu", "ang"],
+    ... }
+    >>> flipped = {**member, "probs": [[0.6, 0.4], [0.5, 0.5]]}
+    >>> results = ensemble_results([member, flipped], {})
+    >>> results["UA"], [model["UA"] for model in results["models"]]
+    (1.0, [1.0, 0.5])
+    """
+    ids, probs, names = average_posteriors(members)
+    label_of = dict(zip(members[0]["ids"], members[0]["labels"]))
+    labels = np.array([names.index(label_of[uid]) for uid in ids])
+    predicted = probs.argmax(-1)
+    results = {
+        "protocol": hparams.get("protocol", "unspecified"),
+        "method": "downsampling + ensembling (Bhosale et al. 2020): "
+        f"{len(members)} models on class-balanced subsamples, "
+        "posteriors averaged",
+        "n_models": len(members),
+        "n_test": len(ids),
+        "labels": names,
+        **classification_report(labels, predicted, names),
+        "models": [],
+    }
+    for member in members:
+        own = np.array(
+            [member["class_names"].index(x) for x in member["labels"]]
+        )
+        report = classification_report(
+            own, np.asarray(member["probs"]).argmax(-1), member["class_names"]
+        )
+        results["models"].append({"UA": report["UA"], "WA": report["WA"]})
+    field = hparams.get("subset_field")
+    if field:
+        groups = manifest_field(hparams["test_manifest"], field)
+        results[f"by_{field}"] = subset_reports(
+            ids, labels, predicted, groups, names
+        )
+    return results
+
+
+if __name__ == "__main__":
+    run_ensemble(sys.argv[1:])
