@@ -370,7 +370,7 @@ def tiny_speech_text_folder(
     """
     import tempfile
 
-    from speechbrain_ser.nnet.hf_speech import TINY_CONFIG
+    from speechbrain_ser.nnet.ssl_encoder import TINY_CONFIG
     from speechbrain_ser.tiny_models import save_tiny_bert
 
     folder = tempfile.mkdtemp()
@@ -421,7 +421,7 @@ fusion: late
 text_max_length: 16
 asr_source: {asr}
 modules:
-    encoder: !new:speechbrain_ser.nnet.hf_speech.HFSpeechEncoder
+    encoder: !new:speechbrain_ser.nnet.ssl_encoder.SSLEncoder
         source: {speech}
         save_path: {speech}
         config: {config}

@@ -79,7 +79,7 @@ def whisper_yaml(out):
     speech encoder (written to ``out``)."""
     with open(os.path.join(ROOT, "hparams", "speech_text.yaml")) as fin:
         text = fin.read()
-    start = text.index("encoder: !new:speechbrain_ser.nnet.hf_speech")
+    start = text.index("encoder: !new:speechbrain_ser.nnet.ssl_encoder")
     end = text.index("emb_size:")
     text = (
         text[:start]

@@ -6,7 +6,7 @@ import os
 import pytest
 
 from speechbrain_ser.inference import SpeechTextRecognizer, load_recognizer
-from speechbrain_ser.nnet.hf_speech import TINY_CONFIG
+from speechbrain_ser.nnet.ssl_encoder import TINY_CONFIG
 from speechbrain_ser.run import run_recipe
 from speechbrain_ser.tiny_models import save_tiny_bert
 
@@ -70,7 +70,7 @@ def test_fused_recipe_trains_tests_and_exports(
 
 def test_msp_podcast_recipe_on_a_fake_tree(tmp_path, tone, text_model):
     """The recipe takes checkpoints by path: a tiny wav2vec2 folder here."""
-    from speechbrain_ser.nnet.hf_speech import build_random_speech_model
+    from speechbrain_ser.nnet.ssl_encoder import build_random_speech_model
     from tests.fakes import make_msp_podcast_four_classes as make_msp
 
     corpus = make_msp(tmp_path / "corpus", tone)

@@ -9,7 +9,8 @@ import pytest
 import torch
 import transformers
 
-from speechbrain_ser.nnet.encoders import SSLEncoder, WhisperEncoder
+from speechbrain_ser.nnet.encoders import WhisperEncoder
+from speechbrain_ser.nnet.ssl_encoder import SSLEncoder
 from speechbrain_ser.tiny_models import make_tiny_whisper
 
 SAMPLE_RATE = 16000

@@ -1,4 +1,4 @@
-"""A Hugging Face speech encoder (wav2vec2, HuBERT, WavLM) as frames.
+"""Self-supervised speech encoders (wav2vec2, HuBERT, WavLM) as frames.
 
 Xagorari et al. 2022 fine-tune wav2vec 2.0 base on MSP-Podcast; here any
 speech encoder that SpeechBrain's ``Wav2Vec2`` wrapper loads from a local
@@ -10,10 +10,17 @@ Authors
  * speechbrain-ser developers 2026
 """
 
+import importlib
 import os
 
 import torch
 from speechbrain.utils.logger import get_logger
+
+from speechbrain_ser.nnet.encoders import (
+    check_layer,
+    select_layers,
+    train_top_layers,
+)
 
 logger = get_logger(__name__)
 
@@ -63,20 +70,35 @@ def build_random_speech_model(folder, config, sample_rate=16000):
     return folder
 
 
-class HFSpeechEncoder(torch.nn.Module):
-    """SpeechBrain's ``Wav2Vec2`` wrapper: (wavs, lengths) -> (B, T, D).
+class SSLEncoder(torch.nn.Module):
+    """wav2vec 2.0, HuBERT or WavLM from a local folder, as frames.
+
+    The one wrapper of the package around SpeechBrain's Hugging Face
+    integrations (``Wav2Vec2``, ``HuBERT``, ``WavLM``), which mask each
+    clip's padding. Frames come at the model's rate (50 per second for the
+    usual 320-sample stride) and the relative lengths stay valid for them.
 
     Arguments
     ---------
     source : str
-        Local folder of a Hugging Face speech encoder (wav2vec2, HuBERT,
-        WavLM, ...).
+        Local folder with a Hugging Face model (``config.json``, weights,
+        ``preprocessor_config.json``).
     save_path : str
-        Cache folder of the SpeechBrain wrapper.
+        Cache folder for the SpeechBrain wrapper.
+    model : str
+        ``wav2vec2``, ``hubert`` or ``wavlm``: which wrapper loads it.
     freeze : bool
-        If True the encoder is not trained.
+        If True the model is not trained (and runs under no_grad).
     freeze_feature_extractor : bool
         If True the convolutional front end is not trained.
+    layer : int or str
+        Which hidden state to return (-1: the last transformer layer, 0:
+        the projected convolutional features), or ``"all"`` for every
+        hidden state as (B, T, L, D), L = transformer layers + 1.
+    trainable_layers : int, optional
+        With ``freeze=False``: train only the top N transformer layers;
+        None trains everything but, with ``freeze_feature_extractor``, the
+        convolutional feature extractor.
     gradient_checkpointing : bool
         Recompute the transformer layers' activations in the backward
         pass instead of storing them: less memory for about one more
@@ -92,40 +114,93 @@ class HFSpeechEncoder(torch.nn.Module):
     -------
     >>> import tempfile
     >>> folder = tempfile.mkdtemp()
-    >>> enc = HFSpeechEncoder(folder, folder, config=TINY_CONFIG)
+    >>> enc = SSLEncoder(folder, folder, config=TINY_CONFIG)
     >>> enc(torch.rand(2, 8000), torch.tensor([1.0, 0.5])).shape
     torch.Size([2, 398, 16])
+    >>> enc = SSLEncoder(folder, folder, layer="all")
+    >>> enc(torch.rand(2, 8000), torch.tensor([1.0, 0.5])).shape
+    torch.Size([2, 398, 2, 16])
     """
+
+    wrappers = {
+        "wav2vec2": ("wav2vec2", "Wav2Vec2"),
+        "hubert": ("hubert", "HuBERT"),
+        "wavlm": ("wavlm", "WavLM"),
+    }
 
     def __init__(
         self,
         source,
         save_path,
+        model="wav2vec2",
         freeze=False,
         freeze_feature_extractor=False,
+        layer=-1,
+        trainable_layers=None,
         gradient_checkpointing=False,
         config=None,
         output_norm=False,
     ):
         super().__init__()
-        from speechbrain.integrations.huggingface.wav2vec2 import Wav2Vec2
-
+        if model not in self.wrappers:
+            raise ValueError(
+                f"{source}: model must be one of {sorted(self.wrappers)}, "
+                f"got {model!r}"
+            )
         if config is not None:
             build_random_speech_model(source, config)
-        self.wav2vec2 = Wav2Vec2(
+        module, name = self.wrappers[model]
+        wrapper = getattr(
+            importlib.import_module(
+                f"speechbrain.integrations.huggingface.{module}"
+            ),
+            name,
+        )
+        # The last layer alone is the wrapper's plain output; any other
+        # choice needs every hidden state.
+        self.ssl = wrapper(
             source,
             save_path=save_path,
             output_norm=output_norm,
             freeze=freeze,
             freeze_feature_extractor=freeze_feature_extractor,
+            output_all_hiddens=layer != -1,
         )
+        check_layer(layer, self.n_hidden_states, source)
         if gradient_checkpointing:
-            self.wav2vec2.model.gradient_checkpointing_enable()
-        self.output_size = self.wav2vec2.model.config.hidden_size
+            self.ssl.model.gradient_checkpointing_enable()
+        if not freeze and trainable_layers is not None:
+            train_top_layers(self.ssl.model, trainable_layers)
+        self.source = source
+        self.model_type = model
+        self.layer = layer
+
+    @property
+    def n_hidden_states(self):
+        """Number of hidden states: transformer layers + 1."""
+        return self.ssl.model.config.num_hidden_layers + 1
+
+    @property
+    def output_size(self):
+        """Frame dimension D (hidden_size)."""
+        return self.ssl.model.config.hidden_size
+
+    def extra_repr(self):
+        """The options that change the frames (printed, and cache keys)."""
+        return (
+            f"source={self.source!r}, model={self.model_type!r}, "
+            f"layer={self.layer!r}"
+        )
 
     def forward(self, wavs, lengths=None):
-        """Encodes (B, samples) waveforms into (B, T, hidden_size)."""
-        return self.wav2vec2(wavs, lengths)
+        """Encodes (B, samples) waveforms into (B, T, D) frames.
+
+        Returns (B, T, L, D) with ``layer="all"``.
+        """
+        frames = self.ssl(wavs, lengths)
+        if self.layer == -1:
+            return frames
+        return select_layers(frames, self.layer)
 
 
 # A tiny wav2vec2 for doctests and tests.
