@@ -259,7 +259,7 @@ def test_corpus_recipes_pretrain_then_every_mode(tmp_path, tone):
     recipes = os.path.join(ROOT, "recipes")
 
     def run(corpus, yaml, out, *extra, small=SMALL):
-        path = os.path.join(recipes, corpus, "CPC", "hparams", yaml)
+        path = os.path.join(recipes, corpus, "cpc", "hparams", yaml)
         flags = [f"--{k}={v}" for k, v in small.items()]
         run_recipe(
             [path, f"--output_folder={out}", "--number_of_epochs=1"]

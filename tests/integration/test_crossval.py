@@ -105,7 +105,7 @@ def test_regression_recipe_pools_ccc_and_resumes(tmp_path, tone, in_process):
     fakes.make_iemocap(iemocap, tone, sessions=(1, 2, 3))
     out = tmp_path / "cv"
     argv = [
-        os.path.join(RECIPES, "IEMOCAP", "SA2SR", "hparams", "finetune.yaml"),
+        os.path.join(RECIPES, "IEMOCAP", "sa2sr", "hparams", "finetune.yaml"),
         "--fold_key=test_session",
         "--folds=1,2",
         f"--data_folder={iemocap}",

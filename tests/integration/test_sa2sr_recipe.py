@@ -154,7 +154,7 @@ def test_corpus_recipes_pretrain_then_finetune(tmp_path, tone):
             fakes.make_librispeech(libri, tone, subset, speaker, n=3)
     recipes = os.path.join(ROOT, "recipes")
     pretrain = os.path.join(
-        recipes, "LibriSpeech", "SA2SR", "hparams", "sa2sr.yaml"
+        recipes, "LibriSpeech", "sa2sr", "hparams", "sa2sr.yaml"
     )
     out = tmp_path / "pretrain"
     run_recipe(
@@ -176,7 +176,7 @@ def test_corpus_recipes_pretrain_then_finetune(tmp_path, tone):
         ("IEMOCAP", iemocap, ["--test_session=1"]),
     ):
         yaml = os.path.join(
-            recipes, corpus, "SA2SR", "hparams", "finetune.yaml"
+            recipes, corpus, "sa2sr", "hparams", "finetune.yaml"
         )
         result_folder = tmp_path / corpus
         run_recipe(

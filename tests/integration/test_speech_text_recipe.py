@@ -81,9 +81,9 @@ def test_msp_podcast_recipe_on_a_fake_tree(tmp_path, tone, text_model):
         ROOT,
         "recipes",
         "MSP-Podcast",
-        "Wav2vec2Text",
+        "speech_text",
         "hparams",
-        "wav2vec2_text.yaml",
+        "speech_text.yaml",
     )
     overrides = {
         "data_folder": corpus,

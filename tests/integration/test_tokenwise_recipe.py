@@ -118,7 +118,7 @@ def save_tiny_whisper(folder):
     return make_tiny_whisper(folder, chunk_seconds=30, encoder_layers=2)
 
 
-def recipe_yaml(corpus, folder="TokenwiseContrastive", name="tokenwise.yaml"):
+def recipe_yaml(corpus, folder="tokenwise", name="tokenwise.yaml"):
     return os.path.join(ROOT, "recipes", corpus, folder, "hparams", name)
 
 

@@ -69,12 +69,12 @@ def tiny_args(yaml, corpus, output, **extra):
     return [yaml] + [f"--{key}={value}" for key, value in overrides.items()]
 
 
-ROOT_YAML = os.path.join(ROOT, "hparams", "fusion.yaml")
+ROOT_YAML = os.path.join(ROOT, "hparams", "acoustic_linguistic.yaml")
 TINY_ASR = {"pretrainer": "null", "asr_hidden_size": 4, "asr_num_layers": 1}
 
 
 @pytest.mark.parametrize("streams", ["acoustic", "linguistic", "fusion"])
-def test_fusion_yaml_streams(corpus, tmp_path, streams):
+def test_acoustic_linguistic_yaml_streams(corpus, tmp_path, streams):
     cache = tmp_path / "cache"
     args = tiny_args(
         ROOT_YAML,
@@ -137,7 +137,12 @@ def test_iemocap_recipe_with_whisper_layer(corpus, tmp_path):
         tmp_path / "whisper", chunk_seconds=30, d_model=8
     )
     yaml = os.path.join(
-        ROOT, "recipes", "IEMOCAP", "Fusion", "hparams", "fusion.yaml"
+        ROOT,
+        "recipes",
+        "IEMOCAP",
+        "acoustic_linguistic",
+        "hparams",
+        "acoustic_linguistic.yaml",
     )
     run_recipe(
         tiny_args(
