@@ -156,10 +156,11 @@ def module_file(obj):
 
 
 def called_functions(function):
-    """``function`` and the module-level functions of its module it calls.
+    """``function`` and the package functions it calls by name.
 
-    One level deep, which covers the data preps' helpers
-    (``sort_training_set``, ``audio_pipeline``...).
+    One level deep, which covers the data preps' helpers, whether they
+    sit in the prep's own module or in the shared data layer
+    (``sort_training_set``, ``add_audio_pipelines``...).
     """
     module = inspect.getmodule(function)
     found = [function]
@@ -169,7 +170,7 @@ def called_functions(function):
             candidate = getattr(module, node.func.id, None)
             if (
                 inspect.isfunction(candidate)
-                and inspect.getmodule(candidate) is module
+                and candidate.__module__.startswith("speechbrain_ser")
                 and candidate not in found
             ):
                 found.append(candidate)
@@ -288,12 +289,14 @@ def chain(values, text):
     for prep in preps:
         files.add(module_file(prep))
     dataio_prep = preps[0]
-    readers += [inspect.getsource(f) for f in called_functions(dataio_prep)]
+    for function in called_functions(dataio_prep):
+        files.add(module_file(function))
+        readers.append(inspect.getsource(function))
     brain = brains[0]
     if any("EmotionBrain" in cls.__name__ for cls in inspect.getmro(brain)):
         # EmotionBrain exports the model; EmotionRecognizer reads the YAML.
         inference = importlib.import_module("speechbrain_ser.inference")
-        files.add(inspect.getsourcefile(inference))
+        files.add(module_file(inference.EmotionRecognizer))
         readers.append(inspect.getsource(inference.EmotionRecognizer))
     return files, readers, extras_keys(dataio_prep)
 
