@@ -61,6 +61,7 @@ def export_inference_folder(
     -------
     >>> import tempfile
     >>> from hyperpyyaml import load_hyperpyyaml
+    >>> from speechbrain_ser.tiny_models import TINY_MODEL_YAML
     >>> training = os.path.join(tempfile.mkdtemp(), "train.yaml")
     >>> with open(training, "w") as fout:
     ...     _ = fout.write(TINY_MODEL_YAML)

@@ -148,7 +148,7 @@ class TokenwiseContrastiveBrain(StageEndMixin, sb.Brain):
     >>> from speechbrain.lobes.features import Fbank
     >>> from speechbrain_ser.nnet.tokenwise import CrossModalEncoder
     >>> from speechbrain_ser.nnet.encoders import ConvEncoder
-    >>> from speechbrain_ser.nnet.losses import TokenwiseContrastiveLoss
+    >>> from speechbrain_ser.nnet.tokenwise import TokenwiseContrastiveLoss
     >>> from speechbrain_ser.nnet.tokenwise import FeatureFrameEncoder
     >>> from speechbrain_ser.text.encoders import HFTextEncoder
     >>> from speechbrain_ser.tiny_models import save_tiny_bert

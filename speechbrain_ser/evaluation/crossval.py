@@ -52,9 +52,9 @@ from speechbrain_ser.strict_json import write_json
 
 logger = get_logger(__name__)
 
-TRAIN_SCRIPT = os.path.join(
-    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "train.py"
-)
+# Every training runs the package's own driver, so that crossval and search
+# work from an installed wheel as well as from a source checkout.
+TRAIN_COMMAND = (sys.executable, "-m", "speechbrain_ser.run")
 BASELINES = {"fbank": ("fbank",), "probe": ("last_layer", "all_layers")}
 SYSTEM_NAMES = {
     "model": "recipe",
@@ -423,7 +423,8 @@ def markdown_table(report):
 
 
 def run_training(hparams_file, overrides):
-    """Runs ``train.py`` in its own process; raises if it fails.
+    """Runs the recipe (``python -m speechbrain_ser.run``) in its own
+    process; raises if it fails.
 
     Arguments
     ---------
@@ -439,7 +440,7 @@ def run_training(hparams_file, overrides):
     ...
     subprocess.CalledProcessError: Command ... returned non-zero exit status 1.
     """
-    command = [sys.executable, TRAIN_SCRIPT, hparams_file, *overrides]
+    command = [*TRAIN_COMMAND, hparams_file, *overrides]
     logger.info("running " + " ".join(command))
     subprocess.run(command, check=True)
 

@@ -45,7 +45,7 @@ import yaml
 from speechbrain.utils.logger import get_logger
 
 from speechbrain_ser.evaluation.crossval import (
-    TRAIN_SCRIPT,
+    TRAIN_COMMAND,
     default_valid_key,
     fold_overrides,
     read_hparams_values,
@@ -432,8 +432,7 @@ class Objective:
     def train(self, args, folder, on_epoch):
         """``train.py`` with ``args`` into ``folder``, watched."""
         command = [
-            sys.executable,
-            TRAIN_SCRIPT,
+            *TRAIN_COMMAND,
             self.hparams_file,
             *args,
             f"--output_folder={folder}",

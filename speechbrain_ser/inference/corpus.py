@@ -509,10 +509,8 @@ def predict_corpus(
     Example
     -------
     >>> import tempfile, numpy as np, soundfile
-    >>> from speechbrain_ser.inference import (
-    ...     EmotionRecognizer,
-    ...     tiny_model_folder,
-    ... )
+    >>> from speechbrain_ser.inference import EmotionRecognizer
+    >>> from speechbrain_ser.tiny_models import tiny_model_folder
     >>> recognizer = EmotionRecognizer.from_hparams(
     ...     source=tiny_model_folder(), savedir=tempfile.mkdtemp()
     ... )

@@ -44,7 +44,7 @@ class ExportableEmotionModel(torch.nn.Module):
     Example
     -------
     >>> import tempfile
-    >>> from speechbrain_ser.inference import tiny_model_folder
+    >>> from speechbrain_ser.tiny_models import tiny_model_folder
     >>> recognizer = EmotionRecognizer.from_hparams(
     ...     source=tiny_model_folder(), savedir=tempfile.mkdtemp()
     ... )
@@ -265,7 +265,7 @@ def export_onnx(recognizer, path, example_seconds=2.0, opset=18):
     Example
     -------
     >>> import os, tempfile
-    >>> from speechbrain_ser.inference import tiny_model_folder
+    >>> from speechbrain_ser.tiny_models import tiny_model_folder
     >>> recognizer = EmotionRecognizer.from_hparams(
     ...     source=tiny_model_folder(), savedir=tempfile.mkdtemp()
     ... )
@@ -327,7 +327,7 @@ class OnnxEmotionRecognizer(EmotionRecognizer):
     Example
     -------
     >>> import tempfile
-    >>> from speechbrain_ser.inference import tiny_model_folder
+    >>> from speechbrain_ser.tiny_models import tiny_model_folder
     >>> folder = tiny_model_folder()
     >>> torch_model = EmotionRecognizer.from_hparams(
     ...     source=folder, savedir=tempfile.mkdtemp()

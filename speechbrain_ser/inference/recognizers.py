@@ -59,6 +59,7 @@ class EmotionRecognizer(Pretrained):
     Example
     -------
     >>> import tempfile, numpy as np, soundfile
+    >>> from speechbrain_ser.tiny_models import tiny_model_folder
     >>> recognizer = EmotionRecognizer.from_hparams(
     ...     source=tiny_model_folder(), savedir=tempfile.mkdtemp()
     ... )
@@ -287,6 +288,7 @@ class SpeechTextRecognizer(EmotionRecognizer):
     Example
     -------
     >>> import tempfile, numpy as np, soundfile
+    >>> from speechbrain_ser.tiny_models import tiny_speech_text_folder
     >>> recognizer = SpeechTextRecognizer.from_hparams(
     ...     source=tiny_speech_text_folder(), savedir=tempfile.mkdtemp()
     ... )
@@ -438,6 +440,7 @@ def load_recognizer(source, **kwargs):
     Example
     -------
     >>> import tempfile
+    >>> from speechbrain_ser.tiny_models import tiny_model_folder
     >>> recognizer = load_recognizer(
     ...     tiny_model_folder(), savedir=tempfile.mkdtemp()
     ... )

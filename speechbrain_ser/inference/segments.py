@@ -72,10 +72,8 @@ def predict_segments(recognizer, path, segment, hop, batch_size=16):
     Example
     -------
     >>> import tempfile, numpy as np, soundfile
-    >>> from speechbrain_ser.inference import (
-    ...     EmotionRecognizer,
-    ...     tiny_model_folder,
-    ... )
+    >>> from speechbrain_ser.inference import EmotionRecognizer
+    >>> from speechbrain_ser.tiny_models import tiny_model_folder
     >>> recognizer = EmotionRecognizer.from_hparams(
     ...     source=tiny_model_folder(), savedir=tempfile.mkdtemp()
     ... )
@@ -144,7 +142,7 @@ def plot_timeline(rows, path, title=None):
 
     Example
     -------
-    >>> import tempfile
+    >>> import os, tempfile
     >>> rows = [
     ...     {"start": 0.0, "end": 1.0, "emotion": "sad", "valence": 2.0},
     ...     {"start": 1.0, "end": 2.0, "emotion": "happy", "valence": 4.0},

@@ -2,7 +2,7 @@
 train_log.txt: valid score per epoch = [0.5 v, v, 0.8 v], v = 100 lr (+
 the fold index), so every trial's value is known by hand."""
 
-import os
+import sys
 
 import optuna
 import pytest
@@ -38,7 +38,9 @@ SPACE = {
 def setup(tmp_path, monkeypatch):
     script = tmp_path / "fake_train.py"
     script.write_text(FAKE_TRAIN)
-    monkeypatch.setattr(search, "TRAIN_SCRIPT", str(script))
+    monkeypatch.setattr(
+        search, "TRAIN_COMMAND", (sys.executable, str(script))
+    )
     space = tmp_path / "space.yaml"
     space.write_text(yaml.safe_dump(SPACE))
     recipe = tmp_path / "recipe.yaml"
@@ -126,7 +128,9 @@ def test_failed_training_does_not_stop_the_search(setup, monkeypatch):
     run, study_folder, space = setup
     broken = study_folder.parent / "broken.py"
     broken.write_text("raise SystemExit(3)\n")
-    monkeypatch.setattr(search, "TRAIN_SCRIPT", str(broken))
+    monkeypatch.setattr(
+        search, "TRAIN_COMMAND", (sys.executable, str(broken))
+    )
     study = run(1)
     assert study.trials[0].state == optuna.trial.TrialState.FAIL
 
@@ -141,4 +145,4 @@ def test_space_errors_name_the_file_and_parameter(tmp_path):
 def test_direction_follows_the_metric():
     assert search.metric_direction("loss") == "minimize"
     assert search.metric_direction("CCC_mean") == "maximize"
-    assert os.path.basename(search.TRAIN_SCRIPT) == "train.py"
+    assert search.TRAIN_COMMAND[1:] == ("-m", "speechbrain_ser.run")
