@@ -38,9 +38,7 @@ SPACE = {
 def setup(tmp_path, monkeypatch):
     script = tmp_path / "fake_train.py"
     script.write_text(FAKE_TRAIN)
-    monkeypatch.setattr(
-        search, "TRAIN_COMMAND", (sys.executable, str(script))
-    )
+    monkeypatch.setattr(search, "TRAIN_COMMAND", (sys.executable, str(script)))
     space = tmp_path / "space.yaml"
     space.write_text(yaml.safe_dump(SPACE))
     recipe = tmp_path / "recipe.yaml"
@@ -128,9 +126,7 @@ def test_failed_training_does_not_stop_the_search(setup, monkeypatch):
     run, study_folder, space = setup
     broken = study_folder.parent / "broken.py"
     broken.write_text("raise SystemExit(3)\n")
-    monkeypatch.setattr(
-        search, "TRAIN_COMMAND", (sys.executable, str(broken))
-    )
+    monkeypatch.setattr(search, "TRAIN_COMMAND", (sys.executable, str(broken)))
     study = run(1)
     assert study.trials[0].state == optuna.trial.TrialState.FAIL
 
