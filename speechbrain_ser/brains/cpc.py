@@ -116,7 +116,7 @@ class CPCBrain(StageEndMixin, ResumableBrain):
         """Returns the CPC loss and per-k accuracies of the batch."""
         batch = batch.to(self.device)
         wavs, lengths = batch.sig
-        if stage == sb.Stage.TRAIN and hasattr(self.hparams, "wav_augment"):
+        if stage == sb.Stage.TRAIN and self.hparams.wav_augment is not None:
             wavs, lengths = self.hparams.wav_augment(wavs, lengths)
         _, loss, accuracies = self.modules.cpc(wavs, lengths, with_loss=True)
         return loss, accuracies
@@ -136,7 +136,7 @@ class CPCBrain(StageEndMixin, ResumableBrain):
         stats = self.cpc_stats.summarize()
         self.end_stage(stage, stats, epoch)
         if stage == sb.Stage.TEST:
-            protocol = getattr(self.hparams, "protocol", "unspecified")
+            protocol = self.hparams.protocol
             skipped = len(self.skipped_files)
             self.write_json(
                 {
@@ -219,7 +219,7 @@ class JointCPCBrain(EmotionBrain):
         """Emotion outputs, plus the batch's CPC loss and accuracies."""
         batch = batch.to(self.device)
         wavs, lengths = batch.sig
-        if stage == sb.Stage.TRAIN and hasattr(self.hparams, "wav_augment"):
+        if stage == sb.Stage.TRAIN and self.hparams.wav_augment is not None:
             wavs, lengths = self.hparams.wav_augment(wavs, lengths)
         frames, loss, accuracies = self.modules.encoder(
             wavs, lengths, with_loss=True

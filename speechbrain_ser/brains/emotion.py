@@ -4,33 +4,29 @@ Authors
  * speechbrain-ser developers 2026
 """
 
-import json
+import functools
 import os
-import urllib.parse
 
-import numpy as np
 import speechbrain as sb
 import torch
+from speechbrain.dataio.batch import PaddedData
+from speechbrain.utils.epoch_loop import EpochCounterWithStopper
 from speechbrain.utils.logger import get_logger
-from speechbrain.utils.optimizers import rm_vector_weight_decay
 
-from speechbrain_ser.brains.encoder_cache import (
-    check_encoder_cache_folder,
-    encoder_cache_key,
+from speechbrain_ser.brains.defaults import optional_module
+from speechbrain_ser.brains.encoder_cache import EncoderCache
+from speechbrain_ser.brains.results import (
+    emotion_metrics,
+    gather_outputs,
+    report_layer_weights,
+    write_emotion_results,
 )
 from speechbrain_ser.brains.resumable import ResumableBrain
 from speechbrain_ser.brains.stage_end import StageEndMixin
-from speechbrain_ser.data.manifest import manifest_field
-from speechbrain_ser.metrics import (
-    ccc_report,
-    classification_report,
-    confusion_matrix,
-    plot_confusion_matrix,
-    roc_auc,
-    subset_reports,
+from speechbrain_ser.nnet.layer_weighting import (
+    layer_weight_logits,
+    layer_weights,
 )
-from speechbrain_ser.nnet.pooling import valid_frames
-from speechbrain_ser.strict_json import write_json
 
 logger = get_logger(__name__)
 
@@ -86,8 +82,13 @@ class EmotionBrain(StageEndMixin, ResumableBrain):
     logits of every learned layer weighting
     (:class:`~speechbrain_ser.nnet.layer_weighting.WeightedLayerSum`) their
     own parameter group, at that learning rate and without weight decay
-    (see :meth:`init_optimizers`); ``lr_annealing`` scales it by the same
+    (see :meth:`lr_groups`); ``lr_annealing`` scales it by the same
     factor as the rest.
+
+    Every optional key above has its default in
+    :data:`~speechbrain_ser.brains.defaults.OPTIONAL_HPARAMS`. Test
+    results: :mod:`~speechbrain_ser.brains.results`; the frozen-encoder
+    cache: :mod:`~speechbrain_ser.brains.encoder_cache`.
 
     Example
     -------
@@ -134,6 +135,8 @@ class EmotionBrain(StageEndMixin, ResumableBrain):
     """
 
     test_checkpoint = {"max_key": "score"}
+    selected_epoch = None  # the epoch of the tested checkpoint
+    _augmented = ()  # the augmenters applied to the current batch
 
     def on_fit_start(self):
         """Freezes the encoder's parameters when asked, then recovers."""
@@ -141,20 +144,19 @@ class EmotionBrain(StageEndMixin, ResumableBrain):
             self.modules.encoder.requires_grad_(False)
         super().on_fit_start()
 
-    def init_optimizers(self):
-        """One optimiser; the layer-weight logits may have their own group.
+    def lr_groups(self):
+        """The layer-weight logits' own group, with ``layer_weights_lr``.
 
-        With ``layer_weights_lr`` set, the ``weights`` of every
+        The ``weights`` of every
         :class:`~speechbrain_ser.nnet.layer_weighting.WeightedLayerSum`
-        with ``layer="weighted"`` form the last parameter group, at that
-        learning rate and with ``weight_decay`` 0: the logits start equal,
-        and at the head's rate (with its decay pulling them back) the
-        softmax barely leaves uniform in a few hundred steps. The group
-        keeps ``lr_scale`` (its rate over the optimiser's), so that
-        ``lr_annealing`` anneals it by the same factor; the optimiser is a
-        checkpoint recoverable, groups included, so resume is exact.
-        Without the option (or without learned layer weights) this is
-        SpeechBrain's single group.
+        with ``layer="weighted"`` train at that learning rate and with
+        ``weight_decay`` 0: the logits start equal, and at the head's rate
+        (with its decay pulling them back) the softmax barely leaves
+        uniform in a few hundred steps. ``lr_annealing`` anneals the group
+        by the same factor as the rest, and resume is exact (see
+        :mod:`~speechbrain_ser.brains.param_groups`). Without the option
+        (or without learned layer weights) there is SpeechBrain's single
+        group.
 
         Example
         -------
@@ -175,116 +177,96 @@ class EmotionBrain(StageEndMixin, ResumableBrain):
         >>> [g["lr"] for g in brain.optimizer.param_groups]
         [0.0005, 0.025]
         """
-        lr = getattr(self.hparams, "layer_weights_lr", None)
-        if lr is None or self.opt_class is None:
-            return super().init_optimizers()
-        logits = self.layer_weight_logits()
+        lr = self.hparams.layer_weights_lr
+        if lr is None:
+            return []
+        logits = layer_weight_logits(self.modules)
         if not logits:
             logger.warning(
                 f"layer_weights_lr: {lr} is set but no module learns layer "
                 "weights (WeightedLayerSum with layer='weighted'); one "
                 "parameter group for all"
             )
-            return super().init_optimizers()
-        if self.remove_vector_weight_decay:
-            groups = rm_vector_weight_decay(self.modules)
-        else:
-            groups = [{"params": list(self.modules.parameters())}]
-        special = {id(p) for p in logits.values()}
-        for group in groups:
-            group["params"] = [
-                p for p in group["params"] if id(p) not in special
-            ]
-        groups.append(
-            {"params": list(logits.values()), "lr": lr, "weight_decay": 0.0}
-        )
-        self.optimizer = self.opt_class(groups)
-        self.optimizer.param_groups[-1]["lr_scale"] = (
-            lr / self.optimizer.defaults["lr"]
-        )
-        self.optimizers_dict = {"opt_class": self.optimizer}
-        if self.checkpointer is not None:
-            self.checkpointer.add_recoverable("optimizer", self.optimizer)
+            return []
         logger.info(f"layer weights {sorted(logits)}: lr {lr}, no weight decay")
-
-    def layer_weight_logits(self):
-        """The learned layer-weight logits, by parameter name.
-
-        Returns
-        -------
-        dict
-            ``{"head.layer_sum.weights": Parameter, ...}``: the ``weights``
-            of every :class:`~speechbrain_ser.nnet.layer_weighting.
-            WeightedLayerSum` with ``layer="weighted"``; empty without one.
-        """
-        return {
-            f"{name}.weights": module.weights
-            for name, module in self._weighted_layer_sums().items()
-        }
-
-    def set_learning_rate(self, lr):
-        """Sets every parameter group's learning rate to ``lr`` times its
-        ``lr_scale`` (1 but for the layer weights' group, see
-        :meth:`init_optimizers`)."""
-        for i, group in enumerate(self.optimizer.param_groups):
-            sb.nnet.schedulers.update_learning_rate(
-                self.optimizer, lr * group.get("lr_scale", 1.0), [i]
-            )
+        return [
+            {"params": list(logits.values()), "lr": lr, "weight_decay": 0.0}
+        ]
 
     @property
     def task(self):
         """classification, regression or both."""
         return self.hparams.task
 
-    @property
+    @functools.cached_property
     def class_weights(self):
         """Cross-entropy class weights from ``class_weights``, or None.
 
         ``balanced`` gives class c the weight N / (C * N_c) from the
         training manifest's counts (scikit-learn's convention).
         """
-        if not hasattr(self, "_class_weights"):
-            weights = getattr(self.hparams, "class_weights", None)
-            if weights == "balanced":
-                counts = torch.as_tensor(
-                    self.hparams.train_class_counts, dtype=torch.float
-                )
-                weights = counts.sum() / (len(counts) * counts.clamp(min=1))
-            if weights is not None:
-                weights = torch.as_tensor(
-                    weights, dtype=torch.float, device=self.device
-                )
-            self._class_weights = weights
-        return self._class_weights
+        weights = self.hparams.class_weights
+        if weights == "balanced":
+            counts = torch.as_tensor(
+                self.hparams.train_class_counts, dtype=torch.float
+            )
+            weights = counts.sum() / (len(counts) * counts.clamp(min=1))
+        if weights is not None:
+            weights = torch.as_tensor(
+                weights, dtype=torch.float, device=self.device
+            )
+        return weights
+
+    @functools.cached_property
+    def encoder_cache(self):
+        """The frozen encoder's :class:`~speechbrain_ser.brains.
+        encoder_cache.EncoderCache`, or None when not in use.
+
+        In use with ``freeze_encoder`` and ``cache_frozen_encoder``; on
+        disk with ``encoder_cache_folder`` (shared by runs and folds with
+        the same encoder: the folder records the encoder's printout and a
+        fingerprint of its weights, and refuses another encoder or other
+        weights).
+        """
+        if not (
+            self.hparams.freeze_encoder and self.hparams.cache_frozen_encoder
+        ):
+            return None
+        norm = optional_module(self.modules, "mean_var_norm")
+        if norm is not None and norm.norm_type != "sentence":
+            raise ValueError(
+                "cache_frozen_encoder needs an encoder input that does "
+                "not change during training: use mean_var_norm with "
+                "norm_type: sentence, or no mean_var_norm"
+            )
+        return EncoderCache(
+            self.hparams.encoder_cache_folder,
+            getattr(self.modules.encoder, "module", self.modules.encoder),
+            self.hparams.compute_features,
+        )
 
     def encode(self, wavs, lengths, ids=None, stage=None):
         """Waveforms -> (B, T, D) encoder frames (features first if set).
 
-        With ``freeze_encoder`` and ``cache_frozen_encoder`` both true and
-        ``ids`` given, each utterance's valid frames are stored in float16
-        after their first pass and reused, so a frozen encoder (e.g.
-        Whisper, which pads every clip to 30 s) runs once per utterance.
-        The frames may be (B, T, L, D), every hidden state (encoder
-        ``layer: all``): the cache then holds all of them, and the head
-        weights them (:class:`~speechbrain_ser.nnet.layer_weighting.
-        LayerWeightedHead`). The cache lives in memory, or with
-        ``encoder_cache_folder`` on disk (one file per utterance, shared by
-        runs and folds with the same encoder: the folder records the
-        encoder's printout and a fingerprint of its weights, and refuses
-        another encoder or other weights).
+        With an :attr:`encoder_cache` and ``ids`` given, each utterance's
+        valid frames are stored in float16 after their first pass and
+        reused, so a frozen encoder (e.g. Whisper, which pads every clip
+        to 30 s) runs once per utterance. The frames may be (B, T, L, D),
+        every hidden state (encoder ``layer: all``): the cache then holds
+        all of them, and the head weights them
+        (:class:`~speechbrain_ser.nnet.layer_weighting.LayerWeightedHead`).
         """
-        cache = self._encoder_cache
+        cache = self.encoder_cache
         if ids is not None and cache is not None:
-            frames = [self._cached_frames(uid) for uid in ids]
-            if all(item is not None for item in frames):
-                return torch.nn.utils.rnn.pad_sequence(
-                    [item.float() for item in frames], batch_first=True
-                ).to(self.device)
+            frames = cache.lookup(ids)
+            if frames is not None:
+                return frames.to(self.device)
         x = wavs
-        if hasattr(self.hparams, "compute_features"):
+        if self.hparams.compute_features is not None:
             x = self.hparams.compute_features(x)
-        if hasattr(self.modules, "mean_var_norm"):
-            x = self.modules.mean_var_norm(x, lengths)
+        norm = optional_module(self.modules, "mean_var_norm")
+        if norm is not None:
+            x = norm(x, lengths)
         if self._augments(stage, "fbank_augment"):
             x, lengths = self._augment("fbank_augment", x, lengths)
         if not self.hparams.freeze_encoder:
@@ -293,68 +275,8 @@ class EmotionBrain(StageEndMixin, ResumableBrain):
         with torch.no_grad():
             frames = self.modules.encoder(x, lengths).detach()
         if ids is not None and cache is not None:
-            valid = valid_frames(lengths, frames.shape[1])
-            for uid, item, n in zip(ids, frames, valid):
-                self._store_frames(uid, item[:n].to(torch.float16).cpu())
+            cache.store(ids, frames, lengths)
         return frames
-
-    def _cached_frames(self, uid):
-        """An utterance's cached float16 frames, or None."""
-        if uid in self._encoder_cache:
-            return self._encoder_cache[uid]
-        path = self._cache_path(uid)
-        if path and os.path.exists(path):
-            return torch.load(path)
-        return None
-
-    def _cache_path(self, uid):
-        """``<encoder_cache_folder>/<quoted id>.pt``, or None."""
-        folder = getattr(self.hparams, "encoder_cache_folder", None)
-        if not folder:
-            return None
-        return os.path.join(folder, urllib.parse.quote(uid, safe="") + ".pt")
-
-    def _store_frames(self, uid, frames):
-        """Caches an utterance's frames in memory or in the cache folder."""
-        path = self._cache_path(uid)
-        if path is None:
-            self._encoder_cache[uid] = frames
-            return
-        torch.save(frames, f"{path}.{os.getpid()}.tmp")
-        os.replace(f"{path}.{os.getpid()}.tmp", path)
-
-    @property
-    def _encoder_cache(self):
-        """The frozen-encoder cache (a dict), or None when not in use."""
-        if not (
-            self.hparams.freeze_encoder
-            and getattr(self.hparams, "cache_frozen_encoder", False)
-        ):
-            return None
-        if not hasattr(self, "_cache"):
-            norm = getattr(self.modules, "mean_var_norm", None)
-            if norm is not None and norm.norm_type != "sentence":
-                raise ValueError(
-                    "cache_frozen_encoder needs an encoder input that does "
-                    "not change during training: use mean_var_norm with "
-                    "norm_type: sentence, or no mean_var_norm"
-                )
-            self._check_cache_folder()
-            self._cache = {}
-        return self._cache
-
-    def _check_cache_folder(self):
-        """Creates ``encoder_cache_folder``, or checks that its frames
-        come from the same encoder: same printout (options included),
-        features and weights (see :mod:`~speechbrain_ser.brains.
-        encoder_cache`, which also says how a folder written before the
-        weights were recorded is handled)."""
-        folder = getattr(self.hparams, "encoder_cache_folder", None)
-        if not folder:
-            return
-        encoder = getattr(self.modules.encoder, "module", self.modules.encoder)
-        features = getattr(self.hparams, "compute_features", None)
-        check_encoder_cache_folder(folder, encoder_cache_key(encoder, features))
 
     def compute_forward(self, batch, stage):
         """Returns a dict with ``logits`` and/or ``avd``, and the lengths."""
@@ -380,7 +302,7 @@ class EmotionBrain(StageEndMixin, ResumableBrain):
         never changed.
         """
         return stage == sb.Stage.TRAIN and any(
-            getattr(self.hparams, name, None) is not None for name in names
+            getattr(self.hparams, name) is not None for name in names
         )
 
     def _augment_frames(self, frames, lengths):
@@ -410,9 +332,10 @@ class EmotionBrain(StageEndMixin, ResumableBrain):
 
     def _targets(self, batch, stage, key):
         targets = getattr(batch, key)
-        targets = targets.data if hasattr(targets, "data") else targets
+        if isinstance(targets, PaddedData):
+            targets = targets.data
         if stage == sb.Stage.TRAIN:
-            for augmenter in getattr(self, "_augmented", []):
+            for augmenter in self._augmented:
                 targets = augmenter.replicate_labels(targets)
         return targets
 
@@ -425,7 +348,7 @@ class EmotionBrain(StageEndMixin, ResumableBrain):
                 predictions["logits"],
                 labels,
                 weight=self.class_weights,
-                label_smoothing=getattr(self.hparams, "label_smoothing", 0.0),
+                label_smoothing=self.hparams.label_smoothing,
             )
             loss = loss + self.hparams.classification_weight * loss_ce
         if "avd" in predictions:
@@ -454,82 +377,21 @@ class EmotionBrain(StageEndMixin, ResumableBrain):
             "avd_targets": [],
         }
 
-    def _gathered(self):
-        """This pass's outputs as numpy arrays, from every DDP process.
-
-        DDP's sampler repeats a few items so that every process gets as
-        many; each utterance is kept once.
-        """
-        parts = [self.outputs]
-        if (
-            torch.distributed.is_available()
-            and torch.distributed.is_initialized()
-        ):
-            parts = [None] * torch.distributed.get_world_size()
-            torch.distributed.all_gather_object(parts, self.outputs)
-        outputs = {"ids": []}
-        arrays = {key: [] for key in self.outputs if key != "ids"}
-        seen = set()
-        for part in parts:
-            rows = {key: torch.cat(part[key]) for key in arrays if part[key]}
-            for i, uid in enumerate(part["ids"]):
-                if uid in seen:
-                    continue
-                seen.add(uid)
-                outputs["ids"].append(uid)
-                for key, values in rows.items():
-                    arrays[key].append(values[i].numpy())
-        for key, rows in arrays.items():
-            outputs[key] = np.stack(rows) if rows else []
-        return outputs
-
     def compute_metrics(self):
-        """UA/WA/F1/AUC and CCC of the current pass's outputs.
+        """UA/WA/F1/AUC and CCC of the current pass's outputs (from every
+        DDP process; kept as ``last_outputs``).
 
         Returns
         -------
         dict
-            Metric name -> value, and ``score`` (higher is better).
+            Metric name -> value, and ``score`` (higher is better; see
+            :func:`~speechbrain_ser.brains.results.emotion_metrics`).
         """
-        outputs = self._gathered()
-        metrics, scores = {}, []
-        if len(outputs["probs"]):
-            predicted = outputs["probs"].argmax(-1)
-            metrics.update(
-                classification_report(
-                    outputs["labels"], predicted, self.class_names
-                )
-            )
-            metrics["ROC_AUC"] = roc_auc(outputs["labels"], outputs["probs"])
-            metrics["confusion_matrix"] = confusion_matrix(
-                outputs["labels"], predicted, len(self.class_names)
-            ).tolist()
-            scores.append(metrics["UA"])
-        if len(outputs["avd"]):
-            metrics["CCC"] = ccc_report(outputs["avd_targets"], outputs["avd"])
-            scores.append(metrics["CCC"]["mean"])
-        metrics["score"] = float(np.mean(scores))
-        metrics["n"] = len(outputs["ids"])
-        selection = getattr(self.hparams, "selection_metric", None)
-        if selection:
-            metrics["score"] = self._selection_value(metrics, selection)
+        outputs = gather_outputs(self.outputs)
+        names = self.class_names if len(outputs["probs"]) else None
+        metrics = emotion_metrics(outputs, names, self.hparams.selection_metric)
         self.last_outputs = outputs
         return metrics
-
-    @staticmethod
-    def _selection_value(metrics, name):
-        """The value of ``selection_metric`` ``name`` in ``metrics``."""
-        if name.startswith("CCC_") and "CCC" in metrics:
-            value = metrics["CCC"].get(name[len("CCC_") :])
-        else:
-            value = metrics.get(name)
-        if not isinstance(value, (int, float)):
-            raise ValueError(
-                f"selection_metric {name!r} is not a validation statistic "
-                "of this task; use one of UA, WA, F1_macro, CCC_mean, "
-                "CCC_activation, CCC_valence, CCC_dominance"
-            )
-        return float(value)
 
     def on_evaluate_start(self, max_key=None, min_key=None):
         """Loads the checkpoint best on ``max_key`` and notes its epoch."""
@@ -572,22 +434,17 @@ class EmotionBrain(StageEndMixin, ResumableBrain):
         if "CCC" in metrics:
             summary.update({f"CCC_{k}": v for k, v in metrics["CCC"].items()})
         if stage == sb.Stage.VALID:
-            lr = self.optimizer.param_groups[0]["lr"]
-            if hasattr(self.hparams, "lr_annealing"):
-                _, lr = self.hparams.lr_annealing(stage_loss)
-                self.set_learning_rate(lr)
+            lr = self.anneal_learning_rate(stage_loss)
             counter = self.hparams.epoch_counter
-            if hasattr(counter, "update_metric"):  # early stopping
+            if isinstance(counter, EpochCounterWithStopper):
                 counter.update_metric(metrics["score"])
             self.end_stage(stage, summary, epoch, lr, meta={"epoch": epoch})
         elif stage == sb.Stage.TEST:
-            selected = getattr(self, "selected_epoch", None)
-            self.end_stage(stage, summary, loaded=selected)
+            self.end_stage(stage, summary, loaded=self.selected_epoch)
             if sb.utils.distributed.if_main_process():
                 self.write_results(
-                    {**metrics, **extras, "selected_epoch": selected}
+                    {**metrics, **extras, "selected_epoch": self.selected_epoch}
                 )
-                self.report_layer_weights()
 
     def extra_stats(self):
         """Statistics a subclass adds to each stage's log (none here).
@@ -596,55 +453,31 @@ class EmotionBrain(StageEndMixin, ResumableBrain):
         """
         return {}
 
-    def layer_weights(self):
-        """Normalised weights of every learned layer weighting, by name.
-
-        Returns
-        -------
-        dict
-            e.g. ``{"head.layer_sum": [0.1, ...]}``; empty without
-            :class:`~speechbrain_ser.nnet.layer_weighting.WeightedLayerSum`.
-        """
-        return {
-            name: module.layer_weights()
-            for name, module in self._weighted_layer_sums().items()
-        }
-
-    def _weighted_layer_sums(self):
-        """Every WeightedLayerSum with learned weights, by module name."""
-        from speechbrain_ser.nnet.layer_weighting import WeightedLayerSum
-
-        return {
-            name.replace("module.", ""): module
-            for name, module in self.modules.named_modules()
-            if isinstance(module, WeightedLayerSum)
-            and module.layer == "weighted"
-        }
-
-    def report_layer_weights(self):
-        """Logs the layer weights to train_log.txt, adds them to
-        results.json and plots them to ``layer_weights.png``."""
-        weights = self.layer_weights()
-        if not weights:
-            return
-        from speechbrain_ser.plotting import plot_layer_weights
-
+    def write_results(self, metrics):
+        """Writes the test results (see :func:`~speechbrain_ser.brains.
+        results.write_emotion_results`) and reports the learned layer
+        weights (:func:`~speechbrain_ser.brains.results.
+        report_layer_weights`) to ``output_folder``."""
         folder = self.hparams.output_folder
-        path = os.path.join(folder, "results.json")
-        with open(path, encoding="utf-8") as fin:
-            results = json.load(fin)
-        results["layer_weights"] = weights
-        write_json(results, path)
-        lines = [
-            f"layer weights ({name}): " + " ".join(f"{w:.4f}" for w in ws)
-            for name, ws in weights.items()
-        ]
-        with open(
-            self.hparams.train_logger.save_file, "a", encoding="utf-8"
-        ) as fout:
-            fout.write("\n".join(lines) + "\n")
-        logger.info("; ".join(lines))
-        plot_layer_weights(weights, os.path.join(folder, "layer_weights.png"))
+        outputs = self.last_outputs
+        field = self.hparams.subset_field
+        write_emotion_results(
+            folder,
+            metrics,
+            outputs,
+            {
+                "task": self.task,
+                "protocol": self.hparams.protocol,
+                "n_train_files_skipped": len(self.skipped_files),
+            },
+            class_names=self.class_names if "UA" in metrics else None,
+            subset=(field, self.hparams.test_manifest) if field else None,
+        )
+        report_layer_weights(
+            layer_weights(self.modules),
+            folder,
+            self.hparams.train_logger.save_file,
+        )
 
     def on_recipe_end(self, hparams_file, overrides):
         """Exports the best model to ``<output_folder>/inference``.
@@ -663,84 +496,6 @@ class EmotionBrain(StageEndMixin, ResumableBrain):
         sb.utils.distributed.run_on_main(
             export_inference_folder,
             args=[hparams_file, overrides, modules, folder],
-            kwargs={
-                "label_encoder": getattr(self.hparams, "label_encoder", None)
-            },
+            kwargs={"label_encoder": self.hparams.label_encoder},
         )
         logger.info(f"inference model exported to {folder}")
-
-    def write_results(self, metrics):
-        """Writes results.json (and confusion_matrix.png) to output_folder.
-
-        results.json keys: ``UA``, ``WA``, ``F1_macro``, ``F1_weighted``,
-        ``per_class_recall``, ``ROC_AUC``, ``confusion_matrix``, ``labels``
-        (classification); ``CCC`` = {activation, valence, dominance, mean}
-        (regression); ``n_test``, ``task``, ``protocol``,
-        ``selected_epoch`` (the epoch of the tested checkpoint) and
-        ``n_train_files_skipped`` (training utterances left out because
-        their audio failed to load) always. Strict JSON: an undefined
-        metric is ``null``, explained in ``null_reasons``.
-        predictions.json holds each test utterance's prediction and target
-        (see :meth:`utterance_predictions`).
-        """
-        folder = self.hparams.output_folder
-        results = {
-            "task": self.task,
-            "protocol": getattr(self.hparams, "protocol", "unspecified"),
-            "n_test": metrics.pop("n"),
-            "n_train_files_skipped": len(self.skipped_files),
-        }
-        metrics.pop("score")
-        results.update(metrics)
-        if "UA" in metrics:
-            results["labels"] = self.class_names
-            field = getattr(self.hparams, "subset_field", None)
-            if field:
-                outputs = self.last_outputs
-                results[f"by_{field}"] = subset_reports(
-                    outputs["ids"],
-                    outputs["labels"],
-                    outputs["probs"].argmax(-1),
-                    manifest_field(self.hparams.test_manifest, field),
-                    self.class_names,
-                )
-            plot_confusion_matrix(
-                np.array(metrics["confusion_matrix"]),
-                self.class_names,
-                os.path.join(folder, "confusion_matrix.png"),
-                title=f"UA {metrics['UA']:.3f}, WA {metrics['WA']:.3f}",
-            )
-        path = os.path.join(folder, "results.json")
-        write_json(results, path)
-        write_json(
-            self.utterance_predictions(),
-            os.path.join(folder, "predictions.json"),
-            indent=1,
-        )
-        logger.info(f"test results written to {path}")
-
-    def utterance_predictions(self):
-        """id -> prediction of the last pass (label and/or AVD in [-1, 1]).
-
-        Returns
-        -------
-        dict
-            ``{id: {"emotion": ..., "target": ..., "avd": [...],
-            "avd_target": [...]}}`` with the keys the task has.
-        """
-        outputs = self.last_outputs
-        predictions = {uid: {} for uid in outputs["ids"]}
-        for i, uid in enumerate(outputs["ids"]):
-            if len(outputs["probs"]):
-                predictions[uid]["emotion"] = self.class_names[
-                    int(outputs["probs"][i].argmax())
-                ]
-                predictions[uid]["target"] = self.class_names[
-                    int(outputs["labels"][i])
-                ]
-            if len(outputs["avd"]):
-                predictions[uid]["avd"] = outputs["avd"][i].tolist()
-                predictions[uid]["avd_target"] = outputs["avd_targets"][
-                    i
-                ].tolist()
-        return predictions

@@ -1,9 +1,10 @@
-"""What identifies a frozen encoder's cached frames on disk.
+"""A frozen encoder's frames, computed once per utterance.
 
-:class:`~speechbrain_ser.brains.emotion.EmotionBrain` can keep a frozen
-encoder's frames in an ``encoder_cache_folder`` shared by runs, folds and
-seeds. The folder's ``encoder.txt`` records the key of the encoder that
-wrote it: the encoder's printout (its options), the feature extractor's
+:class:`~speechbrain_ser.brains.emotion.EmotionBrain` (with
+``freeze_encoder`` and ``cache_frozen_encoder``) keeps each utterance's
+valid frames in an :class:`EncoderCache`: in memory, or in an
+``encoder_cache_folder`` shared by runs, folds and seeds. The folder's
+``encoder.txt`` records the key of the encoder that wrote it: the encoder's printout (its options), the feature extractor's
 printout and a fingerprint of the encoder's weights, so that two encoders
 of one architecture with other weights (the original Whisper and a
 pre-trained one, two fine-tuned folds) never share frames.
@@ -14,8 +15,11 @@ Authors
 
 import hashlib
 import os
+import urllib.parse
 
 import torch
+
+from speechbrain_ser.nnet.pooling import valid_frames
 
 WEIGHTS_LINE = "weights: "
 
@@ -151,3 +155,108 @@ def check_encoder_cache_folder(folder, key):
         f"{path}: encoder_cache_folder holds frames of {problem}; give "
         "another folder or empty it"
     )
+
+
+class EncoderCache:
+    """Each utterance's valid encoder frames, float16, by utterance id.
+
+    The frames may be (T, D) or (T, L, D) (every hidden state of an
+    encoder with ``layer: all``). Without ``folder`` they stay in memory;
+    with it, each utterance is one file ``<folder>/<quoted id>.pt``,
+    written atomically, and the folder is checked to hold frames of this
+    encoder (:func:`check_encoder_cache_folder`).
+
+    Arguments
+    ---------
+    folder : str, optional
+        The ``encoder_cache_folder``; None: in memory.
+    encoder : torch.nn.Module, optional
+        The frozen encoder (unwrapped from DDP); needed with ``folder``.
+    features : callable, optional
+        Its feature extractor (``compute_features``), part of the key.
+
+    Example
+    -------
+    >>> cache = EncoderCache()
+    >>> frames = torch.rand(2, 5, 3)  # (B, T, D), the 2nd utterance is short
+    >>> cache.lookup(["a", "b"]) is None
+    True
+    >>> cache.store(["a", "b"], frames, torch.tensor([1.0, 0.6]))
+    >>> len(cache), cache.get("b").shape, cache.get("b").dtype
+    (2, torch.Size([3, 3]), torch.float16)
+    >>> cache.lookup(["a", "b"]).shape  # padded again, float32
+    torch.Size([2, 5, 3])
+    """
+
+    def __init__(self, folder=None, encoder=None, features=None):
+        self.folder = folder
+        self.frames = {}
+        if folder:
+            check_encoder_cache_folder(
+                folder, encoder_cache_key(encoder, features)
+            )
+
+    def __len__(self):
+        """The number of utterances cached in memory."""
+        return len(self.frames)
+
+    def path(self, uid):
+        """``<folder>/<quoted id>.pt``, or None in memory."""
+        if not self.folder:
+            return None
+        quoted = urllib.parse.quote(uid, safe="")
+        return os.path.join(self.folder, quoted + ".pt")
+
+    def get(self, uid):
+        """An utterance's cached float16 frames, or None."""
+        if uid in self.frames:
+            return self.frames[uid]
+        path = self.path(uid)
+        if path and os.path.exists(path):
+            return torch.load(path)
+        return None
+
+    def put(self, uid, frames):
+        """Caches an utterance's frames in memory or in the folder."""
+        path = self.path(uid)
+        if path is None:
+            self.frames[uid] = frames
+            return
+        torch.save(frames, f"{path}.{os.getpid()}.tmp")
+        os.replace(f"{path}.{os.getpid()}.tmp", path)
+
+    def lookup(self, ids):
+        """The padded float32 frames of every id, or None if one is missing.
+
+        Arguments
+        ---------
+        ids : list of str
+            The batch's utterance ids.
+
+        Returns
+        -------
+        torch.Tensor or None
+            (B, T, ...) on the CPU, zero-padded to the longest.
+        """
+        frames = [self.get(uid) for uid in ids]
+        if any(item is None for item in frames):
+            return None
+        return torch.nn.utils.rnn.pad_sequence(
+            [item.float() for item in frames], batch_first=True
+        )
+
+    def store(self, ids, frames, lengths):
+        """Caches each utterance's valid frames of a padded batch.
+
+        Arguments
+        ---------
+        ids : list of str
+            The batch's utterance ids.
+        frames : torch.Tensor
+            (B, T, ...) encoder output.
+        lengths : torch.Tensor
+            (B,) relative lengths.
+        """
+        valid = valid_frames(lengths, frames.shape[1])
+        for uid, item, n in zip(ids, frames, valid):
+            self.put(uid, item[:n].to(torch.float16).cpu())

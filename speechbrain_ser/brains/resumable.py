@@ -1,5 +1,7 @@
-"""What every Brain of this package adds to SpeechBrain's: exact resume
-and training that survives an unreadable file.
+"""What every Brain of this package adds to SpeechBrain's: exact resume,
+training that survives an unreadable file, the defaults of the optional
+YAML keys (:mod:`~speechbrain_ser.brains.defaults`) and per-group learning
+rates (:mod:`~speechbrain_ser.brains.param_groups`).
 
 * The random states (Python, NumPy, torch CPU and CUDA) are part of every
   checkpoint (the recoverable ``random_state``), end-of-epoch and
@@ -33,6 +35,9 @@ from speechbrain.utils.checkpoints import (
     register_checkpoint_hooks,
 )
 from speechbrain.utils.logger import get_logger
+
+from speechbrain_ser.brains.defaults import with_defaults
+from speechbrain_ser.brains.param_groups import ParamGroupsMixin
 
 logger = get_logger(__name__)
 
@@ -99,16 +104,22 @@ class RandomState:
         self.skipped_files.update(state["skipped_files"])
 
 
-class ResumableBrain(sb.Brain):
+class ResumableBrain(ParamGroupsMixin, sb.Brain):
     """``sb.Brain`` with exact resume and skipped-file counting (see the
     module docstring); the base of every Brain in this package.
 
     Arguments
     ---------
-    *args : tuple
-        As ``sb.Brain`` (``modules``, ``opt_class``, ``hparams``,
-        ``run_opts``, ``checkpointer``).
-    **kwargs : dict
+    modules : dict, optional
+        As ``sb.Brain``.
+    opt_class : callable, optional
+        As ``sb.Brain``.
+    hparams : dict, optional
+        As ``sb.Brain``; every optional key it leaves out gets its default
+        (:data:`~speechbrain_ser.brains.defaults.OPTIONAL_HPARAMS`).
+    run_opts : dict, optional
+        As ``sb.Brain``.
+    checkpointer : Checkpointer, optional
         As ``sb.Brain``.
 
     Example
@@ -127,10 +138,21 @@ class ResumableBrain(sb.Brain):
     tensor(0.)
     >>> brain.skipped_files
     {'u1'}
+    >>> brain.hparams.protocol, brain.hparams.lr_annealing  # defaults
+    ('unspecified', None)
     """
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self,
+        modules=None,
+        opt_class=None,
+        hparams=None,
+        run_opts=None,
+        checkpointer=None,
+    ):
+        super().__init__(
+            modules, opt_class, with_defaults(hparams), run_opts, checkpointer
+        )
         self.skipped_files = set()
         if self.checkpointer is not None:
             self.checkpointer.add_recoverable(

@@ -9,6 +9,7 @@ import os
 import numpy as np
 import speechbrain as sb
 import torch
+from speechbrain.utils.epoch_loop import EpochCounterWithStopper
 from speechbrain.utils.logger import get_logger
 
 from speechbrain_ser.brains.resumable import ResumableBrain
@@ -96,18 +97,18 @@ class SA2SRBrain(StageEndMixin, ResumableBrain):
         """Returns CTC log-probabilities, sentiment logits and lengths."""
         batch = batch.to(self.device)
         wavs, lengths = batch.sig
-        if stage == sb.Stage.TRAIN and hasattr(self.hparams, "speed_perturb"):
+        if stage == sb.Stage.TRAIN and self.hparams.speed_perturb is not None:
             wavs, lengths = self.hparams.speed_perturb(wavs, lengths)
         feats = self.hparams.compute_features(wavs)
         feats = self.modules.normalize(feats, lengths)
-        if stage == sb.Stage.TRAIN and hasattr(self.hparams, "spec_augment"):
+        if stage == sb.Stage.TRAIN and self.hparams.spec_augment is not None:
             feats, _ = self.hparams.spec_augment(feats, lengths)
         states = self.modules.encoder(feats, lengths)
         log_probs = torch.log_softmax(self.modules.ctc_lin(states), dim=-1)
         return log_probs, self.modules.sentiment(states, lengths), lengths
 
     def _replicated(self, stage, *targets):
-        if stage == sb.Stage.TRAIN and hasattr(self.hparams, "speed_perturb"):
+        if stage == sb.Stage.TRAIN and self.hparams.speed_perturb is not None:
             return [
                 self.hparams.speed_perturb.replicate_labels(t) for t in targets
             ]
@@ -186,8 +187,8 @@ class SA2SRBrain(StageEndMixin, ResumableBrain):
             if self.hparams.lambda_sentiment > 0
             else stats["CER"]
         )
-        if stage == sb.Stage.VALID and hasattr(
-            self.hparams.epoch_counter, "update_metric"
+        if stage == sb.Stage.VALID and isinstance(
+            self.hparams.epoch_counter, EpochCounterWithStopper
         ):
             self.hparams.epoch_counter.update_metric(stats["M"])
         self.end_stage(stage, stats, epoch)
@@ -195,7 +196,7 @@ class SA2SRBrain(StageEndMixin, ResumableBrain):
             stats.update(
                 n_test=len(self.cer_metric.scores),
                 lambda_sentiment=self.hparams.lambda_sentiment,
-                protocol=getattr(self.hparams, "protocol", "unspecified"),
+                protocol=self.hparams.protocol,
                 n_train_files_skipped=len(self.skipped_files),
             )
             self.write_json(stats, "results.json")

@@ -41,8 +41,8 @@ class SpeechTextBrain(EmotionBrain):
     folder are EmotionBrain's; they describe the fused prediction.
     ``wav_augment`` is not applied (the transcript would no longer match).
     ``encoder_lr`` / ``text_encoder_lr`` (optional) give the pre-trained
-    encoders their own learning rate (one Adam, three parameter groups);
-    do not combine them with ``lr_annealing``, which sets one rate for all.
+    encoders their own learning rate (one optimiser, three parameter
+    groups); ``lr_annealing`` scales the three by the same factor.
 
     Example
     -------
@@ -66,29 +66,27 @@ class SpeechTextBrain(EmotionBrain):
     >>> brain.init_optimizers()
     >>> [group["lr"] for group in brain.optimizer.param_groups]
     [0.001, 0.0005, 2e-05]
+    >>> brain.set_learning_rate(5e-4)  # as lr_annealing does
+    >>> [group["lr"] for group in brain.optimizer.param_groups]
+    [0.0005, 0.00025, 1e-05]
     >>> brain.modalities
     'both'
     """
 
-    def init_optimizers(self):
-        """One optimizer; the encoders may have their own learning rate."""
-        groups, special = [], set()
+    def lr_groups(self):
+        """The encoders' own groups, at ``encoder_lr`` / ``text_encoder_lr``
+        (each optional), after EmotionBrain's (see
+        :mod:`~speechbrain_ser.brains.param_groups`)."""
+        groups = super().lr_groups()
         for name in ("encoder", "text_encoder"):
-            lr = getattr(self.hparams, f"{name}_lr", None)
+            lr = getattr(self.hparams, f"{name}_lr")
             if lr is None or name not in self.modules:
                 continue
             params = [
                 p for p in self.modules[name].parameters() if p.requires_grad
             ]
             groups.append({"params": params, "lr": lr})
-            special.update(id(p) for p in params)
-        if not groups:
-            return super().init_optimizers()
-        rest = [p for p in self.modules.parameters() if id(p) not in special]
-        self.optimizer = self.opt_class([{"params": rest}] + groups)
-        self.optimizers_dict = {"opt_class": self.optimizer}
-        if self.checkpointer is not None:
-            self.checkpointer.add_recoverable("optimizer", self.optimizer)
+        return groups
 
     @property
     def modalities(self):
@@ -101,7 +99,7 @@ class SpeechTextBrain(EmotionBrain):
     @property
     def fusion(self):
         """late or learned (used when both modalities are on)."""
-        return getattr(self.hparams, "fusion", "late")
+        return self.hparams.fusion
 
     def text_embedding(self, tokens, lengths):
         """(B, T) padded token ids and relative lengths -> (B, E_t)."""

@@ -98,7 +98,7 @@ class StageEndMixin:
             )
         elif stage == sb.Stage.TEST:
             if loaded is None:
-                counter = getattr(self.hparams, "epoch_counter", None)
+                counter = self.hparams.epoch_counter
                 loaded = getattr(counter, "current", None)
             self.hparams.train_logger.log_stats(
                 stats_meta={"epoch loaded": loaded},

@@ -13,6 +13,7 @@ import torch
 from speechbrain.utils.logger import get_logger
 
 from speechbrain_ser.brains.emotion import EmotionBrain
+from speechbrain_ser.brains.resumable import ResumableBrain
 from speechbrain_ser.brains.stage_end import StageEndMixin
 from speechbrain_ser.data.emotion import emotion_dataio_prep, sort_training_set
 from speechbrain_ser.data.manifest import described_entries
@@ -117,7 +118,7 @@ class TokenwiseStats:
         }
 
 
-class TokenwiseContrastiveBrain(StageEndMixin, sb.Brain):
+class TokenwiseContrastiveBrain(StageEndMixin, ResumableBrain):
     """Tokenwise contrastive pre-training of a speech encoder with a frozen
     BERT-like teacher (Sunder et al., Interspeech 2022, sec. 2).
 
@@ -201,7 +202,7 @@ class TokenwiseContrastiveBrain(StageEndMixin, sb.Brain):
         self.modules.cross_modal.set_cls_query(
             teacher.input_embeddings(ids)[0, 0]
         )
-        layers = getattr(self.hparams, "speech_trainable_layers", None)
+        layers = self.hparams.speech_trainable_layers
         if layers is not None:
             names = train_top_layers(self.modules.speech_encoder, layers)
             logger.info(f"training {len(names)} speech encoder tensors")
@@ -237,7 +238,7 @@ class TokenwiseContrastiveBrain(StageEndMixin, sb.Brain):
         stats["temperature"] = _unwrap(self.modules.loss).temperature.item()
         self.end_stage(stage, stats, epoch)
         if stage == sb.Stage.TEST:
-            protocol = getattr(self.hparams, "protocol", "unspecified")
+            protocol = self.hparams.protocol
             self.write_json({**stats, "protocol": protocol}, "results.json")
 
     def on_recipe_end(self, hparams_file, overrides):
@@ -280,7 +281,7 @@ class TranscriptEmotionBrain(EmotionBrain):
 
     def on_fit_start(self):
         """Moves the teacher to the device, then as EmotionBrain."""
-        if hasattr(self.hparams, "wav_augment"):
+        if self.hparams.wav_augment is not None:
             raise ValueError("TranscriptEmotionBrain has no wav_augment")
         self.hparams.teacher.to(self.device)
         super().on_fit_start()

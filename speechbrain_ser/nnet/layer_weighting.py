@@ -141,3 +141,76 @@ class LayerWeightedHead(torch.nn.Module):
     def forward(self, hiddens, lengths=None):
         """(B, T, L, D) hidden states -> the head's (B, E) embedding."""
         return self.head(self.layer_sum(hiddens), lengths)
+
+
+def learned_layer_sums(modules):
+    """Every :class:`WeightedLayerSum` with learned weights, by name.
+
+    Arguments
+    ---------
+    modules : torch.nn.Module
+        E.g. a Brain's ``modules`` (a DDP wrapper's ``module.`` is left
+        out of the names).
+
+    Returns
+    -------
+    dict
+        ``{"head.layer_sum": WeightedLayerSum, ...}`` for ``layer=
+        "weighted"``; empty without one.
+
+    Example
+    -------
+    >>> from speechbrain_ser.nnet.heads import StatsPoolingMLP
+    >>> modules = torch.nn.ModuleDict(
+    ...     {"head": LayerWeightedHead(StatsPoolingMLP(4, 8), n_layers=3)}
+    ... )
+    >>> list(learned_layer_sums(modules))
+    ['head.layer_sum']
+    >>> [round(w, 3) for w in layer_weights(modules)["head.layer_sum"]]
+    [0.333, 0.333, 0.333]
+    >>> list(layer_weight_logits(modules))
+    ['head.layer_sum.weights']
+    """
+    return {
+        name.replace("module.", ""): module
+        for name, module in modules.named_modules()
+        if isinstance(module, WeightedLayerSum) and module.layer == "weighted"
+    }
+
+
+def layer_weights(modules):
+    """Normalised weights of every learned layer weighting, by name.
+
+    Arguments
+    ---------
+    modules : torch.nn.Module
+        See :func:`learned_layer_sums`.
+
+    Returns
+    -------
+    dict
+        e.g. ``{"head.layer_sum": [0.1, ...]}``; empty without one.
+    """
+    return {
+        name: module.layer_weights()
+        for name, module in learned_layer_sums(modules).items()
+    }
+
+
+def layer_weight_logits(modules):
+    """The learned layer-weight logits, by parameter name.
+
+    Arguments
+    ---------
+    modules : torch.nn.Module
+        See :func:`learned_layer_sums`.
+
+    Returns
+    -------
+    dict
+        ``{"head.layer_sum.weights": Parameter, ...}``; empty without one.
+    """
+    return {
+        f"{name}.weights": module.weights
+        for name, module in learned_layer_sums(modules).items()
+    }

@@ -198,7 +198,7 @@ def test_frozen_encoder_cache_gives_the_same_results(corpus, tmp_path):
         )
         runs[cache] = json.load(open(out / "results.json"))
         if cache:
-            assert len(brain._encoder_cache) == 40  # every utterance, once
+            assert len(brain.encoder_cache) == 40  # every utterance, once
     assert runs[True]["UA"] == runs[False]["UA"]
     for key in ("activation", "valence", "dominance"):
         # equal up to float drift from other padded batch shapes

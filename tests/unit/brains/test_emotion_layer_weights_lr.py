@@ -10,7 +10,10 @@ from speechbrain.utils.checkpoints import Checkpointer
 
 from speechbrain_ser.brains import EmotionBrain
 from speechbrain_ser.nnet.heads import StatsPoolingMLP
-from speechbrain_ser.nnet.layer_weighting import LayerWeightedHead
+from speechbrain_ser.nnet.layer_weighting import (
+    LayerWeightedHead,
+    layer_weight_logits,
+)
 
 HEAD_LR = 1e-3
 N_LAYERS = 4
@@ -86,7 +89,9 @@ def train(brain, steps):
 def test_layer_weight_logits_have_their_own_group():
     brain = make_brain(layer_weights_lr=0.05)
     logits = brain.modules.head.layer_sum.weights
-    assert brain.layer_weight_logits() == {"head.layer_sum.weights": logits}
+    assert layer_weight_logits(brain.modules) == {
+        "head.layer_sum.weights": logits
+    }
     rest, layer_group = brain.optimizer.param_groups
     assert len(layer_group["params"]) == 1
     assert layer_group["params"][0] is logits

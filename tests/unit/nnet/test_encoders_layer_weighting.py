@@ -7,10 +7,12 @@ import pytest
 import torch
 
 from speechbrain_ser.brains import EmotionBrain
+from speechbrain_ser.brains.results import report_layer_weights
 from speechbrain_ser.nnet.heads import StatsPoolingMLP
 from speechbrain_ser.nnet.layer_weighting import (
     LayerWeightedHead,
     WeightedLayerSum,
+    layer_weights,
 )
 
 
@@ -93,8 +95,8 @@ def test_cache_holds_valid_frames_of_every_layer_in_float16(tmp_path):
     wavs, lengths = torch.randn(2, 40), torch.tensor([1.0, 0.5])
     first = brain.encode(wavs, lengths, ids=["a", "b"])
     assert first.shape == (2, 10, 3, 4)
-    cached = brain._encoder_cache
-    assert cached["b"].shape == (5, 3, 4) and cached["b"].dtype == torch.float16
+    cached = brain.encoder_cache.get("b")
+    assert cached.shape == (5, 3, 4) and cached.dtype == torch.float16
     again = brain.encode(torch.zeros(2, 40), lengths, ids=["a", "b"])
     assert encoder.calls == 1
     torch.testing.assert_close(again[0], first[0], atol=1e-2, rtol=1e-3)
@@ -124,17 +126,16 @@ def test_layer_weights_are_reported_after_training(tmp_path):
         brain.modules.head.layer_sum.weights.copy_(
             torch.tensor([0.0, 1.0, 2.0])
         )
-    weights = brain.layer_weights()["head.layer_sum"]
+    weights = layer_weights(brain.modules)["head.layer_sum"]
     assert weights == pytest.approx(
         torch.softmax(torch.arange(3.0), 0).tolist()
     )
     (tmp_path / "results.json").write_text(json.dumps({"UA": 0.5}))
-
-    class Log:
-        save_file = str(tmp_path / "train_log.txt")
-
-    brain.hparams.train_logger = Log()
-    brain.report_layer_weights()
+    report_layer_weights(
+        layer_weights(brain.modules),
+        str(tmp_path),
+        str(tmp_path / "train_log.txt"),
+    )
     results = json.loads((tmp_path / "results.json").read_text())
     assert results["UA"] == 0.5
     assert results["layer_weights"]["head.layer_sum"] == pytest.approx(weights)
