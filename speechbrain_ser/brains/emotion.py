@@ -13,6 +13,7 @@ from speechbrain.dataio.batch import PaddedData
 from speechbrain.utils.epoch_loop import EpochCounterWithStopper
 from speechbrain.utils.logger import get_logger
 
+from speechbrain_ser.brains.augmentation import BatchAugmentation
 from speechbrain_ser.brains.defaults import optional_module
 from speechbrain_ser.brains.encoder_cache import EncoderCache
 from speechbrain_ser.brains.results import (
@@ -65,9 +66,10 @@ class EmotionBrain(StageEndMixin, ResumableBrain):
     (``limit_to_stop`` = patience, ``direction: max``), training stops
     once the score has not improved for that many epochs.
 
-    Augmentation (training batches only; each optional, a SpeechBrain
-    ``Augmenter``; labels are replicated when one concatenates the
-    original batch): ``wav_augment`` on the waveforms (speed
+    Augmentation (training batches only, see
+    :class:`~speechbrain_ser.brains.augmentation.BatchAugmentation`; each
+    optional, a SpeechBrain ``Augmenter``; labels are replicated when one
+    concatenates the original batch): ``wav_augment`` on the waveforms (speed
     perturbation, noise, reverberation), ``fbank_augment`` on the
     features (time/frequency masking of filterbanks), ``frame_augment``
     on the encoder's output frames (masking of the cached features of a
@@ -136,7 +138,7 @@ class EmotionBrain(StageEndMixin, ResumableBrain):
 
     test_checkpoint = {"max_key": "score"}
     selected_epoch = None  # the epoch of the tested checkpoint
-    _augmented = ()  # the augmenters applied to the current batch
+    augmentation = BatchAugmentation()  # the current training batch's
 
     def on_fit_start(self):
         """Freezes the encoder's parameters when asked, then recovers."""
@@ -267,8 +269,8 @@ class EmotionBrain(StageEndMixin, ResumableBrain):
         norm = optional_module(self.modules, "mean_var_norm")
         if norm is not None:
             x = norm(x, lengths)
-        if self._augments(stage, "fbank_augment"):
-            x, lengths = self._augment("fbank_augment", x, lengths)
+        if stage == sb.Stage.TRAIN and self.augmentation.uses("fbank_augment"):
+            x, lengths = self.augmentation.apply("fbank_augment", x, lengths)
         if not self.hparams.freeze_encoder:
             return self.modules.encoder(x, lengths)
         self.modules.encoder.eval()
@@ -283,43 +285,19 @@ class EmotionBrain(StageEndMixin, ResumableBrain):
         batch = batch.to(self.device)
         wavs, lengths = batch.sig
         ids = batch.id
-        self._augmented = []  # the augmenters applied to this batch
-        if self._augments(stage, "wav_augment"):
-            wavs, lengths = self._augment("wav_augment", wavs, lengths)
-        if self._augments(stage, "wav_augment", "fbank_augment"):
+        augmentation = self.augmentation = BatchAugmentation(
+            self.hparams, stage
+        )
+        if augmentation.uses("wav_augment"):
+            wavs, lengths = augmentation.apply("wav_augment", wavs, lengths)
+        if augmentation.uses("wav_augment", "fbank_augment"):
             ids = None  # augmented inputs differ every epoch: no caching
         frames = self.encode(wavs, lengths, ids, stage)
-        if self._augments(stage, "fbank_augment"):  # masking keeps lengths
+        if augmentation.uses("fbank_augment"):  # masking keeps lengths
             lengths = self.hparams.fbank_augment.replicate_labels(lengths)
-        if self._augments(stage, "frame_augment"):
-            frames, lengths = self._augment_frames(frames, lengths)
+        if augmentation.uses("frame_augment"):
+            frames, lengths = augmentation.apply_to_frames(frames, lengths)
         return self.predict(self.modules.head(frames, lengths))
-
-    def _augments(self, stage, *names):
-        """Whether any augmenter of ``names`` applies in ``stage``.
-
-        Augmentation is for training only: valid and test inputs are
-        never changed.
-        """
-        return stage == sb.Stage.TRAIN and any(
-            getattr(self.hparams, name) is not None for name in names
-        )
-
-    def _augment_frames(self, frames, lengths):
-        """``frame_augment`` on (B, T, D) frames, or on (B, T, L, D) hidden
-        states viewed as (B, T, L * D): a time mask then covers every
-        layer, a channel mask a band of one layer."""
-        shape = frames.shape
-        flat = frames.reshape(shape[0], shape[1], -1)
-        flat, lengths = self._augment("frame_augment", flat, lengths)
-        return flat.reshape(flat.shape[0], *shape[1:]), lengths
-
-    def _augment(self, name, x, lengths):
-        """Applies the Augmenter ``name``; notes it for the labels."""
-        augmenter = getattr(self.hparams, name)
-        x, lengths = augmenter(x, lengths)
-        self._augmented.append(augmenter)
-        return x, lengths
 
     def predict(self, embedding):
         """Utterance embeddings -> dict with ``logits`` and/or ``avd``."""
@@ -335,8 +313,7 @@ class EmotionBrain(StageEndMixin, ResumableBrain):
         if isinstance(targets, PaddedData):
             targets = targets.data
         if stage == sb.Stage.TRAIN:
-            for augmenter in self._augmented:
-                targets = augmenter.replicate_labels(targets)
+            targets = self.augmentation.targets(targets)
         return targets
 
     def compute_objectives(self, predictions, batch, stage):

@@ -16,10 +16,11 @@ checked without listing it):
 
 * unused: a top-level key that no other key references (``<key>``) and
   that no file of the chain reads;
-* undefined: a key that the chain reads without a default (not guarded
-  by ``hasattr``, ``getattr(..., default)``, ``.get``, ``in`` or
-  EmotionBrain's ``_augments(stage, "name")``, which tests
-  ``getattr(hparams, name, None)``) and that the YAML does not define.
+* undefined: a key that the chain reads without a default (not one of
+  the Brains' optional keys, whose defaults are listed in
+  ``speechbrain_ser/brains/defaults.py``, nor guarded by ``hasattr``,
+  ``getattr(..., default)``, ``.get`` or ``in``) and that the YAML does
+  not define.
 
 A YAML that is not a recipe (no ``brain_class``: e.g. an Optuna search
 space read by ``speechbrain-ser search``) is listed in ``NOT_RECIPES``
@@ -39,6 +40,8 @@ import re
 import pytest
 import yaml
 from speechbrain.utils.run_opts import RunOptions
+
+from speechbrain_ser.brains.defaults import OPTIONAL_HPARAMS
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 RUN_PY = os.path.join(ROOT, "speechbrain_ser", "run.py")
@@ -311,7 +314,6 @@ _OPTIONAL = [
     r"getattr\(\s*[\w.]*hparams[\w.]*,\s*\"(\w+)\",",
     r"hparams\.get\(\s*\"(\w+)\"",
     r"\"(\w+)\"\s+(?:not\s+)?in\s+[\w.]*hparams",
-    r"\b_augments\(\s*\w+,\s*((?:\"\w+\",?\s*)+)\)",
 ]
 
 
@@ -376,7 +378,8 @@ def key_problems(path):
             problems.append(
                 f"{path}: key {key!r} is not used by {sorted(files)}"
             )
-    required, optional = set(), set()
+    # every Brain is a ResumableBrain, which fills in these defaults
+    required, optional = set(), set(OPTIONAL_HPARAMS)
     for source in readers:
         r, o = reads(source)
         required |= r

@@ -8,6 +8,7 @@ from speechbrain.augment.time_domain import AddNoise
 from speechbrain.dataio.batch import PaddedBatch
 
 from speechbrain_ser.brains import EmotionBrain
+from speechbrain_ser.brains.augmentation import BatchAugmentation
 
 
 class Recorder(torch.nn.Module):
@@ -157,9 +158,9 @@ def test_frame_masks_cover_every_layer_of_hidden_states():
     hiddens = torch.rand(3, 20, 5, 4) + 1
     lengths = torch.ones(3)
     for stage in (sb.Stage.VALID, sb.Stage.TEST):
-        assert not brain._augments(stage, "frame_augment")
-    brain._augmented = []
-    masked, _ = brain._augment_frames(hiddens.clone(), lengths)
+        assert not BatchAugmentation(brain.hparams, stage).uses("frame_augment")
+    augmentation = BatchAugmentation(brain.hparams, sb.Stage.TRAIN)
+    masked, _ = augmentation.apply_to_frames(hiddens.clone(), lengths)
     assert masked.shape == hiddens.shape
     zero = masked == 0
     frame_zero = zero.all(-1)  # (B, T, L)
