@@ -128,8 +128,9 @@ class CPCBrain(StageEndMixin, ResumableBrain):
         return loss
 
     def on_stage_start(self, stage, epoch=None):
-        """Fresh loss and accuracy accumulators."""
-        self.cpc_stats = CPCStats()
+        """Fresh loss and accuracy accumulators (those of the checkpoint
+        when training resumes mid-epoch)."""
+        self.cpc_stats = self.running_stats.start(CPCStats(), stage)
 
     def on_stage_end(self, stage, stage_loss, epoch=None):
         """Logs loss and accuracies per k; checkpoints; writes results."""
@@ -236,9 +237,10 @@ class JointCPCBrain(EmotionBrain):
         return loss + self.hparams.cpc_weight * loss_cpc
 
     def on_stage_start(self, stage, epoch=None):
-        """Fresh outputs and CPC accumulators."""
+        """Fresh outputs and CPC accumulators (see :meth:`CPCBrain.
+        on_stage_start`)."""
         super().on_stage_start(stage, epoch)
-        self.cpc_stats = CPCStats()
+        self.cpc_stats = self.running_stats.start(CPCStats(), stage)
 
     def extra_stats(self):
         """This stage's CPC loss and accuracies."""

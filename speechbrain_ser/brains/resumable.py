@@ -14,6 +14,11 @@ rates (:mod:`~speechbrain_ser.brains.param_groups`).
   the results of the uninterrupted run (with ``num_workers: 0``; worker
   processes draw their own random numbers, e.g. for random crops, and a
   resumed epoch gives them fresh seeds).
+* A Brain's running statistics of the training stage (e.g. the tokenwise
+  retrieval accuracy; SpeechBrain checkpoints only its mean loss) are in
+  intra-epoch checkpoints too (the recoverable ``running_stats``, see
+  :class:`RunningStats`), so that the resumed epoch logs the statistics of
+  the uninterrupted one.
 * Training utterances whose audio fails mid-epoch arrive in a batch's
   ``skipped_ids`` (see
   :func:`speechbrain_ser.data.pipelines.collate_skipping_failed`); they
@@ -104,6 +109,58 @@ class RandomState:
         self.skipped_files.update(state["skipped_files"])
 
 
+@register_checkpoint_hooks
+class RunningStats:
+    """Checkpoints the running statistics of the current stage, and gives
+    them back to the training stage of a run resumed mid-epoch.
+
+    A Brain starts each stage's accumulator (any object whose state is its
+    attributes: numbers and lists) with :meth:`start`.
+
+    Example
+    -------
+    >>> import tempfile, types
+    >>> path = tempfile.mktemp()
+    >>> running = RunningStats()
+    >>> stats = running.start(types.SimpleNamespace(loss=0.0), sb.Stage.TRAIN)
+    >>> stats.loss += 2.5
+    >>> running.save(path)
+    >>> resumed = RunningStats()
+    >>> resumed.load(path, end_of_epoch=False)  # an intra-epoch checkpoint
+    >>> resumed.start(types.SimpleNamespace(loss=0.0), sb.Stage.TRAIN).loss
+    2.5
+    >>> resumed.start(types.SimpleNamespace(loss=0.0), sb.Stage.VALID).loss
+    0.0
+    """
+
+    def __init__(self):
+        self.current = None
+        self.resumed = None
+
+    def start(self, stats, stage):
+        """Makes ``stats`` the stage's accumulator and returns it; in the
+        training stage of a run resumed mid-epoch, with the checkpoint's
+        state."""
+        if stage == sb.Stage.TRAIN and self.resumed is not None:
+            vars(stats).update(self.resumed)
+        self.resumed = None
+        self.current = stats
+        return stats
+
+    @mark_as_saver
+    def save(self, path):
+        """Saves the current accumulator's attributes."""
+        torch.save({} if self.current is None else vars(self.current), path)
+
+    @mark_as_loader
+    def load(self, path, end_of_epoch=True):
+        """Keeps an intra-epoch checkpoint's statistics for :meth:`start`
+        (an end-of-epoch checkpoint's stage is over)."""
+        self.resumed = None
+        if not end_of_epoch:
+            self.resumed = torch.load(path, weights_only=True)
+
+
 class ResumableBrain(ParamGroupsMixin, sb.Brain):
     """``sb.Brain`` with exact resume and skipped-file counting (see the
     module docstring); the base of every Brain in this package.
@@ -154,9 +211,13 @@ class ResumableBrain(ParamGroupsMixin, sb.Brain):
             modules, opt_class, with_defaults(hparams), run_opts, checkpointer
         )
         self.skipped_files = set()
+        self.running_stats = RunningStats()
         if self.checkpointer is not None:
             self.checkpointer.add_recoverable(
                 "random_state", RandomState(self.skipped_files)
+            )
+            self.checkpointer.add_recoverable(  # absent from older runs
+                "running_stats", self.running_stats, optional_load=True
             )
 
     def make_dataloader(self, dataset, stage, *args, **loader_kwargs):

@@ -229,8 +229,9 @@ class TokenwiseContrastiveBrain(StageEndMixin, ResumableBrain):
         return loss
 
     def on_stage_start(self, stage, epoch=None):
-        """Fresh loss and accuracy accumulators."""
-        self.tokenwise_stats = TokenwiseStats()
+        """Fresh loss and accuracy accumulators (those of the checkpoint
+        when training resumes mid-epoch)."""
+        self.tokenwise_stats = self.running_stats.start(TokenwiseStats(), stage)
 
     def on_stage_end(self, stage, stage_loss, epoch=None):
         """Logs loss and retrieval accuracy; checkpoints; writes results."""
