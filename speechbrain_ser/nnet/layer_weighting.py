@@ -190,6 +190,15 @@ def layer_weights(modules):
     -------
     dict
         e.g. ``{"head.layer_sum": [0.1, ...]}``; empty without one.
+
+    Example
+    -------
+    >>> from speechbrain_ser.nnet.heads import StatsPoolingMLP
+    >>> modules = torch.nn.ModuleDict(
+    ...     {"head": LayerWeightedHead(StatsPoolingMLP(4, 8), n_layers=2)}
+    ... )
+    >>> layer_weights(modules)
+    {'head.layer_sum': [0.5, 0.5]}
     """
     return {
         name: module.layer_weights()
@@ -209,6 +218,16 @@ def layer_weight_logits(modules):
     -------
     dict
         ``{"head.layer_sum.weights": Parameter, ...}``; empty without one.
+
+    Example
+    -------
+    >>> from speechbrain_ser.nnet.heads import StatsPoolingMLP
+    >>> modules = torch.nn.ModuleDict(
+    ...     {"head": LayerWeightedHead(StatsPoolingMLP(4, 8), n_layers=2)}
+    ... )
+    >>> logits = layer_weight_logits(modules)
+    >>> list(logits), logits["head.layer_sum.weights"].shape
+    (['head.layer_sum.weights'], torch.Size([2]))
     """
     return {
         f"{name}.weights": module.weights
