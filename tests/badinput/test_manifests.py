@@ -8,12 +8,9 @@ import numpy as np
 import pytest
 import speechbrain as sb
 
+from speechbrain_ser.data.audio_checks import AudioCheckCache
 from speechbrain_ser.data.emotion import fitted_label_encoder
-from speechbrain_ser.data.validation import (
-    AudioCheckCache,
-    ManifestError,
-    validate_manifests,
-)
+from speechbrain_ser.data.validation import ManifestError, validate_manifests
 from tests.badinput.corpus import make_corpus, manifest_path, write_manifests
 
 

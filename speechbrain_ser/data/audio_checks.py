@@ -1,0 +1,172 @@
+"""Audio checks before training: header reads, full decoding, a cache.
+
+:func:`decode_audio` decodes a file block by block (truncation, NaN or
+infinite samples); :class:`AudioCheckCache` keeps each file's result in a
+JSON file keyed on its path, size and modification time, so a second run
+does not decode the corpus again. Used by
+:mod:`speechbrain_ser.data.validation`.
+
+Authors
+ * speechbrain-ser developers 2026
+"""
+
+import json
+import os
+
+import soundfile
+from speechbrain.utils.logger import get_logger
+
+from speechbrain_ser.data.audio import AudioError, audio_info
+
+logger = get_logger(__name__)
+
+DECODE_BLOCK = 1 << 18  # samples decoded at a time (bounded memory)
+
+
+class AudioCheckCache:
+    """Audio check results kept in a JSON file between runs.
+
+    An entry is reused while the file's size and modification time are
+    unchanged.
+
+    Arguments
+    ---------
+    path : str, optional
+        The cache file; None keeps results in memory only.
+
+    Example
+    -------
+    >>> import tempfile, numpy as np, soundfile
+    >>> wav = tempfile.mktemp(suffix=".wav")
+    >>> soundfile.write(wav, np.zeros(1600), 16000)
+    >>> cache = AudioCheckCache(tempfile.mktemp(suffix=".json"))
+    >>> cache.check(wav, decode=True)
+    (0.1, None)
+    >>> cache.save()
+    >>> AudioCheckCache(cache.path).lookup(wav, decode=True)
+    {'duration': 0.1, 'error': None, 'decoded': True}
+    """
+
+    def __init__(self, path=None):
+        self.path = path
+        self.results = {}
+        self.hits = 0
+        if path and os.path.isfile(path):
+            try:
+                with open(path, encoding="utf-8") as fin:
+                    self.results = json.load(fin)
+            except (OSError, ValueError):
+                logger.warning(f"{path}: unreadable audio check cache; redone")
+
+    @staticmethod
+    def _stamp(path):
+        stat = os.stat(path)
+        return [stat.st_size, stat.st_mtime_ns]
+
+    def lookup(self, path, decode):
+        """The cached result of a check at least as deep, or None."""
+        key = os.path.abspath(path)
+        cached = self.results.get(key)
+        if cached is None or not os.path.isfile(path):
+            return None
+        if cached["stamp"] != self._stamp(path):
+            return None
+        if decode and not cached["decoded"] and cached["error"] is None:
+            return None
+        return {k: cached[k] for k in ("duration", "error", "decoded")}
+
+    def check(self, path, decode):
+        """(duration in s or None, error message or None) of one file.
+
+        Arguments
+        ---------
+        path : str
+            Audio file.
+        decode : bool
+            Decode every sample (truncation, NaN); else read the header.
+        """
+        cached = self.lookup(path, decode)
+        if cached is not None:
+            self.hits += 1
+            return cached["duration"], cached["error"]
+        duration, error = None, None
+        try:
+            duration = round(audio_info(path)[0], 4)
+            if decode:
+                decode_audio(path)
+        except AudioError as problem:
+            error = str(problem)
+        if os.path.isfile(path):
+            self.results[os.path.abspath(path)] = {
+                "stamp": self._stamp(path),
+                "duration": duration,
+                "error": error,
+                "decoded": decode,
+            }
+        return duration, error
+
+    def save(self):
+        """Writes the cache file (atomically); silently skipped if the
+        folder is not writable."""
+        if not self.path:
+            return
+        tmp = f"{self.path}.{os.getpid()}.tmp"
+        try:
+            with open(tmp, "w", encoding="utf-8") as fout:
+                json.dump(self.results, fout, allow_nan=False)
+            os.replace(tmp, self.path)
+        except OSError as error:
+            logger.info(f"audio check cache not written ({error})")
+
+
+def decode_audio(path):
+    """Decodes every sample of an audio file, block by block.
+
+    Arguments
+    ---------
+    path : str
+        Audio file.
+
+    Returns
+    -------
+    int
+        The number of samples per channel.
+
+    Raises
+    ------
+    AudioError
+        If decoding fails (e.g. a truncated FLAC), gives fewer samples
+        than the header says, or finds NaN or infinite samples.
+
+    Example
+    -------
+    >>> import tempfile, numpy as np, soundfile
+    >>> path = tempfile.mktemp(suffix=".wav")
+    >>> soundfile.write(path, np.array([0.0, np.nan]), 16000, subtype="FLOAT")
+    >>> decode_audio(path)
+    Traceback (most recent call last):
+    ...
+    speechbrain_ser.data.audio.AudioError: ...wav: sample 1 is NaN or infinite
+    """
+    expected = soundfile.info(path).frames
+    decoded = 0
+    try:
+        for block in soundfile.blocks(
+            path, blocksize=DECODE_BLOCK, dtype="float32", always_2d=True
+        ):
+            bad = ~(block == block) | (abs(block) == float("inf"))
+            if bad.any():
+                first = decoded + int(bad.any(axis=1).argmax())
+                raise AudioError(f"{path}: sample {first} is NaN or infinite")
+            decoded += len(block)
+    except (RuntimeError, soundfile.SoundFileError) as error:
+        raise AudioError(
+            f"{path}: cannot be decoded after sample {decoded} of "
+            f"{expected} ({error}); the file is probably truncated"
+        ) from None
+    if decoded < expected:
+        raise AudioError(
+            f"{path}: the header says {expected} samples but only {decoded} "
+            "could be decoded; the file is probably truncated"
+        )
+    return decoded
