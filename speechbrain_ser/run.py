@@ -20,7 +20,9 @@ The YAML names everything that differs between recipes:
 
 Before the datasets are built, the manifests and their audio are checked
 once (:func:`speechbrain_ser.data.validation.validate_recipe_data`), so
-that bad data stops the run before the first training step.
+that bad data stops the run before the first training step. Every
+Brain's checkpointer is made atomic
+(:mod:`speechbrain_ser.brains.checkpoints`).
 
 Authors
  * speechbrain-ser developers 2026
@@ -32,6 +34,7 @@ import speechbrain as sb
 from hyperpyyaml import load_hyperpyyaml
 from speechbrain.utils.distributed import run_on_main
 
+from speechbrain_ser.brains.checkpoints import atomic_checkpointer
 from speechbrain_ser.data.batching import dynamic_batch_loader_options
 from speechbrain_ser.data.validation import validate_recipe_data
 
@@ -117,7 +120,7 @@ def run_recipe(argv):
         opt_class=hparams["opt_class"],
         hparams=hparams,
         run_opts=run_opts,
-        checkpointer=hparams["checkpointer"],
+        checkpointer=atomic_checkpointer(hparams["checkpointer"]),
     )
     brain.fit(
         brain.hparams.epoch_counter,

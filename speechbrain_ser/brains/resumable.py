@@ -24,6 +24,10 @@ rates (:mod:`~speechbrain_ser.brains.param_groups`).
   :func:`speechbrain_ser.data.pipelines.collate_skipping_failed`); they
   are logged and counted in :attr:`ResumableBrain.skipped_files`, which is
   checkpointed too.
+* The checkpointer is made atomic
+  (:func:`speechbrain_ser.brains.checkpoints.atomic_checkpointer`): a
+  checkpoint becomes visible only when complete, and recovery moves
+  incomplete checkpoint folders to ``save/incomplete/``.
 
 Authors
  * speechbrain-ser developers 2026
@@ -41,6 +45,7 @@ from speechbrain.utils.checkpoints import (
 )
 from speechbrain.utils.logger import get_logger
 
+from speechbrain_ser.brains.checkpoints import atomic_checkpointer
 from speechbrain_ser.brains.defaults import with_defaults
 from speechbrain_ser.brains.param_groups import ParamGroupsMixin
 
@@ -191,6 +196,8 @@ class ResumableBrain(ParamGroupsMixin, sb.Brain):
     ... )
     >>> "random_state" in brain.checkpointer.recoverables
     True
+    >>> type(brain.checkpointer).__name__
+    'AtomicCheckpointer'
     >>> brain.fit_batch(SkippedBatch(["u1"]))  # nothing readable: no step
     tensor(0.)
     >>> brain.skipped_files
@@ -212,6 +219,7 @@ class ResumableBrain(ParamGroupsMixin, sb.Brain):
         )
         self.skipped_files = set()
         self.running_stats = RunningStats()
+        self.checkpointer = atomic_checkpointer(self.checkpointer)
         if self.checkpointer is not None:
             self.checkpointer.add_recoverable(
                 "random_state", RandomState(self.skipped_files)
