@@ -22,7 +22,9 @@ Before the datasets are built, the manifests and their audio are checked
 once (:func:`speechbrain_ser.data.validation.validate_recipe_data`), so
 that bad data stops the run before the first training step. Every
 Brain's checkpointer is made atomic
-(:mod:`speechbrain_ser.brains.checkpoints`).
+(:mod:`speechbrain_ser.brains.checkpoints`), and the output folder is
+locked for the run (:mod:`speechbrain_ser.run_lock`): a second run into
+the same folder stops at once.
 
 Authors
  * speechbrain-ser developers 2026
@@ -37,6 +39,7 @@ from speechbrain.utils.distributed import run_on_main
 from speechbrain_ser.brains.checkpoints import atomic_checkpointer
 from speechbrain_ser.data.batching import dynamic_batch_loader_options
 from speechbrain_ser.data.validation import validate_recipe_data
+from speechbrain_ser.run_lock import RunLock
 
 
 def run_recipe(argv):
@@ -97,6 +100,12 @@ def run_recipe(argv):
     hparams_file, run_opts, overrides = sb.parse_arguments(argv)
     with open(hparams_file, encoding="utf-8") as fin:
         hparams = load_hyperpyyaml(fin, overrides)
+    with RunLock(hparams["output_folder"]):
+        return _train_and_test(hparams_file, hparams, run_opts, overrides)
+
+
+def _train_and_test(hparams_file, hparams, run_opts, overrides):
+    """The body of :func:`run_recipe`, run under the output folder's lock."""
     sb.utils.distributed.ddp_init_group(run_opts)
     sb.create_experiment_directory(
         experiment_directory=hparams["output_folder"],

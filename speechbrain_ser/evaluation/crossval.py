@@ -48,6 +48,7 @@ import speechbrain as sb
 from speechbrain.utils.logger import get_logger
 
 from speechbrain_ser.metrics import ccc_report, classification_report
+from speechbrain_ser.run_lock import RunLock
 from speechbrain_ser.strict_json import write_json
 
 logger = get_logger(__name__)
@@ -653,6 +654,12 @@ def main(argv=None):
     exit status 0
     """
     args, overrides = build_parser().parse_known_args(argv)
+    with RunLock(args.output_folder):  # one cross-validation per folder
+        return _crossval(args, overrides)
+
+
+def _crossval(args, overrides):
+    """The body of :func:`main`, run under the output folder's lock."""
     baselines = args.baseline
     if baselines is not None and not baselines:
         baselines = ["fbank"]

@@ -51,6 +51,7 @@ from speechbrain_ser.evaluation.crossval import (
     read_hparams_values,
 )
 from speechbrain_ser.plotting import read_train_log
+from speechbrain_ser.run_lock import RunLock
 
 logger = get_logger(__name__)
 
@@ -735,7 +736,6 @@ def main(argv=None):
     usage: speechbrain-ser search ...
     exit status 0
     """
-    import optuna
 
     argv = list(sys.argv[1:] if argv is None else argv)
     if "--" in argv:
@@ -761,6 +761,14 @@ def main(argv=None):
         if valid_key and valid_key.lower() == "none":
             valid_key = None
         folds = fold_overrides(args.fold_key, fold_list, valid_key)
+    with RunLock(args.study_folder):  # one search process per folder
+        return _search(args, space, overrides, folds)
+
+
+def _search(args, space, overrides, folds):
+    """The study part of :func:`main`, run under the folder's lock."""
+    import optuna
+
     study = open_study(args.study_folder, space, args.study_name, args.seed)
     # `kill <pid>` stops the running trial's train.py too (see
     # train_and_watch); the trial is queued again on the next call.

@@ -24,6 +24,7 @@ from speechbrain_ser.data.audio import AudioError, audio_info, read_audio
 from speechbrain_ser.data.batching import pad_right_batch
 from speechbrain_ser.data.manifest import read_manifest
 from speechbrain_ser.metrics import AVD_NAMES
+from speechbrain_ser.run_lock import RunLock
 from speechbrain_ser.strict_json import dumps
 
 logger = get_logger(__name__)
@@ -400,7 +401,10 @@ def result_rows(recognizer, paths, outputs):
 class ResultWriter:
     """Appends results as JSON lines, or as CSV rows for a ``.csv`` path.
 
-    Without a path, JSON lines go to standard output.
+    Without a path, JSON lines go to standard output. A file is locked
+    while it is written (``<output>.lock``, see
+    :class:`speechbrain_ser.run_lock.RunLock`): a second writer stops at
+    once with :class:`~speechbrain_ser.run_lock.RunLockedError`.
 
     Arguments
     ---------
@@ -425,9 +429,13 @@ class ResultWriter:
         self.csv = bool(output) and output.lower().endswith(".csv")
         self.stream = None
         self.writer = None
+        self.lock = None
 
     def __enter__(self):
         if self.output:
+            self.lock = RunLock(
+                self.output, "--output file", is_file=True, main_only=False
+            ).acquire()
             new = not os.path.isfile(self.output)
             self.stream = open(self.output, "a", encoding="utf-8", newline="")
             self.new = new or os.path.getsize(self.output) == 0
@@ -464,6 +472,8 @@ class ResultWriter:
     def __exit__(self, *exc):
         if self.stream is not None:
             self.stream.close()
+        if self.lock is not None:
+            self.lock.release()
 
 
 def predict_corpus(
@@ -530,12 +540,16 @@ def predict_corpus(
     from tqdm import tqdm
 
     files = expand_inputs(inputs)
-    done = done_files(output)
-    todo = [path for path in files if path not in done]
-    counts = {"predicted": 0, "errors": 0, "skipped": len(files) - len(todo)}
-    durations, short, long_files = {}, [], []
-    bar = tqdm(total=len(todo), disable=not progress, unit="file")
-    with ResultWriter(output) as writer:
+    with ResultWriter(output) as writer:  # locks the output first
+        done = done_files(output)
+        todo = [path for path in files if path not in done]
+        counts = {
+            "predicted": 0,
+            "errors": 0,
+            "skipped": len(files) - len(todo),
+        }
+        durations, short, long_files = {}, [], []
+        bar = tqdm(total=len(todo), disable=not progress, unit="file")
 
         def emit(row):
             """Counts ``row`` (error or prediction), writes it and ticks the bar."""
