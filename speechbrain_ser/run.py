@@ -38,7 +38,7 @@ from speechbrain.utils.distributed import run_on_main
 
 from speechbrain_ser.brains.checkpoints import atomic_checkpointer
 from speechbrain_ser.data.batching import dynamic_batch_loader_options
-from speechbrain_ser.data.validation import validate_recipe_data
+from speechbrain_ser.data.validation import validate_recipe_data, without_ids
 from speechbrain_ser.run_lock import RunLock
 
 
@@ -117,8 +117,10 @@ def _train_and_test(hparams_file, hparams, run_opts, overrides):
     if hparams.get("pretrainer") is not None:  # e.g. an encoder to fine-tune
         run_on_main(hparams["pretrainer"].collect_files)
         hparams["pretrainer"].load_collected()
-    run_on_main(validate_recipe_data, args=[hparams])
+    checked = run_on_main(validate_recipe_data, args=[hparams]) or {}
+    left_out = checked.get("train_left_out", [])  # truncated audio
     datasets, extras = hparams["dataio_prep"](hparams)
+    datasets["train"] = without_ids(datasets["train"], left_out)
     hparams.update(extras)
     if hparams.get("dynamic_batching"):
         hparams["train_dataloader_options"] = dynamic_batch_loader_options(
@@ -131,6 +133,8 @@ def _train_and_test(hparams_file, hparams, run_opts, overrides):
         run_opts=run_opts,
         checkpointer=atomic_checkpointer(hparams["checkpointer"]),
     )
+    if left_out and hasattr(brain, "skipped_files"):  # counted as skipped
+        brain.skipped_files.update(left_out)
     brain.fit(
         brain.hparams.epoch_counter,
         datasets["train"],

@@ -12,6 +12,7 @@ Authors
 
 import json
 import os
+import struct
 
 import soundfile
 from speechbrain.utils.logger import get_logger
@@ -21,6 +22,9 @@ from speechbrain_ser.data.audio import AudioError, audio_info
 logger = get_logger(__name__)
 
 DECODE_BLOCK = 1 << 18  # samples decoded at a time (bounded memory)
+FIELDS = ("duration", "error", "decoded", "truncated")
+# WAV data sizes that streaming writers leave in the header (unknown size)
+UNKNOWN_WAV_SIZES = (0, 0xFFFFFFFF)
 
 
 class AudioCheckCache:
@@ -44,7 +48,7 @@ class AudioCheckCache:
     (0.1, None)
     >>> cache.save()
     >>> AudioCheckCache(cache.path).lookup(wav, decode=True)
-    {'duration': 0.1, 'error': None, 'decoded': True}
+    {'duration': 0.1, 'error': None, 'decoded': True, 'truncated': None}
     """
 
     def __init__(self, path=None):
@@ -73,7 +77,9 @@ class AudioCheckCache:
             return None
         if decode and not cached["decoded"] and cached["error"] is None:
             return None
-        return {k: cached[k] for k in ("duration", "error", "decoded")}
+        if "truncated" not in cached:  # written before the WAV header check
+            return None
+        return {k: cached[k] for k in FIELDS}
 
     def check(self, path, decode):
         """(duration in s or None, error message or None) of one file.
@@ -84,26 +90,57 @@ class AudioCheckCache:
             Audio file.
         decode : bool
             Decode every sample (truncation, NaN); else read the header.
+
+        Returns
+        -------
+        tuple
+        """
+        result = self.check_file(path, decode)
+        return result["duration"], result["error"]
+
+    def check_file(self, path, decode):
+        """The full result of one file's check.
+
+        Arguments
+        ---------
+        path : str
+            Audio file.
+        decode : bool
+            Decode every sample (truncation, NaN); else read the header.
+
+        Returns
+        -------
+        dict
+            ``duration`` (s, from the header; None if unreadable),
+            ``error`` (None if usable), ``decoded``, and ``truncated``:
+            :func:`wav_truncation`'s message for a WAV whose header claims
+            more audio than the file holds (the file stays usable: its
+            remaining samples read fine).
         """
         cached = self.lookup(path, decode)
         if cached is not None:
             self.hits += 1
-            return cached["duration"], cached["error"]
-        duration, error = None, None
+            return cached
+        duration, error, truncated = None, None, None
         try:
             duration = round(audio_info(path)[0], 4)
+            truncated = wav_truncation(path)
             if decode:
                 decode_audio(path)
         except AudioError as problem:
             error = str(problem)
+        result = {
+            "duration": duration,
+            "error": error,
+            "decoded": decode,
+            "truncated": truncated,
+        }
         if os.path.isfile(path):
             self.results[os.path.abspath(path)] = {
                 "stamp": self._stamp(path),
-                "duration": duration,
-                "error": error,
-                "decoded": decode,
+                **result,
             }
-        return duration, error
+        return result
 
     def save(self):
         """Writes the cache file (atomically); silently skipped if the
@@ -170,3 +207,72 @@ def decode_audio(path):
             "could be decoded; the file is probably truncated"
         )
     return decoded
+
+
+def wav_truncation(path):
+    """A message when a WAV header claims more audio than the file holds.
+
+    libsndfile reads such a file without complaint and reports the frames
+    actually present, so a WAV cut short (e.g. by an interrupted copy)
+    would silently be used at its shorter length; this reads the RIFF
+    chunks itself. Other formats, RF64 and streaming WAVs (data size 0 or
+    0xFFFFFFFF in the header) give None.
+
+    Arguments
+    ---------
+    path : str
+        Audio file.
+
+    Returns
+    -------
+    str or None
+
+    Example
+    -------
+    >>> import tempfile, numpy as np, soundfile
+    >>> path = tempfile.mktemp(suffix=".wav")
+    >>> soundfile.write(path, np.zeros(16000), 16000)
+    >>> wav_truncation(path) is None
+    True
+    >>> os.truncate(path, 44 + 2 * 4000)  # 16-bit samples after 44 bytes
+    >>> print(wav_truncation(path).split(": ", 1)[1])
+    the WAV header says 16000 samples (1.0 s) but the file holds only 4000 (0.25 s); the file is truncated
+    """
+    try:
+        with open(path, "rb") as fin:
+            size = os.fstat(fin.fileno()).st_size
+            head = fin.read(12)
+            if len(head) < 12 or head[:4] != b"RIFF" or head[8:] != b"WAVE":
+                return None
+            rate = block_align = None
+            while True:
+                chunk = fin.read(8)
+                if len(chunk) < 8:
+                    return None
+                name, length = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+                if name == b"fmt ":
+                    fmt = fin.read(length)
+                    if len(fmt) >= 14:
+                        rate = struct.unpack("<I", fmt[4:8])[0]
+                        block_align = struct.unpack("<H", fmt[12:14])[0]
+                    fin.seek(length % 2, os.SEEK_CUR)
+                elif name == b"data":
+                    held = size - fin.tell()
+                    if length in UNKNOWN_WAV_SIZES or held >= length:
+                        return None
+                    break
+                else:
+                    fin.seek(length + length % 2, os.SEEK_CUR)
+    except OSError:
+        return None
+    if not rate or not block_align:
+        return (
+            f"{path}: the WAV header says {length} bytes of audio but the "
+            f"file holds only {held}; the file is truncated"
+        )
+    claimed, frames = length // block_align, held // block_align
+    return (
+        f"{path}: the WAV header says {claimed} samples "
+        f"({round(claimed / rate, 4)} s) but the file holds only {frames} "
+        f"({round(frames / rate, 4)} s); the file is truncated"
+    )

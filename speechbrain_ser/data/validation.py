@@ -17,7 +17,12 @@ utterance id:
 * audio: every training file's header is read (missing, unreadable,
   empty files), valid and test files are decoded in full (truncated
   files, NaN or infinite samples), and no file may be shorter than
-  ``min_duration`` seconds.
+  ``min_duration`` seconds;
+* truncation: a file whose real length differs from the manifest's
+  ``duration`` by more than 50 ms and 2 % (:data:`DURATION_TOLERANCE`),
+  or a WAV whose header claims more samples than the file holds
+  (libsndfile reads the rest silently), is an error in valid/test and is
+  left out of training (logged and counted) in train.
 
 Audio results are cached in ``audio_check_cache`` (a JSON file keyed on
 the file's path, size and modification time; see
@@ -54,6 +59,9 @@ DEFAULT_MIN_DURATION = 0.1
 DEFAULT_DECODE_SPLITS = ("valid", "test")
 # Problems listed in full in one error; the rest are counted.
 MAX_LISTED = 20
+# (seconds, fraction): a file's real length may differ from the manifest's
+# duration by the larger of the two (rounding, resampled copies).
+DURATION_TOLERANCE = (0.05, 0.02)
 
 
 class ManifestError(ValueError):
@@ -270,7 +278,8 @@ def validate_manifests(
     -------
     dict
         Counts: ``utterances``, ``files_checked``, ``files_decoded``,
-        ``cache_hits`` and ``seconds`` taken.
+        ``cache_hits``, ``seconds`` taken, and ``train_left_out``: the
+        training ids whose audio is truncated (see :func:`without_ids`).
 
     Raises
     ------
@@ -325,12 +334,22 @@ def validate_manifests(
         for uid, entry in entries.items()
         if isinstance(entry, dict) and isinstance(entry.get("wav"), str)
     ]
+    truncated = {}
     for split, uid, wav in tqdm(files, desc="checking audio", leave=False):
         decode = split in decode_splits
-        duration, error = cache.check(wav, decode)
+        result = cache.check_file(wav, decode)
+        duration, error = result["duration"], result["error"]
         counts["files_checked"] += 1
         counts["files_decoded"] += decode
         where = f"{paths[split]}: utterance {uid!r}"
+        if not error:
+            cut = result["truncated"] or duration_mismatch(
+                wav, duration, manifests[split][uid].get("duration")
+            )
+            if cut and split == "train":  # left out, as unreadable ones are
+                truncated[uid] = cut
+                continue
+            error = cut
         if error:
             problems.append(f"{where}: {error}")
         elif min_duration and duration < min_duration:
@@ -348,12 +367,55 @@ def validate_manifests(
             f"training:\n  {listed}"
             + (f"\n  ... and {more} more" if more > 0 else "")
         )
+    if truncated:
+        logger.warning(
+            f"{len(truncated)} training utterance(s) left out, their audio "
+            "is shorter than the manifest says:\n  "
+            + "\n  ".join(f"{uid}: {why}" for uid, why in truncated.items())
+        )
     counts.update(
         utterances=len(files),
         cache_hits=cache.hits,
         seconds=round(time.time() - start, 3),
+        train_left_out=sorted(truncated),
     )
     return counts
+
+
+def duration_mismatch(wav, real, stated):
+    """A message when a file's real length differs from the manifest's
+    ``duration`` by more than :data:`DURATION_TOLERANCE` (None if not).
+
+    Arguments
+    ---------
+    wav : str
+        The audio path (for the message).
+    real : float
+        Seconds, from the file's header.
+    stated : float or None
+        The manifest's ``duration`` (None or not a number: no check).
+
+    Returns
+    -------
+    str or None
+
+    Example
+    -------
+    >>> print(duration_mismatch("a.wav", 0.6, 2.42))
+    a.wav: lasts 0.6 s but the manifest says duration=2.42 s (more than 50 ms and 2% apart); the file is probably truncated, or the manifest is out of date
+    >>> duration_mismatch("a.wav", 2.41, 2.42) is None
+    True
+    """
+    if real is None or not _is_number(stated) or not math.isfinite(stated):
+        return None
+    absolute, relative = DURATION_TOLERANCE
+    if abs(real - stated) <= max(absolute, relative * stated):
+        return None
+    return (
+        f"{wav}: lasts {real} s but the manifest says duration={stated} s "
+        f"(more than {absolute * 1000:.0f} ms and {relative:.0%} apart); the "
+        "file is probably truncated, or the manifest is out of date"
+    )
 
 
 def _split_problems(paths, manifests, data_folder, task, n_classes):
@@ -477,3 +539,33 @@ def validate_recipe_data(hparams):
         f"from {cache_file}, in {counts['seconds']} s"
     )
     return counts
+
+
+def without_ids(dataset, ids):
+    """A dataset without the utterances ``ids`` (order kept).
+
+    Arguments
+    ---------
+    dataset : speechbrain.dataio.dataset.DynamicItemDataset
+        E.g. the training set.
+    ids : collection of str
+        Utterance ids to leave out (e.g. ``train_left_out`` of
+        :func:`validate_manifests`).
+
+    Returns
+    -------
+    DynamicItemDataset
+        ``dataset`` itself when ``ids`` is empty or the dataset cannot be
+        filtered.
+
+    Example
+    -------
+    >>> from speechbrain.dataio.dataset import DynamicItemDataset
+    >>> data = DynamicItemDataset({"a": {"x": 1}, "b": {"x": 2}, "c": {"x": 3}})
+    >>> without_ids(data, {"b"}).data_ids
+    ['a', 'c']
+    """
+    ids = set(ids)
+    if not ids or not hasattr(dataset, "filtered_sorted"):
+        return dataset
+    return dataset.filtered_sorted(key_test={"id": lambda uid: uid not in ids})

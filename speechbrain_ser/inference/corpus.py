@@ -5,7 +5,9 @@ audio), glob patterns and JSON manifests, reads the audio in worker
 processes, groups clips of similar length into batches bounded by total
 duration, and writes one JSON line (or CSV row) per file. Files already in
 the output are skipped, so a killed run continues where it stopped. A bad
-file gives an error line, never a stop. :func:`segment_bounds` and
+file gives an error line, never a stop; a WAV cut short (its header
+claims more samples than it holds) is predicted on what is left, with a
+``"warning"`` in its line. :func:`segment_bounds` and
 :func:`predict_segments` give predictions over time for long recordings.
 
 Authors
@@ -21,6 +23,7 @@ import torch
 from speechbrain.utils.logger import get_logger
 
 from speechbrain_ser.data.audio import AudioError, audio_info, read_audio
+from speechbrain_ser.data.audio_checks import wav_truncation
 from speechbrain_ser.data.batching import pad_right_batch
 from speechbrain_ser.data.manifest import read_manifest
 from speechbrain_ser.metrics import AVD_NAMES
@@ -551,8 +554,12 @@ def predict_corpus(
         durations, short, long_files = {}, [], []
         bar = tqdm(total=len(todo), disable=not progress, unit="file")
 
+        warnings = {}  # path -> why its result is doubtful
+
         def emit(row):
             """Counts ``row`` (error or prediction), writes it and ticks the bar."""
+            if row.get("file") in warnings and "error" not in row:
+                row["warning"] = warnings[row["file"]]
             counts["errors" if "error" in row else "predicted"] += 1
             writer.write(row)
             bar.update(1)
@@ -567,6 +574,9 @@ def predict_corpus(
             except AudioError as error:
                 emit({"file": path, "error": str(error)})
                 continue
+            truncated = wav_truncation(path)
+            if truncated:  # predicted on what is left, and said so
+                warnings[path] = truncated
             if durations[path] < min_duration:
                 emit(
                     {
