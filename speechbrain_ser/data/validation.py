@@ -342,7 +342,8 @@ def validate_manifests(
         counts["files_checked"] += 1
         counts["files_decoded"] += decode
         where = f"{paths[split]}: utterance {uid!r}"
-        if not error:
+        too_short = min_duration and duration and duration < min_duration
+        if not error and not too_short:
             cut = result["truncated"] or duration_mismatch(
                 wav, duration, manifests[split][uid].get("duration")
             )
