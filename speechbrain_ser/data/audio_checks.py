@@ -11,6 +11,7 @@ Authors
 """
 
 import json
+import math
 import os
 import struct
 
@@ -25,6 +26,9 @@ DECODE_BLOCK = 1 << 18  # samples decoded at a time (bounded memory)
 FIELDS = ("duration", "error", "decoded", "truncated")
 # WAV data sizes that streaming writers leave in the header (unknown size)
 UNKNOWN_WAV_SIZES = (0, 0xFFFFFFFF)
+# (seconds, fraction): a file's real length may differ from the manifest's
+# duration by the larger of the two (rounding, resampled copies).
+DURATION_TOLERANCE = (0.05, 0.02)
 
 
 class AudioCheckCache:
@@ -275,4 +279,42 @@ def wav_truncation(path):
         f"{path}: the WAV header says {claimed} samples "
         f"({round(claimed / rate, 4)} s) but the file holds only {frames} "
         f"({round(frames / rate, 4)} s); the file is truncated"
+    )
+
+
+def duration_mismatch(wav, real, stated):
+    """A message when a file's real length differs from the manifest's
+    ``duration`` by more than :data:`DURATION_TOLERANCE` (None if not).
+
+    Arguments
+    ---------
+    wav : str
+        The audio path (for the message).
+    real : float
+        Seconds, from the file's header.
+    stated : float or None
+        The manifest's ``duration`` (None or not a number: no check).
+
+    Returns
+    -------
+    str or None
+
+    Example
+    -------
+    >>> print(duration_mismatch("a.wav", 0.6, 2.42))
+    a.wav: lasts 0.6 s but the manifest says duration=2.42 s (more than 50 ms and 2% apart); the file is probably truncated, or the manifest is out of date
+    >>> duration_mismatch("a.wav", 2.41, 2.42) is None
+    True
+    """
+    if real is None or not isinstance(stated, (int, float)):
+        return None
+    if isinstance(stated, bool) or not math.isfinite(stated):
+        return None
+    absolute, relative = DURATION_TOLERANCE
+    if abs(real - stated) <= max(absolute, relative * stated):
+        return None
+    return (
+        f"{wav}: lasts {real} s but the manifest says duration={stated} s "
+        f"(more than {absolute * 1000:.0f} ms and {relative:.0%} apart); the "
+        "file is probably truncated, or the manifest is out of date"
     )

@@ -12,14 +12,15 @@ utterance id:
   numbers (not strings), finite; AVD inside ``avd_range``;
 * labels: an empty ``emotion``, one outside the YAML's ``labels`` (when
   given), a valid/test label never seen in training, and ``n_classes``
-  against the number of training labels;
+  against the number of training labels, fewer than 2 training labels or
+  a test set of one label (degenerate metrics);
 * leakage: the same id or audio file in two splits;
 * audio: every training file's header is read (missing, unreadable,
   empty files), valid and test files are decoded in full (truncated
   files, NaN or infinite samples), and no file may be shorter than
   ``min_duration`` seconds;
 * truncation: a file whose real length differs from the manifest's
-  ``duration`` by more than 50 ms and 2 % (:data:`DURATION_TOLERANCE`),
+  ``duration`` by more than 50 ms and 2 % (:data:`speechbrain_ser.data.audio_checks.DURATION_TOLERANCE`),
   or a WAV whose header claims more samples than the file holds
   (libsndfile reads the rest silently), is an error in valid/test and is
   left out of training (logged and counted) in train.
@@ -48,7 +49,8 @@ import time
 from speechbrain.utils.logger import get_logger
 from tqdm import tqdm
 
-from speechbrain_ser.data.audio_checks import AudioCheckCache
+from speechbrain_ser.data.audio_checks import AudioCheckCache, duration_mismatch
+from speechbrain_ser.data.split_checks import split_problems, wav_path
 
 logger = get_logger(__name__)
 
@@ -59,9 +61,6 @@ DEFAULT_MIN_DURATION = 0.1
 DEFAULT_DECODE_SPLITS = ("valid", "test")
 # Problems listed in full in one error; the rest are counted.
 MAX_LISTED = 20
-# (seconds, fraction): a file's real length may differ from the manifest's
-# duration by the larger of the two (rounding, resampled copies).
-DURATION_TOLERANCE = (0.05, 0.02)
 
 
 class ManifestError(ValueError):
@@ -233,10 +232,6 @@ def _number_problems(key, value, bounds):
     return []
 
 
-def _wav_path(wav, data_folder):
-    return wav.replace("{data_root}", data_folder) if data_folder else wav
-
-
 def validate_manifests(
     paths,
     data_folder=None,
@@ -325,11 +320,11 @@ def validate_manifests(
         for uid, entry in manifests[split].items():
             for problem in entry_problems(entry, task, avd_range, labels):
                 problems.append(f"{path}: utterance {uid!r}: {problem}")
-    problems += _split_problems(paths, manifests, data_folder, task, n_classes)
+    problems += split_problems(paths, manifests, data_folder, task, n_classes)
     cache = AudioCheckCache(cache_file)
     counts = {"files_checked": 0, "files_decoded": 0}
     files = [
-        (split, uid, _wav_path(entry["wav"], data_folder))
+        (split, uid, wav_path(entry["wav"], data_folder))
         for split, entries in manifests.items()
         for uid, entry in entries.items()
         if isinstance(entry, dict) and isinstance(entry.get("wav"), str)
@@ -381,93 +376,6 @@ def validate_manifests(
         train_left_out=sorted(truncated),
     )
     return counts
-
-
-def duration_mismatch(wav, real, stated):
-    """A message when a file's real length differs from the manifest's
-    ``duration`` by more than :data:`DURATION_TOLERANCE` (None if not).
-
-    Arguments
-    ---------
-    wav : str
-        The audio path (for the message).
-    real : float
-        Seconds, from the file's header.
-    stated : float or None
-        The manifest's ``duration`` (None or not a number: no check).
-
-    Returns
-    -------
-    str or None
-
-    Example
-    -------
-    >>> print(duration_mismatch("a.wav", 0.6, 2.42))
-    a.wav: lasts 0.6 s but the manifest says duration=2.42 s (more than 50 ms and 2% apart); the file is probably truncated, or the manifest is out of date
-    >>> duration_mismatch("a.wav", 2.41, 2.42) is None
-    True
-    """
-    if real is None or not _is_number(stated) or not math.isfinite(stated):
-        return None
-    absolute, relative = DURATION_TOLERANCE
-    if abs(real - stated) <= max(absolute, relative * stated):
-        return None
-    return (
-        f"{wav}: lasts {real} s but the manifest says duration={stated} s "
-        f"(more than {absolute * 1000:.0f} ms and {relative:.0%} apart); the "
-        "file is probably truncated, or the manifest is out of date"
-    )
-
-
-def _split_problems(paths, manifests, data_folder, task, n_classes):
-    """Leakage between splits, unseen labels and the class count."""
-    problems = []
-    owner_of_id, owner_of_wav = {}, {}
-    for split, entries in manifests.items():
-        for uid, entry in entries.items():
-            other = owner_of_id.setdefault(uid, split)
-            if other != split and paths[other] != paths[split]:
-                problems.append(
-                    f"{paths[split]}: utterance {uid!r} is also in "
-                    f"{paths[other]}; the same id in two splits (leakage)"
-                )
-            if not isinstance(entry, dict) or "wav" not in entry:
-                continue
-            wav = os.path.abspath(_wav_path(str(entry["wav"]), data_folder))
-            other_split, other_uid = owner_of_wav.setdefault(wav, (split, uid))
-            if other_split != split and paths[other_split] != paths[split]:
-                problems.append(
-                    f"{paths[split]}: utterance {uid!r} uses {wav}, as "
-                    f"{other_uid!r} in {paths[other_split]} does (leakage)"
-                )
-    if task not in ("classification", "both") or "train" not in manifests:
-        return problems
-    counts = {}
-    for entry in manifests["train"].values():
-        if isinstance(entry, dict) and isinstance(entry.get("emotion"), str):
-            counts[entry["emotion"]] = counts.get(entry["emotion"], 0) + 1
-    for split, entries in manifests.items():
-        if split == "train":
-            continue
-        for uid, entry in entries.items():
-            label = entry.get("emotion") if isinstance(entry, dict) else None
-            if isinstance(label, str) and label.strip() and label not in counts:
-                problems.append(
-                    f"{paths[split]}: utterance {uid!r}: unknown emotion "
-                    f"label {label!r}: it never occurs in {paths['train']} "
-                    f"(which has {sorted(counts)}), so no model learns it"
-                )
-    if n_classes is not None and counts and n_classes != len(counts):
-        by_count = ", ".join(
-            f"{label!r}: {n}"
-            for label, n in sorted(counts.items(), key=lambda x: x[1])
-        )
-        problems.append(
-            f"{paths['train']}: {len(counts)} emotion labels ({by_count}) "
-            f"but the YAML has n_classes={n_classes}; fix the labels or "
-            f"pass --n_classes={len(counts)}"
-        )
-    return problems
 
 
 def validate_recipe_data(hparams):

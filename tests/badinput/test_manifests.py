@@ -246,3 +246,27 @@ def test_stale_label_encoder_with_checkpoints_is_named(tmp_path):
         fitted_label_encoder(
             path, _dataset(["a", "b", "c"]), 3, str(tmp_path / "save")
         )
+
+
+def test_one_class_corpus_refused_before_training(corpus):
+    """Issue 22, item 4: one label in train with --n_classes=1 trained and
+    reported UA = WA = F1 = 1.0."""
+    folder, manifests = corpus
+    for split in manifests:
+        for entry in manifests[split].values():
+            entry["emotion"] = "neutral"
+    write_manifests(str(folder), manifests)
+    with pytest.raises(ManifestError) as error:
+        validate(folder, task="classification", n_classes=1)
+    assert "every training utterance (8) has the label 'neutral'" in str(
+        error.value
+    )
+
+
+def test_one_class_test_set_refused(corpus):
+    folder, manifests = corpus
+    for entry in manifests["test"].values():
+        entry["emotion"] = "sad"
+    write_manifests(str(folder), manifests)
+    with pytest.raises(ManifestError, match="every test utterance has the"):
+        validate(folder)
