@@ -169,6 +169,14 @@ def _predict(args):
                 num_workers=_decoding_workers(args),
                 progress=not args.no_progress,
             )
+            if counts["skipped"]:
+                print(
+                    f"speechbrain-ser predict: resumed: {counts['skipped']} "
+                    f"file(s) were already in {args.output}; "
+                    f"{counts['predicted']} predicted now, "
+                    f"{counts['errors']} error(s)",
+                    file=sys.stderr,
+                )
             return 1 if counts["errors"] else 0
         files = expand_inputs(args.files)
         if args.plot and len(files) != 1:

@@ -62,7 +62,8 @@ def expand_inputs(inputs):
     ``.json`` files are read as manifests; a pattern with ``*``, ``?`` or
     ``[`` is expanded (``**`` recursively). Other paths are kept as they
     are, so a missing file later becomes an error line. Order is kept and
-    duplicates are dropped.
+    duplicates are dropped: two names of one file (``a/x.wav``,
+    ``/abs/a/x.wav``, a link, a manifest entry) keep the first spelling.
 
     Arguments
     ---------
@@ -103,7 +104,10 @@ def expand_inputs(inputs):
             files += sorted(glob.glob(item, recursive=True))
         else:
             files.append(item)
-    return list(dict.fromkeys(files))
+    unique = {}
+    for path in files:
+        unique.setdefault(os.path.realpath(path), path)
+    return list(unique.values())
 
 
 def unmatched_inputs(inputs):
@@ -504,7 +508,9 @@ def predict_corpus(
         Files, folders, globs, manifests (see :func:`expand_inputs`).
     output : str, optional
         JSON-lines file, or CSV when it ends in ``.csv``; files already in
-        it are skipped (resume). Standard output when None.
+        it (matched on their real path) are skipped (resume), and at the
+        end its lines are put in input order (:func:`in_input_order`).
+        Standard output when None (lines in batch order, as they come).
     max_batch_seconds : float
         Bound on batch size x longest clip.
     max_batch_size : int
@@ -544,8 +550,8 @@ def predict_corpus(
 
     files = expand_inputs(inputs)
     with ResultWriter(output) as writer:  # locks the output first
-        done = done_files(output)
-        todo = [path for path in files if path not in done]
+        done = {os.path.realpath(path) for path in done_files(output)}
+        todo = [path for path in files if os.path.realpath(path) not in done]
         counts = {
             "predicted": 0,
             "errors": 0,
@@ -564,7 +570,8 @@ def predict_corpus(
             writer.write(row)
             bar.update(1)
 
-        for row in unmatched_inputs(inputs):
+        first = unmatched_inputs(inputs)
+        for row in first:
             emit(row)
         rates = {}
         min_duration = getattr(recognizer, "min_duration", 0.0)
@@ -632,5 +639,66 @@ def predict_corpus(
                 for row in result_rows(recognizer, batch["paths"], outputs):
                     emit(row)
             writer.flush()
+        writer.flush()
+        if output:
+            in_input_order(output, [row["file"] for row in first] + files)
     bar.close()
     return counts
+
+
+def in_input_order(output, files):
+    """Rewrites an output file with its lines in the order of ``files``.
+
+    Batches are length-sorted, so lines are written out of order; once
+    every file is done, the file is put back in the order the inputs were
+    given (lines of files not in ``files``, e.g. from an earlier run with
+    other inputs, keep their order after them). The rewrite goes through
+    a temporary file and a rename, so a kill leaves the old or the new
+    file, never a mix.
+
+    Arguments
+    ---------
+    output : str
+        A JSON-lines or CSV file written by :class:`ResultWriter`.
+    files : list of str
+        Paths in input order (matched on their real path).
+
+    Example
+    -------
+    >>> import tempfile
+    >>> path = tempfile.mktemp(suffix=".jsonl")
+    >>> with open(path, "w") as fout:
+    ...     _ = fout.write('{"file": "b.wav"}\\n{"file": "old.wav"}\\n')
+    ...     _ = fout.write('{"file": "a.wav"}\\n')
+    >>> in_input_order(path, ["a.wav", "b.wav"])
+    >>> [json.loads(line)["file"] for line in open(path)]
+    ['a.wav', 'b.wav', 'old.wav']
+    """
+    rank = {}
+    for index, path in enumerate(files):
+        rank.setdefault(os.path.realpath(path), index)
+    with open(output, encoding="utf-8", newline="") as fin:
+        if output.lower().endswith(".csv"):
+            reader = csv.DictReader(fin)
+            header, rows = reader.fieldnames, list(reader)
+            keys = [row["file"] for row in rows]
+        else:
+            header, rows = None, fin.read().splitlines()
+            keys = [json.loads(line)["file"] for line in rows]
+    order = sorted(
+        range(len(rows)),
+        key=lambda i: (rank.get(os.path.realpath(keys[i]), len(files)), i),
+    )
+    if order == list(range(len(rows))):
+        return
+    tmp = f"{output}.{os.getpid()}.tmp"
+    with open(tmp, "w", encoding="utf-8", newline="") as fout:
+        if header is None:
+            fout.writelines(rows[i] + "\n" for i in order)
+        else:
+            writer = csv.DictWriter(fout, header)
+            writer.writeheader()
+            writer.writerows(rows[i] for i in order)
+        fout.flush()
+        os.fsync(fout.fileno())
+    os.replace(tmp, output)
