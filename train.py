@@ -10,7 +10,7 @@ see ``speechbrain_ser/run.py``.
 
 import sys
 
-from speechbrain_ser.run import run_recipe
+from speechbrain_ser.run import main
 
 if __name__ == "__main__":
-    run_recipe(sys.argv[1:])
+    sys.exit(main(sys.argv[1:]))

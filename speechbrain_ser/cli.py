@@ -22,6 +22,7 @@ Authors
 
 import argparse
 import os
+import pickle
 import sys
 import tempfile
 
@@ -76,12 +77,59 @@ def model_folder_problem(folder):
             "(training exports one to <output_folder>/inference)"
         )
     with open(yaml, encoding="utf-8") as fin:
-        if "pretrainer:" not in fin.read():
-            return (
-                f"{yaml}: has no pretrainer; not an inference folder "
-                "(training exports one to <output_folder>/inference)"
-            )
+        text = fin.read()
+    if "pretrainer:" not in text:
+        return (
+            f"{yaml}: has no pretrainer; not an inference folder "
+            "(training exports one to <output_folder>/inference)"
+        )
+    if "!!python/" in text:  # PyYAML's tags that call any Python function
+        return (
+            f"{yaml}: uses a !!python/ tag, which runs arbitrary code; "
+            "refused (an exported model never has one)"
+        )
+    for name in sorted(os.listdir(folder)):
+        path = os.path.join(folder, name)
+        if name.endswith(".ckpt") and not _is_torch_file(path):
+            return f"{name} in {folder} is not a checkpoint file"
     return None
+
+
+def _first_line(error):
+    """The first non-empty line of an error's message (torch's are long)."""
+    lines = [line for line in str(error).splitlines() if line.strip()]
+    return lines[0].strip() if lines else ""
+
+
+def _is_torch_file(path):
+    """Whether ``path`` can be a checkpoint file: a complete zip archive
+    (torch.save's format) or text (SpeechBrain's label encoders)."""
+    import zipfile
+
+    if not os.path.isfile(path):
+        return False
+    if zipfile.is_zipfile(path):
+        return True
+    with open(path, "rb") as fin:
+        head = fin.read(4096)
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return not head.startswith(b"PK")  # a zip archive cut short
+
+
+def _positive_seconds(text):
+    """argparse type: a number of seconds above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected seconds, got {text!r}"
+        ) from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be above 0 s, got {text}")
+    return value
 
 
 def _device_problem(device):
@@ -119,10 +167,17 @@ def _load_recognizer(args, savedir):
                 source=source, **options
             ).load_onnx(onnx_file)
         return load_recognizer(source, **options)
-    except (OSError, KeyError, ValueError, RuntimeError) as error:
+    except (
+        OSError,
+        KeyError,
+        ValueError,
+        RuntimeError,
+        EOFError,
+        pickle.UnpicklingError,
+    ) as error:
         raise UsageError(
             f"{args.model}: cannot load the model "
-            f"({type(error).__name__}: {error})"
+            f"({type(error).__name__}: {_first_line(error)})"
         ) from None
 
 
@@ -392,12 +447,15 @@ def build_parser():
     )
     predict.add_argument(
         "--segment",
-        type=float,
+        type=_positive_seconds,
         default=None,
         help="predict every SEGMENT seconds of each recording",
     )
     predict.add_argument(
-        "--hop", type=float, default=None, help="seconds between segments"
+        "--hop",
+        type=_positive_seconds,
+        default=None,
+        help="seconds between segments (default: --segment)",
     )
     predict.add_argument(
         "--plot", default=None, help="with --segment: timeline PNG"

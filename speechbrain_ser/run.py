@@ -38,8 +38,17 @@ from speechbrain.utils.distributed import run_on_main
 
 from speechbrain_ser.brains.checkpoints import atomic_checkpointer
 from speechbrain_ser.data.batching import dynamic_batch_loader_options
-from speechbrain_ser.data.validation import validate_recipe_data, without_ids
-from speechbrain_ser.run_lock import RunLock
+from speechbrain_ser.data.validation import (
+    ManifestError,
+    validate_recipe_data,
+    without_ids,
+)
+from speechbrain_ser.run_checks import (
+    RunError,
+    check_command,
+    check_pretrained_files,
+)
+from speechbrain_ser.run_lock import RunLock, RunLockedError
 
 
 def run_recipe(argv):
@@ -98,6 +107,7 @@ def run_recipe(argv):
     True
     """
     hparams_file, run_opts, overrides = sb.parse_arguments(argv)
+    check_command(hparams_file, run_opts, overrides)
     with open(hparams_file, encoding="utf-8") as fin:
         hparams = load_hyperpyyaml(fin, overrides)
     with RunLock(hparams["output_folder"]):
@@ -112,6 +122,7 @@ def _train_and_test(hparams_file, hparams, run_opts, overrides):
         hyperparams_to_save=hparams_file,
         overrides=overrides,
     )
+    check_pretrained_files(hparams)  # before a long data preparation
     if hparams.get("prepare") is not None:
         run_on_main(hparams["prepare"])
     if hparams.get("pretrainer") is not None:  # e.g. an encoder to fine-tune
@@ -153,5 +164,50 @@ def _train_and_test(hparams_file, hparams, run_opts, overrides):
     return brain
 
 
+# Problems of the user's data, command or YAML: one line, exit status 2.
+USER_ERRORS = (ManifestError, RunError, RunLockedError)
+
+
+def main(argv=None):
+    """:func:`run_recipe` for the command line: a problem of the data,
+    the command or the YAML is printed as one line (``error: ...``) with
+    exit status 2; ``--debug`` shows the traceback instead.
+
+    Arguments
+    ---------
+    argv : list of str, optional
+        As :func:`run_recipe` (default: ``sys.argv[1:]``), plus
+        ``--debug``.
+
+    Returns
+    -------
+    int
+        The exit status.
+
+    Example
+    -------
+    >>> import contextlib, io
+    >>> with contextlib.redirect_stderr(io.StringIO()) as err:
+    ...     status = main(["no/such.yaml"])
+    >>> status, err.getvalue()
+    (2, 'error: no/such.yaml: no such hparams file\\n')
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    try:
+        run_recipe(argv)
+    except USER_ERRORS as error:
+        if debug:
+            raise
+        message = (
+            " ".join(str(error).split())
+            if isinstance(error, RunError)
+            else str(error)
+        )
+        print(f"error: {message}", file=sys.stderr)
+        return 2
+    return 0
+
+
 if __name__ == "__main__":
-    run_recipe(sys.argv[1:])
+    sys.exit(main())

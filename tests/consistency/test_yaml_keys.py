@@ -244,9 +244,10 @@ def tagged_names(values, text, key):
 
 
 def run_recipe_calls():
-    """Package functions ``run_recipe`` calls (imported into run.py)."""
+    """Package functions ``run_recipe`` calls (imported into run.py; its
+    helpers included, so the whole module is read)."""
     run = importlib.import_module("speechbrain_ser.run")
-    tree = ast.parse(inspect.getsource(run.run_recipe))
+    tree = ast.parse(inspect.getsource(run))
     found = []
     for node in ast.walk(tree):
         if not isinstance(node, ast.Name):

@@ -1,0 +1,196 @@
+"""Checks of a training command before anything is built.
+
+:func:`check_command` runs in ``run.py`` before the YAML is loaded (so
+before any model is built): overrides of the wrong type
+(``--lr=abc``: "lr: expected a number, got 'abc'") and a CUDA device on
+a machine without CUDA. :func:`check_pretrained_files` runs before data
+preparation: a YAML whose ``pretrainer`` needs the result of an earlier
+run (fusion's ASR encoder, a fine-tuning's pre-trained encoder) names the
+missing file and the command that makes it (the YAML's
+``pretrained_by``). Each raises :class:`RunError`, which ``run.py``'s
+``main`` prints as one line with exit status 2 (a traceback only with
+``--debug``).
+
+Authors
+ * speechbrain-ser developers 2026
+"""
+
+import os
+
+import torch
+
+
+class RunError(ValueError):
+    """A user-facing problem of a run's command or YAML (one line)."""
+
+
+def _plain_values(text):
+    """Top-level plain values (numbers, bools, strings) of a YAML text
+    (tagged nodes and references are left out)."""
+    import ruamel.yaml
+
+    try:
+        data = ruamel.yaml.YAML(typ="safe", pure=True).load(text)
+    except ruamel.yaml.YAMLError:
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return data
+
+
+def _yaml_values(hparams_file):
+    from hyperpyyaml import resolve_references
+    from ruamel.yaml import YAML
+
+    with open(hparams_file, encoding="utf-8") as fin:
+        text = resolve_references(fin, "").getvalue()
+    try:
+        return dict(YAML(typ="rt").load(text))
+    except Exception:  # an unusual YAML: HyperPyYAML reports it later
+        return {}
+
+
+def _is_bool(value):
+    # ruamel's round-trip loader gives ScalarBoolean (an int) for true/false
+    return isinstance(value, bool) or type(value).__name__ == "ScalarBoolean"
+
+
+def _is_number(value):
+    return isinstance(value, (int, float)) and not _is_bool(value)
+
+
+def override_problems(defaults, overrides):
+    """Overrides whose type does not fit the YAML's value.
+
+    Arguments
+    ---------
+    defaults : dict
+        The YAML's top-level values.
+    overrides : dict
+        The command line's ``--key=value`` overrides, parsed as YAML.
+
+    Returns
+    -------
+    list of str
+        One message per bad override.
+
+    Example
+    -------
+    >>> override_problems({"lr": 0.001, "seed": 1}, {"lr": "abc", "seed": 2})
+    ["lr: expected a number, got 'abc'"]
+    >>> override_problems({"augment": True}, {"augment": "yes please"})
+    ["augment: expected true or false, got 'yes please'"]
+    """
+    problems = []
+    for key, value in overrides.items():
+        if key not in defaults or value is None:
+            continue
+        default = defaults[key]
+        if _is_number(default) and not _is_number(value):
+            try:
+                float(value)
+            except (TypeError, ValueError):
+                problems.append(f"{key}: expected a number, got {value!r}")
+        elif _is_bool(default) and not _is_bool(value):
+            problems.append(f"{key}: expected true or false, got {value!r}")
+    return problems
+
+
+def check_command(hparams_file, run_opts, overrides):
+    """Checks overrides and the device before the YAML is loaded.
+
+    Arguments
+    ---------
+    hparams_file : str
+        The recipe YAML.
+    run_opts : dict
+        SpeechBrain's run options (``device``...).
+    overrides : str
+        The overrides as a YAML string (``sb.parse_arguments``).
+
+    Raises
+    ------
+    RunError
+        Naming the bad value.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> path = tempfile.mktemp(suffix=".yaml")
+    >>> _ = open(path, "w").write(
+    ...     "lr: 0.001\\nmodel: !new:torch.nn.Identity\\n"
+    ... )
+    >>> check_command(path, {}, "lr: 0.01")
+    >>> check_command(path, {}, "lr: abc")
+    Traceback (most recent call last):
+    ...
+    speechbrain_ser.run_checks.RunError: lr: expected a number, got 'abc'
+    """
+    if not os.path.isfile(hparams_file):
+        raise RunError(f"{hparams_file}: no such hparams file")
+    device = str(run_opts.get("device") or "")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise RunError(
+            f"--device={device}: CUDA is not available on this machine "
+            "(torch.cuda.is_available() is False); use --device=cpu"
+        )
+    problems = override_problems(
+        _yaml_values(hparams_file), _plain_values(overrides or "")
+    )
+    if problems:
+        raise RunError("; ".join(problems))
+
+
+def check_pretrained_files(hparams):
+    """Names a pre-trained file the YAML needs and no run has made yet.
+
+    A ``pretrainer`` path that looks local (it exists, or its folder
+    exists, or it starts with ``results/``, ``./`` or ``/``) must exist;
+    otherwise the error names the file, its key in the pretrainer, and the
+    YAML's ``pretrained_by`` (the command that makes it), or says that
+    ``--pretrainer=null`` trains without it.
+
+    Arguments
+    ---------
+    hparams : dict
+        The loaded YAML.
+
+    Raises
+    ------
+    RunError
+
+    Example
+    -------
+    >>> from speechbrain.utils.parameter_transfer import Pretrainer
+    >>> pretrainer = Pretrainer(paths={"encoder": "results/x/1/encoder.ckpt"})
+    >>> check_pretrained_files(
+    ...     {
+    ...         "pretrainer": pretrainer,
+    ...         "pretrained_by": "python train.py x.yaml",
+    ...     }
+    ... )
+    Traceback (most recent call last):
+    ...
+    speechbrain_ser.run_checks.RunError: results/x/1/encoder.ckpt (the pretrainer's encoder) does not exist yet; an earlier run makes it: python train.py x.yaml
+    """
+    pretrainer = hparams.get("pretrainer")
+    paths = getattr(pretrainer, "paths", None) or {}
+    for name, path in paths.items():
+        path = str(path)
+        local = (
+            path.startswith(("results/", "./", "../", "/"))
+            or os.path.isdir(os.path.dirname(path) or ".")
+            and os.sep in path
+        )
+        if not local or os.path.exists(path):
+            continue
+        made_by = hparams.get("pretrained_by")
+        how = (
+            f"an earlier run makes it: {made_by}"
+            if made_by
+            else "train that model first, or pass --pretrainer=null to "
+            "train without it"
+        )
+        raise RunError(
+            f"{path} (the pretrainer's {name}) does not exist yet; {how}"
+        )

@@ -1,0 +1,107 @@
+"""Every user-facing error is one line naming the bad value, exit status
+2, no traceback (issue 22, item 6). Before: --lr=abc failed after the
+model was built with a TypeError; --segment 0 / -1 gave tracebacks and
+--hop 0 silently used hop = segment; a garbage head.ckpt gave torch's
+traceback; fusion on a fresh machine died after data preparation with an
+HFValidationError; a !!python/object/apply tag in a model folder ran."""
+
+import os
+import shutil
+
+import pytest
+import torch
+
+from speechbrain_ser.cli import main as cli
+from speechbrain_ser.run import main
+from speechbrain_ser.tiny_models import tiny_model_folder
+from tests.badinput.corpus import ROOT, tone, write_wav
+
+DEMO = os.path.join(ROOT, "hparams", "demo.yaml")
+FUSION = os.path.join(ROOT, "hparams", "acoustic_linguistic.yaml")
+
+
+def error_line(capsys):
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "Traceback" not in err[0], err
+    return err[0]
+
+
+def test_override_of_the_wrong_type_before_the_model(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main([DEMO, "--lr=abc", f"--output_folder={out}"]) == 2
+    assert error_line(capsys) == "error: lr: expected a number, got 'abc'"
+    assert not out.exists()  # stopped before the YAML was loaded
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs no CUDA")
+def test_cuda_without_cuda(tmp_path, capsys):
+    args = [DEMO, "--device=cuda:0", f"--output_folder={tmp_path}/o"]
+    assert main(args) == 2
+    assert error_line(capsys).startswith(
+        "error: --device=cuda:0: CUDA is not available on this machine"
+    )
+
+
+def test_missing_earlier_run_named_before_data_preparation(
+    tmp_path, monkeypatch, capsys
+):
+    monkeypatch.chdir(tmp_path)  # a fresh machine: no results/, no data
+    assert main([FUSION, f"--output_folder={tmp_path}/o"]) == 2
+    assert error_line(capsys) == (
+        "error: results/sa2sr/lambda_0/1986/encoder.ckpt (the pretrainer's "
+        "asr_encoder) does not exist yet; an earlier run makes it: python "
+        "train.py hparams/sa2sr.yaml --lambda_sentiment=0 --seed=1986"
+    )
+    assert not (tmp_path / "demo_data").exists()  # no data prepared
+
+
+@pytest.mark.parametrize(
+    "option, message",
+    [
+        (["--segment", "0"], "must be above 0 s, got 0"),
+        (["--segment", "-1"], "must be above 0 s, got -1"),
+        (["--segment", "1", "--hop", "0"], "must be above 0 s, got 0"),
+        (["--segment", "x"], "expected seconds, got 'x'"),
+    ],
+)
+def test_segment_and_hop(tmp_path, capsys, option, message):
+    with pytest.raises(SystemExit) as exit:
+        cli(["predict", "--model", str(tmp_path), *option, "a.wav"])
+    assert exit.value.code == 2
+    assert capsys.readouterr().err.strip().endswith(message)
+
+
+@pytest.fixture
+def model_copy(tmp_path):
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_model_folder(), folder)
+    return folder
+
+
+def test_garbage_checkpoint_file_named(model_copy, tmp_path, capsys):
+    (model_copy / "head.ckpt").write_bytes(os.urandom(200))
+    wav = write_wav(str(tmp_path / "a.wav"), tone(1.0, 220))
+    assert cli(["predict", "--model", str(model_copy), wav]) == 2
+    assert error_line(capsys).endswith(
+        f"head.ckpt in {model_copy} is not a checkpoint file"
+    )
+
+
+def test_python_tag_in_model_folder_refused(model_copy, tmp_path, capsys):
+    marker = tmp_path / "ran"
+    with open(model_copy / "hyperparams.yaml", "a") as fout:
+        fout.write(f"x: !!python/object/apply:os.system ['touch {marker}']\n")
+    wav = write_wav(str(tmp_path / "a.wav"), tone(1.0, 220))
+    assert cli(["predict", "--model", str(model_copy), wav]) == 2
+    assert "uses a !!python/ tag, which runs arbitrary code" in (
+        error_line(capsys)
+    )
+    assert not marker.exists()
+
+
+def test_output_into_a_missing_folder(tmp_path, capsys):
+    wav = write_wav(str(tmp_path / "a.wav"), tone(1.0, 220))
+    out = tmp_path / "new" / "folder" / "p.jsonl"
+    model = tiny_model_folder()
+    assert cli(["predict", "--model", model, "--output", str(out), wav]) == 0
+    assert out.read_text().count("\n") == 1
