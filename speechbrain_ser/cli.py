@@ -553,7 +553,12 @@ def build_parser():
         help="replaces {data_root} (default: the manifest folder's parent)",
     )
     tsne.add_argument("--label-key", default="emotion")
-    tsne.add_argument("--module", default="cpc", help="module key in the YAML")
+    tsne.add_argument(
+        "--module",
+        default=None,
+        help="module key in the YAML (default: cpc if it has one, else "
+        "encoder, with the YAML's features and normalisation)",
+    )
     tsne.add_argument(
         "--checkpoint",
         default=None,

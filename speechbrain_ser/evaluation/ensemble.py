@@ -118,14 +118,24 @@ def run_ensemble(argv):
     no/such/recipe.yaml
     """
     from speechbrain_ser.run import run_recipe
+    from speechbrain_ser.run_checks import check_pretrained_files
 
-    parser = argparse.ArgumentParser(add_help=False)
-    parser.add_argument("--n_models", type=int, default=5)
+    parser = argparse.ArgumentParser(
+        prog="python -m speechbrain_ser.evaluation.ensemble",
+        usage="%(prog)s HPARAMS.yaml [--n_models N] [--key=value ...]",
+        description="Trains N models of a recipe, each on its own "
+        "class-balanced subsample of train (seed + k), and averages their "
+        "test probabilities; --key=value overrides go to every model.",
+    )
+    parser.add_argument(
+        "--n_models", type=int, default=5, help="models in the ensemble"
+    )
     known, rest = parser.parse_known_args(argv)
     hparams_file, _, overrides = sb.parse_arguments(rest)
     set_here = ("seed", "output_folder", "train_manifest")
     with open(hparams_file, encoding="utf-8") as fin:
         hparams = load_hyperpyyaml(fin, overrides)
+    check_pretrained_files(hparams)  # e.g. fusion's ASR encoder
     if hparams.get("prepare") is not None:
         run_on_main(hparams["prepare"])
     folder = os.path.join(hparams["output_folder"], "ensemble")

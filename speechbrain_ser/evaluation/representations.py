@@ -29,7 +29,70 @@ from speechbrain_ser.strict_json import write_json
 logger = get_logger(__name__)
 
 
-def load_trained_module(run_folder, module="cpc", checkpoint=None):
+class FeatureEncoder(torch.nn.Module):
+    """Waveforms -> an emotion recipe's encoder frames, as
+    :meth:`speechbrain_ser.brains.emotion.EmotionBrain.encode` computes
+    them: the YAML's ``compute_features`` and ``mean_var_norm`` (when it
+    has them), then the encoder.
+
+    Arguments
+    ---------
+    encoder : torch.nn.Module
+        ``(features, lengths) -> (B, T, D)``.
+    compute_features : callable, optional
+        Waveforms -> features (e.g. SpeechBrain's ``Fbank``).
+    normalize : torch.nn.Module, optional
+        ``(features, lengths) -> features`` (e.g. ``InputNormalization``).
+
+    Example
+    -------
+    >>> from speechbrain.lobes.features import Fbank
+    >>> class Encoder(torch.nn.Module):
+    ...     def forward(self, x, lengths):
+    ...         return x * 2
+    >>> model = FeatureEncoder(Encoder(), Fbank(n_mels=20))
+    >>> model(torch.rand(2, 16000), torch.ones(2)).shape
+    torch.Size([2, 101, 20])
+    """
+
+    def __init__(self, encoder, compute_features=None, normalize=None):
+        super().__init__()
+        self.encoder = encoder
+        self.compute_features = compute_features
+        self.normalize = normalize
+
+    def forward(self, wavs, lengths):
+        """(B, samples) waveforms -> (B, T, D) frames."""
+        x = wavs
+        if self.compute_features is not None:
+            x = self.compute_features(x)
+        if self.normalize is not None:
+            x = self.normalize(x, lengths)
+        return self.encoder(x, lengths)
+
+
+def default_module(hparams):
+    """The module a t-SNE shows by default: ``cpc`` if the YAML has one,
+    else the emotion recipes' ``encoder``.
+
+    Arguments
+    ---------
+    hparams : dict
+        The run's YAML.
+
+    Returns
+    -------
+    str
+
+    Example
+    -------
+    >>> default_module({"encoder": None})
+    'encoder'
+    """
+    return "cpc" if "cpc" in hparams else "encoder"
+
+
+def load_trained_module(run_folder, module=None, checkpoint=None):
     """Rebuilds ``module`` from a run's YAML and loads its trained weights.
 
     By default the weights come from the run's ``checkpointer``, through
@@ -44,8 +107,11 @@ def load_trained_module(run_folder, module="cpc", checkpoint=None):
     run_folder : str
         Output folder of a training run (it holds ``hyperparams.yaml``,
         the YAML with the run's overrides).
-    module : str
-        Key of the module in that YAML.
+    module : str, optional
+        Key of the module in that YAML (default: :func:`default_module`).
+        The emotion recipes' ``encoder`` comes with the YAML's features
+        and normalisation (:class:`FeatureEncoder`), so that it takes
+        waveforms like every other module here.
     checkpoint : str, optional
         A state dict file to load instead (e.g. the YAML's
         ``saved_model``), with SpeechBrain's recovery for modules.
@@ -83,13 +149,31 @@ def load_trained_module(run_folder, module="cpc", checkpoint=None):
             )
     with open(yaml, encoding="utf-8") as fin:
         hparams = load_hyperpyyaml(fin)
+    module = module or default_module(hparams)
     if module not in hparams:
-        raise KeyError(f"{yaml}: no module named {module!r}")
+        named = sorted(
+            key
+            for key, value in hparams.items()
+            if isinstance(value, torch.nn.Module)
+        )
+        raise KeyError(
+            f"{yaml}: no module named {module!r}; its modules: "
+            f"{', '.join(named)} (give one with --module)"
+        )
     model = hparams[module]
     if checkpoint is not None:
         torch_recovery(model, checkpoint, end_of_epoch=True)
     else:
         _recover_from_checkpointer(hparams, model, f"{yaml}: {module!r}")
+    if module == "encoder":  # EmotionBrain.encode's features first
+        normalize = hparams.get("mean_var_norm")
+        if normalize is not None and checkpoint is None:
+            normalize.eval()
+        else:
+            normalize = None
+        model = FeatureEncoder(
+            model, hparams.get("compute_features"), normalize
+        )
     return model.eval(), hparams.get("sample_rate", 16000)
 
 

@@ -72,20 +72,18 @@ def test_invalid_json_stops_before_training(tmp_path):
         run_recipe(tiny_args(corpus, tmp_path / "out"))
 
 
-def test_one_class_corpus_gives_strict_json(tmp_path):
-    """ROC AUC is undefined with one class: null, with a reason."""
+def test_one_class_corpus_refused_before_training(tmp_path):
+    """Issue 22, item 4: a one-class corpus with --n_classes=1 (the fix the
+    class-count check suggests) trained and reported UA = WA = F1 = 1.0;
+    it now stops before training."""
     corpus = tmp_path / "corpus"
     manifests = make_corpus(str(corpus))
     for entries in manifests.values():
         for entry in entries.values():
             entry["emotion"] = "neutral"
     write_manifests(str(corpus), manifests)
-    run_recipe(
-        tiny_args(corpus, tmp_path / "out", number_of_epochs=1, n_classes=1)
-    )
-    text = open(tmp_path / "out" / "results.json").read()
-    results = json.loads(text, parse_constant=reject_nan)
-    assert results["ROC_AUC"] is None
-    assert "ROC_AUC" in results["null_reasons"]
-    predictions = open(tmp_path / "out" / "predictions.json").read()
-    json.loads(predictions, parse_constant=reject_nan)
+    with pytest.raises(ManifestError, match="a classifier needs at least 2"):
+        run_recipe(
+            tiny_args(corpus, tmp_path / "out", number_of_epochs=1, n_classes=1)
+        )
+    assert not (tmp_path / "out" / "results.json").exists()
