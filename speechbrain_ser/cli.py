@@ -273,6 +273,12 @@ def _predict_with_transcripts(recognizer, args):
             except AudioError as error:
                 result = {"file": path, "error": str(error)}
                 failures += 1
+            except (ValueError, OSError) as error:  # no ASR, unloadable ASR
+                print(
+                    f"speechbrain-ser predict: error: {_first_line(error)}",
+                    file=sys.stderr,
+                )
+                return 2
             writer.write(result)
             writer.flush()
     return 1 if failures else 0

@@ -1,6 +1,6 @@
 """Predictions over time: fixed-length segments of long recordings."""
 
-from speechbrain_ser.data.audio import AudioFile
+from speechbrain_ser.data.audio import AudioError, AudioFile
 from speechbrain_ser.data.batching import pad_right_batch
 from speechbrain_ser.inference.corpus import result_rows, speech_in
 from speechbrain_ser.metrics import AVD_NAMES
@@ -67,7 +67,14 @@ def predict_segments(recognizer, path, segment, hop, batch_size=16):
     Returns
     -------
     list of dict
-        ``file``, ``start``, ``end`` and the prediction of each segment.
+        ``file``, ``start``, ``end`` and the prediction of each segment
+        (or ``speech`` False and the ``reason``).
+
+    Raises
+    ------
+    AudioError
+        For an unreadable file, or one shorter than the recognizer's
+        ``min_duration``.
 
     Example
     -------
@@ -84,6 +91,12 @@ def predict_segments(recognizer, path, segment, hop, batch_size=16):
     [(0.0, 1.0), (1.0, 2.0), (2.0, 2.5)]
     """
     with AudioFile(path) as audio:  # opened once for all segments
+        min_duration = getattr(recognizer, "min_duration", 0.0)
+        if audio.duration < min_duration:  # as predict_corpus says it
+            raise AudioError(
+                f"{path}: too short to analyse ({audio.duration:.3f} s; "
+                f"this model needs at least {min_duration} s)"
+            )
         file_rate = audio.sample_rate
         bounds = segment_bounds(audio.duration, segment, hop)
         rows = []
@@ -108,7 +121,8 @@ def _read_segment(audio, sample_rate, start, end):
 def _segment_rows(recognizer, path, chunk, wavs, file_rate):
     """Rows of one batch of segments; unvoiced ones are not predicted."""
     detector = getattr(recognizer, "speech_detector", None)
-    voiced = [speech_in(detector, wav, file_rate)[1] for wav in wavs]
+    speech = [speech_in(detector, wav, file_rate) for wav in wavs]
+    voiced = [enough for _, enough in speech]
     predicted = iter([])
     if any(voiced):
         batch, lengths = pad_right_batch(
@@ -117,8 +131,11 @@ def _segment_rows(recognizer, path, chunk, wavs, file_rate):
         outputs = recognizer.predict_batch(batch, lengths)
         predicted = iter(result_rows(recognizer, [path] * sum(voiced), outputs))
     rows = []
-    for (start, end), keep in zip(chunk, voiced):
-        row = next(predicted) if keep else {"speech": False}
+    for (start, end), keep, (seconds, _) in zip(chunk, voiced, speech):
+        if keep:
+            row = next(predicted)
+        else:  # says why, as for a whole file
+            row = recognizer.no_speech_result(path, seconds or 0.0, end - start)
         rows.append({**row, "file": path, "start": start, "end": end})
     return rows
 

@@ -5,6 +5,7 @@ model was built with a TypeError; --segment 0 / -1 gave tracebacks and
 traceback; fusion on a fresh machine died after data preparation with an
 HFValidationError; a !!python/object/apply tag in a model folder ran."""
 
+import json
 import os
 import shutil
 
@@ -105,3 +106,25 @@ def test_output_into_a_missing_folder(tmp_path, capsys):
     model = tiny_model_folder()
     assert cli(["predict", "--model", model, "--output", str(out), wav]) == 0
     assert out.read_text().count("\n") == 1
+
+
+def test_segment_mode_says_why(tmp_path, capsys):
+    model = tiny_model_folder()
+    short = write_wav(str(tmp_path / "short.wav"), tone(0.05, 220))
+    quiet = write_wav(str(tmp_path / "quiet.wav"), tone(2.0, 220) * 0)
+    assert cli(["predict", "--model", model, "--segment", "1", short]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 1 and "too short to analyse" in lines[0]
+    assert cli(["predict", "--model", model, "--segment", "1", quiet]) == 0
+    rows = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert [row["speech"] for row in rows] == [False, False]
+    assert all(row["reason"].startswith("no speech detected") for row in rows)
+
+
+def test_speech_text_model_without_transcript_or_asr(tmp_path, capsys):
+    from speechbrain_ser.tiny_models import tiny_speech_text_folder
+
+    model = tiny_speech_text_folder()  # asr_source null
+    wav = write_wav(str(tmp_path / "a.wav"), tone(1.0, 220))
+    assert cli(["predict", "--model", model, wav]) == 2
+    assert "this model has no ASR (asr_source is null" in error_line(capsys)
