@@ -2,9 +2,10 @@
 
 :func:`check_command` runs in ``run.py`` before the YAML is loaded (so
 before any model is built): overrides of the wrong type
-(``--lr=abc``: "lr: expected a number, got 'abc'") and a CUDA device on
-a machine without CUDA. :func:`check_pretrained_files` runs before data
-preparation: a YAML whose ``pretrainer`` needs the result of an earlier
+(``--lr=abc``: "lr: expected a number, got 'abc'"), a CUDA device on
+a machine without CUDA, and a ``--*_source`` override that is neither a
+local folder nor a Hugging Face id. :func:`check_pretrained_files` runs
+before data preparation: a YAML whose ``pretrainer`` needs the result of an earlier
 run (fusion's ASR encoder, a fine-tuning's pre-trained encoder) names the
 missing file and the command that makes it (the YAML's
 ``pretrained_by``). Each raises :class:`RunError`, which ``run.py``'s
@@ -16,8 +17,12 @@ Authors
 """
 
 import os
+import re
 
 import torch
+
+# A Hugging Face model id: "name" or "namespace/name"
+HF_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 
 
 class RunError(ValueError):
@@ -134,11 +139,11 @@ def check_command(hparams_file, run_opts, overrides):
             f"--device={device}: CUDA is not available on this machine "
             "(torch.cuda.is_available() is False); use --device=cpu"
         )
-    problems = override_problems(
-        _yaml_values(hparams_file), _plain_values(overrides or "")
-    )
+    given = _plain_values(overrides or "")
+    problems = override_problems(_yaml_values(hparams_file), given)
     if problems:
         raise RunError("; ".join(problems))
+    check_sources(given)  # e.g. --asr_source, before a model loads it
 
 
 def check_pretrained_files(hparams):
@@ -193,4 +198,37 @@ def check_pretrained_files(hparams):
         )
         raise RunError(
             f"{path} (the pretrainer's {name}) does not exist yet; {how}"
+        )
+
+
+def check_sources(hparams):
+    """Every ``*_source`` key (``asr_source``, ``whisper_source``...) names
+    a local folder or is a Hugging Face id (``namespace/name``).
+
+    Arguments
+    ---------
+    hparams : dict
+        Keys and values, e.g. the command line's overrides.
+
+    Raises
+    ------
+    RunError
+        Naming the key, e.g. for a path that does not exist.
+
+    Example
+    -------
+    >>> check_sources({"asr_source": "openai/whisper-tiny.en"})
+    >>> check_sources({"asr_source": "models/gone/whisper"})
+    Traceback (most recent call last):
+    ...
+    speechbrain_ser.run_checks.RunError: --asr_source=models/gone/whisper: no such local folder, and not a Hugging Face id (namespace/name)
+    """
+    for key, value in hparams.items():
+        if not key.endswith("_source") or not isinstance(value, str):
+            continue
+        if not value or os.path.exists(value) or HF_ID.match(value):
+            continue
+        raise RunError(
+            f"--{key}={value}: no such local folder, and not a Hugging Face "
+            "id (namespace/name)"
         )

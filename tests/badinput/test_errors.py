@@ -128,3 +128,13 @@ def test_speech_text_model_without_transcript_or_asr(tmp_path, capsys):
     wav = write_wav(str(tmp_path / "a.wav"), tone(1.0, 220))
     assert cli(["predict", "--model", model, wav]) == 2
     assert "this model has no ASR (asr_source is null" in error_line(capsys)
+
+
+def test_source_that_is_neither_folder_nor_hub_id(tmp_path, capsys):
+    out = tmp_path / "out"
+    args = [DEMO, "--asr_source=models/gone/whisper", f"--output_folder={out}"]
+    assert main(args) == 2
+    assert error_line(capsys) == (
+        "error: --asr_source=models/gone/whisper: no such local folder, and "
+        "not a Hugging Face id (namespace/name)"
+    )
