@@ -7,7 +7,7 @@ The kill points are deterministic: a small runner (``RUNNER``) makes the
 training process block at a chosen place, writes a marker file, and the
 test kills it there with SIGKILL. The kills are chained in one output
 folder (each restart resumes the previous one's progress), so the whole
-test costs three process starts and one tiny training.
+test costs four process starts and one tiny training.
 """
 
 import os
@@ -84,7 +84,7 @@ run_recipe(sys.argv[4:])
 """
 # (phase, k) of each killed process, in order; 2 steps per epoch, a
 # checkpoint after every step and at every epoch end.
-KILLS = [("partial", 2), ("meta", 2), ("step", 2)]
+KILLS = [("partial", 2), ("meta", 2), ("publish", 2), ("step", 2)]
 
 
 def kill_at(phase, k, args, folder):
