@@ -1,5 +1,5 @@
 """``layer_weights_lr``: the layer-weight logits in their own parameter
-group (EmotionBrain.init_optimizers)."""
+group (EmotionBrain.lr_groups, brains/param_groups.py)."""
 
 import functools
 
