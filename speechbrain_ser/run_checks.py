@@ -26,7 +26,16 @@ HF_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 
 
 class RunError(ValueError):
-    """A user-facing problem of a run's command or YAML (one line)."""
+    """A user-facing problem of a run's command or YAML (one line).
+
+    Example
+    -------
+    >>> try:
+    ...     check_sources({"asr_source": "no/such/folder/x"})
+    ... except RunError as error:
+    ...     print(str(error).split(":")[0])
+    --asr_source=no/such/folder/x
+    """
 
 
 def _plain_values(text):
@@ -44,15 +53,16 @@ def _plain_values(text):
 
 
 def _yaml_values(hparams_file):
-    from hyperpyyaml import resolve_references
+    """Top-level values of a YAML file as written (tagged nodes such as
+    ``!ref`` and ``!PLACEHOLDER`` stay tagged nodes, not numbers)."""
     from ruamel.yaml import YAML
 
-    with open(hparams_file, encoding="utf-8") as fin:
-        text = resolve_references(fin, "").getvalue()
     try:
-        return dict(YAML(typ="rt").load(text))
+        with open(hparams_file, encoding="utf-8") as fin:
+            data = YAML(typ="rt").load(fin)
     except Exception:  # an unusual YAML: HyperPyYAML reports it later
         return {}
+    return dict(data) if isinstance(data, dict) else {}
 
 
 def _is_bool(value):

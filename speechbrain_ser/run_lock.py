@@ -53,7 +53,19 @@ def is_main_rank():
 
 
 class RunLockedError(RuntimeError):
-    """Another process holds the lock; the message names it."""
+    """Another process holds the lock; the message names it.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> with RunLock(folder):
+    ...     try:
+    ...         RunLock(folder).acquire()
+    ...     except RunLockedError as error:
+    ...         print(str(error).startswith(f"{folder}: another run"))
+    True
+    """
 
 
 class RunLock:
