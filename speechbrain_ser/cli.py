@@ -599,19 +599,22 @@ def main(argv=None):
 
     Example
     -------
-    >>> import os, tempfile
+    >>> import contextlib, io, os, tempfile
     >>> folder = tempfile.mkdtemp()
     >>> with open(f"{folder}/train_log.txt", "w") as fout:
     ...     _ = fout.write("epoch: 1 - valid loss: 0.9\\n")
-    >>> status = main(
-    ...     [
-    ...         "plot-log",
-    ...         f"run={folder}/train_log.txt",
-    ...         "--out",
-    ...         f"{folder}/c.png",
-    ...     ]
-    ... )  # doctest: +ELLIPSIS
-    /tmp/.../c.png
+    >>> printed = io.StringIO()
+    >>> with contextlib.redirect_stdout(printed):
+    ...     status = main(
+    ...         [
+    ...             "plot-log",
+    ...             f"run={folder}/train_log.txt",
+    ...             "--out",
+    ...             f"{folder}/c.png",
+    ...         ]
+    ...     )
+    >>> printed.getvalue() == f"{folder}/c.png\\n"
+    True
     >>> status, os.path.isfile(f"{folder}/c.png")
     (0, True)
     """
