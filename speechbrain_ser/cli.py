@@ -1,10 +1,10 @@
-"""Console entry point ``speechbrain-ser``.
+"""Console entry point ``speechbrain-ser``::
 
     speechbrain-ser predict --model results/demo/1986/inference a.wav b.flac
     speechbrain-ser predict --model ... --output out.jsonl folder/ "**/*.flac"
     speechbrain-ser predict --model ... --segment 3 --hop 1 --plot t.png x.wav
     speechbrain-ser export --onnx --model results/demo/1986/inference
-    speechbrain-ser transcribe --model ../shared/models/whisper-tiny.en \
+    speechbrain-ser transcribe --model <whisper folder> \
         demo_data/manifests/test.json --output test_asr.json
     speechbrain-ser predict --model <speech_text run>/inference a.wav \
         --transcript "what was said"
