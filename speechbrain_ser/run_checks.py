@@ -16,6 +16,7 @@ Authors
  * speechbrain-ser developers 2026
 """
 
+import io
 import os
 import re
 
@@ -48,7 +49,11 @@ def _yaml_values(hparams_file):
     from ruamel.yaml import YAML
 
     with open(hparams_file, encoding="utf-8") as fin:
-        text = resolve_references(fin, "").getvalue()
+        source = fin.read()
+    # a !PLACEHOLDER (data_folder...) is given on the command line: resolve
+    # the other references without it (HyperPyYAML reports a missing one)
+    source = re.sub(r"!PLACEHOLDER\b", "null", source)
+    text = resolve_references(io.StringIO(source), "").getvalue()
     try:
         return dict(YAML(typ="rt").load(text))
     except Exception:  # an unusual YAML: HyperPyYAML reports it later
@@ -123,7 +128,8 @@ def check_command(hparams_file, run_opts, overrides):
     >>> import tempfile
     >>> path = tempfile.mktemp(suffix=".yaml")
     >>> _ = open(path, "w").write(
-    ...     "lr: 0.001\\nmodel: !new:torch.nn.Identity\\n"
+    ...     "data_folder: !PLACEHOLDER\\nlr: 0.001\\n"
+    ...     "model: !new:torch.nn.Identity\\n"
     ... )
     >>> check_command(path, {}, "lr: 0.01")
     >>> check_command(path, {}, "lr: abc")
