@@ -1,10 +1,10 @@
-"""Console entry point ``speechbrain-ser``.
+"""Console entry point ``speechbrain-ser``::
 
     speechbrain-ser predict --model results/demo/1986/inference a.wav b.flac
     speechbrain-ser predict --model ... --output out.jsonl folder/ "**/*.flac"
     speechbrain-ser predict --model ... --segment 3 --hop 1 --plot t.png x.wav
     speechbrain-ser export --onnx --model results/demo/1986/inference
-    speechbrain-ser transcribe --model ../shared/models/whisper-tiny.en \
+    speechbrain-ser transcribe --model <whisper folder> \
         demo_data/manifests/test.json --output test_asr.json
     speechbrain-ser predict --model <speech_text run>/inference a.wav \
         --transcript "what was said"
@@ -599,19 +599,22 @@ def main(argv=None):
 
     Example
     -------
-    >>> import os, tempfile
+    >>> import contextlib, io, os, tempfile
     >>> folder = tempfile.mkdtemp()
     >>> with open(f"{folder}/train_log.txt", "w") as fout:
     ...     _ = fout.write("epoch: 1 - valid loss: 0.9\\n")
-    >>> status = main(
-    ...     [
-    ...         "plot-log",
-    ...         f"run={folder}/train_log.txt",
-    ...         "--out",
-    ...         f"{folder}/c.png",
-    ...     ]
-    ... )  # doctest: +ELLIPSIS
-    /tmp/.../c.png
+    >>> printed = io.StringIO()
+    >>> with contextlib.redirect_stdout(printed):
+    ...     status = main(
+    ...         [
+    ...             "plot-log",
+    ...             f"run={folder}/train_log.txt",
+    ...             "--out",
+    ...             f"{folder}/c.png",
+    ...         ]
+    ...     )
+    >>> printed.getvalue() == f"{folder}/c.png\\n"
+    True
     >>> status, os.path.isfile(f"{folder}/c.png")
     (0, True)
     """

@@ -2,8 +2,7 @@
 
 The speaker comes from each file name through a regular expression with a
 ``speaker`` group; the default takes everything before the first
-underscore, which fits names like ``SM1_F10_A010.flac``
-(``../shared/data/urdu``).
+underscore, which fits names like ``SM1_F10_A010.flac`` (the URDU corpus).
 
 Authors
  * speechbrain-ser developers 2026

@@ -3,10 +3,10 @@
     python -m speechbrain_ser.evaluation.crossval \\
         recipes/URDU/emotion/hparams/fbank_attention.yaml \\
         --fold_key=fold --folds=0,1,2,3 --baseline \\
-        --data_folder=../shared/data/urdu --output_folder=results/urdu_fbank
+        --data_folder=<urdu> --output_folder=results/urdu_fbank
 
-Each fold trains in its own process (``train.py`` with ``--<fold_key>=k``
-and ``--output_folder=<output_folder>/fold_<k>``, plus any other override
+Each fold trains in its own process (``python -m speechbrain_ser.run``
+with ``--<fold_key>=k`` and ``--output_folder=<output_folder>/fold_<k>``, plus any other override
 given). The validation fold follows the test fold: the recipes whose
 preparer derives it (URDU's ``fold``, IEMOCAP's ``test_session``) do it
 themselves; for a pair of keys ``test_<x>`` / ``valid_<x>`` in the YAML

@@ -4,8 +4,8 @@
         --space hparams/search_space.yaml --n_trials 8 \\
         --study_folder results/search_demo -- --number_of_epochs=5
 
-Every trial is a normal training run (``train.py <hparams> --key=value
-...``, each in its own output folder ``<study_folder>/trial_<n>``) with
+Every trial is a normal training run (``python -m speechbrain_ser.run
+<hparams> --key=value ...``, each in its own output folder ``<study_folder>/trial_<n>``) with
 the trial's values as command-line overrides, plus any override given
 after ``--``. The space (a YAML file, see ``hparams/search_space.yaml``)
 names the overridden keys and their ranges, the validation statistic to

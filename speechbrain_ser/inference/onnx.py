@@ -177,8 +177,7 @@ def stft_to_onnx(
 
     Arguments
     ---------
-    signal, n_fft, hop_length, win_length, window, normalized, onesided,
-    return_complex
+    signal, n_fft, hop_length, win_length, window, normalized, onesided, return_complex
         As for ``torch.stft`` (the signal already centre-padded);
         ``normalized`` and two-sided spectra are not supported.
 

@@ -50,6 +50,7 @@ class EmotionRecognizer(Pretrained):
     HyperPyYAML's ``!new:`` and ``!apply:`` tags, so load only folders you
     trust. The weights themselves are read with ``torch.load``'s
     ``weights_only`` default (no unpickling of arbitrary objects).
+
     Arguments
     ---------
     *args, **kwargs

@@ -92,7 +92,7 @@ class VaderLabeller(SentimentLabeller):
     Arguments
     ---------
     threshold : float
-        |compound| below it is neutral (VADER's authors use 0.05).
+        ``abs(compound)`` below it is neutral (VADER's authors use 0.05).
 
     Example
     -------

@@ -1,7 +1,7 @@
 """Transcripts for any corpus with a local Whisper model.
 
-:class:`WhisperTranscriber` runs a Hugging Face Whisper folder (e.g.
-``../shared/models/whisper-tiny.en``) with ``transformers``' ``generate``
+:class:`WhisperTranscriber` runs a local Whisper folder (e.g. a local
+copy of openai/whisper-tiny.en; any Hugging Face Whisper folder) with ``transformers``' ``generate``
 in fp32, on padded 16 kHz batches. :meth:`~WhisperTranscriber.
 transcribe_manifest` adds a ``transcript`` field to every manifest entry
 that has none, with ``transcript_source: "asr:<model name>"``; entries
@@ -15,7 +15,7 @@ stopped. The side file is removed once the manifest is written.
 
 Command line::
 
-    speechbrain-ser transcribe --model ../shared/models/whisper-tiny.en \\
+    speechbrain-ser transcribe --model <whisper folder> \\
         manifest.json --output manifest_asr.json --batch_size 8
 
 Authors
