@@ -144,11 +144,24 @@ def _device_problem(device):
     return None
 
 
+def _resolve_model(args):
+    """Replaces a Hugging Face Hub id in ``args.model`` by the snapshot
+    folder of the Hub cache; returns a problem line, or None."""
+    from speechbrain_ser.sources import is_hub_id, resolve_source
+
+    if not os.path.exists(args.model) and is_hub_id(args.model):
+        try:
+            args.model = resolve_source(args.model)
+        except FileNotFoundError as error:
+            return str(error)
+    return model_folder_problem(args.model)
+
+
 def _load_recognizer(args, savedir):
     from speechbrain_ser.inference import load_recognizer
     from speechbrain_ser.inference.onnx import OnnxEmotionRecognizer
 
-    problem = model_folder_problem(args.model) or _device_problem(args.device)
+    problem = _resolve_model(args) or _device_problem(args.device)
     onnx_file = None
     if args.backend == "onnx":
         onnx_file = args.onnx_file or os.path.join(args.model, "model.onnx")
@@ -313,7 +326,7 @@ def _export(args):
 
     if not args.onnx:
         raise SystemExit("say which format: --onnx")
-    problem = model_folder_problem(args.model)
+    problem = _resolve_model(args)
     if problem:
         print(f"speechbrain-ser export: error: {problem}", file=sys.stderr)
         return 2
@@ -415,8 +428,10 @@ def build_parser():
     predict.add_argument(
         "--model",
         required=True,
-        help="inference folder exported by training (<output>/inference); "
-        "it is code (its hyperparams.yaml runs Python): use trusted ones",
+        help="inference folder exported by training (<output>/inference), "
+        "or the Hugging Face Hub id of one (offline from the Hub cache with "
+        "HF_HUB_OFFLINE=1); it is code (its hyperparams.yaml runs Python): "
+        "use trusted ones",
     )
     predict.add_argument("--device", default="cpu")
     predict.add_argument(
@@ -506,7 +521,10 @@ def build_parser():
         help="add Whisper transcripts to a manifest (resumable)",
     )
     transcribe.add_argument(
-        "--model", required=True, help="local Hugging Face Whisper folder"
+        "--model",
+        required=True,
+        help="a Hugging Face Whisper folder or Hub id "
+        "(e.g. openai/whisper-tiny.en)",
     )
     transcribe.add_argument("manifest", help="manifest JSON to transcribe")
     transcribe.add_argument(
