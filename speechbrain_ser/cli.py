@@ -4,6 +4,10 @@
     speechbrain-ser predict --model ... --output out.jsonl folder/ "**/*.flac"
     speechbrain-ser predict --model ... --segment 3 --hop 1 --plot t.png x.wav
     speechbrain-ser export --onnx --model results/demo/1986/inference
+    speechbrain-ser export --hub ser-demo --model results/demo/1986 \
+        --repo-id your-name/ser-demo
+    torchrun --nproc_per_node=2 -m speechbrain_ser.cli predict \
+        --model results/demo/1986/inference --output out.jsonl corpus/
     speechbrain-ser transcribe --model ../shared/models/whisper-tiny.en \
         demo_data/manifests/test.json --output test_asr.json
     speechbrain-ser predict --model <speech_text run>/inference a.wav \
@@ -324,8 +328,10 @@ def _export(args):
     from speechbrain_ser.inference import EmotionRecognizer
     from speechbrain_ser.inference.onnx import export_onnx
 
+    if args.hub:
+        return _export_hub(args)
     if not args.onnx:
-        raise SystemExit("say which format: --onnx")
+        raise SystemExit("say which format: --onnx or --hub DIR")
     problem = _resolve_model(args)
     if problem:
         print(f"speechbrain-ser export: error: {problem}", file=sys.stderr)
@@ -335,6 +341,20 @@ def _export(args):
     )
     out = args.out or os.path.join(args.model, "model.onnx")
     export_onnx(recognizer, out)
+    print(out)
+    return 0
+
+
+def _export_hub(args):
+    from speechbrain_ser.inference.hub import export_hub_folder
+
+    try:
+        out = export_hub_folder(
+            args.model, args.hub, repo_id=args.repo_id, example=args.example
+        )
+    except FileNotFoundError as error:
+        print(f"speechbrain-ser export: error: {error}", file=sys.stderr)
+        return 2
     print(out)
     return 0
 
@@ -507,10 +527,37 @@ def build_parser():
     )
     predict.set_defaults(handler=_predict)
     export = commands.add_parser(
-        "export", help="write a trained model in another format (ONNX)"
+        "export",
+        help="write a trained model as ONNX, or as a Hugging Face model "
+        "repository folder with its model card",
     )
-    export.add_argument("--model", required=True, help="inference folder")
+    export.add_argument(
+        "--model",
+        required=True,
+        help="inference folder (--hub: a training run's output folder, for "
+        "its results.json and protocol, or its inference folder)",
+    )
     export.add_argument("--onnx", action="store_true", help="ONNX graph")
+    export.add_argument(
+        "--hub",
+        default=None,
+        metavar="DIR",
+        help="write DIR, ready to upload as a Hugging Face model "
+        "repository: weights, hyperparams.yaml, custom_interface.py, "
+        "example.wav and a model card README.md",
+    )
+    export.add_argument(
+        "--repo-id",
+        default=None,
+        help="with --hub: the org/name it will have on the Hub (for the "
+        "card's usage snippets)",
+    )
+    export.add_argument(
+        "--example",
+        default=None,
+        help="with --hub: the audio file to ship as example.wav (default: "
+        "the run's first test file)",
+    )
     export.add_argument(
         "--out", default=None, help="default: <model>/model.onnx"
     )

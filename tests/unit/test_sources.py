@@ -4,7 +4,6 @@ tiny random models), with the network disabled."""
 
 import json
 import os
-import socket
 import subprocess
 import sys
 
@@ -21,30 +20,6 @@ from speechbrain_ser.tiny_models import (
     save_to_hub_cache,
     tiny_model_folder,
 )
-
-
-class NetworkUsed(AssertionError):
-    """Raised when anything tries to open a connection."""
-
-
-@pytest.fixture
-def offline_hub(tmp_path, monkeypatch):
-    """An empty Hub cache, HF_HUB_OFFLINE and no network at all."""
-    import huggingface_hub.constants as constants
-
-    cache = tmp_path / "hub"
-    cache.mkdir()
-    monkeypatch.setenv("HF_HUB_CACHE", str(cache))
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(cache))
-    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
-
-    def no_network(*args, **kwargs):
-        raise NetworkUsed("network access while offline")
-
-    monkeypatch.setattr(socket.socket, "connect", no_network)
-    monkeypatch.setattr(socket, "create_connection", no_network)
-    return str(cache)
 
 
 def test_hub_ids_and_paths_are_told_apart():
