@@ -220,6 +220,7 @@ def _predict(args):
         predict_segments,
     )
 
+    distributed = _join_ranks(args)
     with tempfile.TemporaryDirectory() as tmp:
         try:
             recognizer = _load_recognizer(args, args.savedir or tmp)
@@ -231,6 +232,25 @@ def _predict(args):
             return _predict_with_transcripts(recognizer, args)
         if not args.files:
             raise SystemExit("give audio files, folders, globs or manifests")
+        if args.segment is None and (distributed or _parts_left(args)):
+            from speechbrain_ser.inference.distributed import (
+                predict_corpus_sharded,
+            )
+
+            counts = predict_corpus_sharded(
+                recognizer,
+                args.files,
+                output=args.output,
+                max_batch_seconds=args.batch_seconds,
+                max_batch_size=args.batch_size,
+                num_workers=_decoding_workers(args),
+                progress=not args.no_progress,
+            )
+            if distributed:
+                import torch.distributed
+
+                torch.distributed.destroy_process_group()
+            return 1 if counts["errors"] else 0
         if args.segment is None:
             counts = predict_corpus(
                 recognizer,
@@ -269,6 +289,43 @@ def _predict(args):
                 if args.plot and "error" not in rows[0]:
                     plot_timeline(rows, args.plot, title=os.path.basename(path))
     return 1 if failures else 0
+
+
+def _join_ranks(args):
+    """Under torchrun with several processes: joins the process group,
+    puts this rank on its own GPU (``--device cuda``) and savedir.
+
+    Returns
+    -------
+    bool
+        True when distributed.
+    """
+    from speechbrain_ser.inference.distributed import init_process_group, world
+
+    rank, size, local_rank = world()
+    if size == 1:
+        return False
+    if not args.output:
+        raise SystemExit(
+            "predict under torchrun writes one part per rank: give --output"
+        )
+    if args.segment is not None or args.manifest or args.transcript:
+        raise SystemExit(
+            "under torchrun, predict shares out whole files only (no "
+            "--segment, --manifest or --transcript)"
+        )
+    if args.device == "cuda":
+        args.device = f"cuda:{local_rank}"
+    if args.savedir:
+        args.savedir = os.path.join(args.savedir, f"rank{rank}")
+    return init_process_group()
+
+
+def _parts_left(args):
+    """Whether a killed distributed run left part files of --output."""
+    from speechbrain_ser.inference.distributed import existing_parts
+
+    return bool(args.output) and bool(existing_parts(args.output))
 
 
 def _predict_with_transcripts(recognizer, args):
@@ -469,7 +526,10 @@ def build_parser():
         "--output",
         default=None,
         help="JSON-lines file, or CSV for a .csv name (default: stdout); "
-        "files already in it are skipped, so a killed run resumes",
+        "files already in it are skipped, so a killed run resumes. Under "
+        "torchrun (--nproc_per_node=N, --nnodes=M) each rank predicts a "
+        "share balanced by duration into OUTPUT's .rank<r> part, merged "
+        "into OUTPUT at the end",
     )
     predict.add_argument(
         "--batch-seconds",
