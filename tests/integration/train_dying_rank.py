@@ -1,8 +1,9 @@
 """``python -m speechbrain_ser.run`` for tests under torchrun, that
 
 * logs to ``RUN_LOG`` which rank writes each checkpoint file (a line
-  ``<rank> save <path>`` per ``torch.save`` into a ``CKPT+`` folder) and
-  each training step it starts (``<rank> step``), and
+  ``<rank> save <path>`` per ``torch.save`` into a ``CKPT+`` folder), the
+  utterances whose frozen-encoder frames it caches (``<rank> cache
+  <id>``) and each training step it starts (``<rank> step``), and
 * with ``DIE_AT=N``: dies (``os._exit``, as under kill -9) on rank
   ``DIE_RANK`` when it starts its N-th training step;
 
@@ -34,6 +35,8 @@ def logged_save(obj, path, *args, **kwargs):
     """torch.save, noting the rank when it writes a checkpoint file."""
     if "CKPT+" in str(path):
         log(f"save {path}")
+    elif "encoder_cache" in str(path):
+        log(f"cache {os.path.basename(str(path)).split('.pt.')[0]}")
     return torch_save(obj, path, *args, **kwargs)
 
 
