@@ -164,6 +164,18 @@ def work_units(
 def part_path(output, rank):
     """The part file of ``rank``: ``out.jsonl`` -> ``out.rank<r>.jsonl``.
 
+    Arguments
+    ---------
+    output : str
+        The ``--output`` file.
+    rank : int
+        The process's rank.
+
+    Returns
+    -------
+    str
+        The part's path (same extension: JSON lines or CSV).
+
     Example
     -------
     >>> part_path("runs/out.csv", 3)
@@ -175,6 +187,16 @@ def part_path(output, rank):
 
 def existing_parts(output):
     """Part files of ``output`` on disk (any number of ranks), sorted.
+
+    Arguments
+    ---------
+    output : str
+        The ``--output`` file.
+
+    Returns
+    -------
+    list of str
+        ``out.rank<r>.jsonl`` files that exist, in rank order.
 
     Example
     -------
@@ -295,6 +317,11 @@ def init_process_group(timeout_hours=24.0):
     -------
     bool
         True when running under torchrun with more than one process.
+
+    Example
+    -------
+    >>> os.environ.get("WORLD_SIZE", "1") != "1" or init_process_group()
+    False
     """
     import datetime
 
