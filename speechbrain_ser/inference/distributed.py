@@ -52,6 +52,7 @@ from speechbrain_ser.inference.corpus import (
     predict_corpus,
     unmatched_inputs,
 )
+from speechbrain_ser.run_lock import RunLock, RunLockedError
 
 logger = get_logger(__name__)
 
@@ -261,11 +262,13 @@ def merge_parts(output, files):
     ('{"file": "a.wav"}\\n{"file": "b.wav"}\\n', [])
     """
     parts = existing_parts(output)
-    rows = {}
+    rows = {}  # by real path: two spellings of one file are one file
     for path in [output] + parts:
         for name, row in _read_rows(path):
-            rows.setdefault(name, row)
-    position = {name: i for i, name in enumerate(files)}
+            rows.setdefault(os.path.realpath(name), row)
+    position = {}
+    for index, name in enumerate(files):
+        position.setdefault(os.path.realpath(name), index)
     names = sorted(rows, key=lambda n: (n in position, position.get(n, 0)))
     tmp = f"{output}.merging"
     with open(tmp, "w", encoding="utf-8", newline="") as fout:
@@ -397,14 +400,51 @@ def predict_corpus_sharded(
             "--output"
         )
     rank, size, _ = world()
-    if rank == 0:  # drop lines cut short by a kill, before anyone reads
-        for path in [output] + existing_parts(output):
-            done_files(path)
-    _barrier()
+    # rank 0 holds <output>.lock for the whole run (a second run, with or
+    # without torchrun, stops at once), and tells the others
+    lock = RunLock(output, "--output file", is_file=True, main_only=False)
+    problem = None
+    if rank == 0:
+        try:
+            lock.acquire()
+        except RunLockedError as error:
+            problem = str(error)
+        else:  # drop lines cut short by a kill, before anyone reads
+            for path in [output] + existing_parts(output):
+                done_files(path)
+    problem = _gather(problem)[0]
+    if problem:
+        raise RunLockedError(problem)
+    try:
+        return _predict_share(
+            recognizer,
+            inputs,
+            output,
+            max_batch_seconds,
+            max_batch_size,
+            num_workers,
+            progress,
+        )
+    finally:
+        lock.release()
+
+
+def _predict_share(
+    recognizer,
+    inputs,
+    output,
+    max_batch_seconds,
+    max_batch_size,
+    num_workers,
+    progress,
+):
+    """This rank's part of :func:`predict_corpus_sharded`, merged by rank 0
+    at the end."""
+    rank, size, _ = world()
     files = expand_inputs(inputs)
     done = set()
     for path in [output] + existing_parts(output):
-        done |= done_files(path)
+        done |= {os.path.realpath(name) for name in done_files(path)}
     # The plan covers every input, done or not, so that a rerun gives each
     # rank the batches it had: what is left of them batches as before.
     durations = {}
@@ -424,13 +464,13 @@ def predict_corpus_sharded(
     )
     mine = balanced_shards(costs, size)[rank]
     share = [files[i] for i in sorted(i for u in mine for i in units[u])]
-    share = [path for path in share if path not in done]
+    share = [path for path in share if os.path.realpath(path) not in done]
     part = part_path(output, rank)
     unmatched = 0
     if rank == 0:
         with ResultWriter(part) as writer:
             for row in unmatched_inputs(inputs):
-                if row["file"] not in done:
+                if os.path.realpath(row["file"]) not in done:
                     writer.write(row)
                     unmatched += 1
     counts = predict_corpus(
@@ -443,7 +483,8 @@ def predict_corpus_sharded(
         progress=progress and rank == 0,
     )
     counts["errors"] += unmatched
-    counts["skipped"] = len(set(files) & done) if rank == 0 else 0
+    skipped = sum(os.path.realpath(path) in done for path in files)
+    counts["skipped"] = skipped if rank == 0 else 0
     totals = _gather(counts)
     _barrier()
     if rank == 0:
