@@ -17,12 +17,10 @@ Authors
 """
 
 import os
-import re
 
 import torch
 
-# A Hugging Face model id: "name" or "namespace/name"
-HF_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
+from speechbrain_ser.sources import is_hub_id
 
 
 class RunError(ValueError):
@@ -203,7 +201,8 @@ def check_pretrained_files(hparams):
 
 def check_sources(hparams):
     """Every ``*_source`` key (``asr_source``, ``whisper_source``...) names
-    a local folder or is a Hugging Face id (``namespace/name``).
+    a local folder or is a Hugging Face id (``namespace/name[@revision]``,
+    see :func:`speechbrain_ser.sources.is_hub_id`).
 
     Arguments
     ---------
@@ -218,6 +217,7 @@ def check_sources(hparams):
     Example
     -------
     >>> check_sources({"asr_source": "openai/whisper-tiny.en"})
+    >>> check_sources({"whisper_source": "openai/whisper-tiny.en@main"})
     >>> check_sources({"asr_source": "models/gone/whisper"})
     Traceback (most recent call last):
     ...
@@ -226,7 +226,7 @@ def check_sources(hparams):
     for key, value in hparams.items():
         if not key.endswith("_source") or not isinstance(value, str):
             continue
-        if not value or os.path.exists(value) or HF_ID.match(value):
+        if not value or os.path.exists(value) or is_hub_id(value):
             continue
         raise RunError(
             f"--{key}={value}: no such local folder, and not a Hugging Face "
