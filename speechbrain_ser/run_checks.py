@@ -24,7 +24,13 @@ from speechbrain_ser.sources import is_hub_id
 
 
 class RunError(ValueError):
-    """A user-facing problem of a run's command or YAML (one line)."""
+    """A user-facing problem of a run's command or YAML (one line).
+
+    Example
+    -------
+    >>> str(RunError("--lr=-1: must be > 0"))
+    '--lr=-1: must be > 0'
+    """
 
 
 def _plain_values(text):

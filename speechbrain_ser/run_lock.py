@@ -53,7 +53,13 @@ def is_main_rank():
 
 
 class RunLockedError(RuntimeError):
-    """Another process holds the lock; the message names it."""
+    """Another process holds the lock; the message names it.
+
+    Example
+    -------
+    >>> isinstance(RunLockedError("out: locked by PID 1"), RuntimeError)
+    True
+    """
 
 
 class RunLock:
