@@ -12,6 +12,9 @@ import pytest
 
 from tests.badinput.corpus import make_corpus, tiny_args
 
+# several processes under torchrun, end to end
+pytestmark = pytest.mark.slow
+
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "../.."))
 DEMO_YAML = os.path.join(REPO, "hparams", "demo.yaml")
 SCRIPT = os.path.join(

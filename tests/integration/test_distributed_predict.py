@@ -15,6 +15,9 @@ from speechbrain_ser.cli import main
 from speechbrain_ser.inference.distributed import existing_parts, part_path
 from speechbrain_ser.tiny_models import tiny_model_folder
 
+# several processes under torchrun, end to end
+pytestmark = pytest.mark.slow
+
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "../.."))
 HERE = os.path.dirname(os.path.abspath(__file__))
 
