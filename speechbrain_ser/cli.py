@@ -4,6 +4,10 @@
     speechbrain-ser predict --model ... --output out.jsonl folder/ "**/*.flac"
     speechbrain-ser predict --model ... --segment 3 --hop 1 --plot t.png x.wav
     speechbrain-ser export --onnx --model results/demo/1986/inference
+    speechbrain-ser export --hub ser-demo --model results/demo/1986 \
+        --repo-id your-name/ser-demo
+    torchrun --nproc_per_node=2 -m speechbrain_ser.cli predict \
+        --model results/demo/1986/inference --output out.jsonl corpus/
     speechbrain-ser transcribe --model <whisper folder> \
         demo_data/manifests/test.json --output test_asr.json
     speechbrain-ser predict --model <speech_text run>/inference a.wav \
@@ -144,11 +148,24 @@ def _device_problem(device):
     return None
 
 
+def _resolve_model(args):
+    """Replaces a Hugging Face Hub id in ``args.model`` by the snapshot
+    folder of the Hub cache; returns a problem line, or None."""
+    from speechbrain_ser.sources import is_hub_id, resolve_source
+
+    if not os.path.exists(args.model) and is_hub_id(args.model):
+        try:
+            args.model = resolve_source(args.model)
+        except FileNotFoundError as error:
+            return str(error)
+    return model_folder_problem(args.model)
+
+
 def _load_recognizer(args, savedir):
     from speechbrain_ser.inference import load_recognizer
     from speechbrain_ser.inference.onnx import OnnxEmotionRecognizer
 
-    problem = model_folder_problem(args.model) or _device_problem(args.device)
+    problem = _resolve_model(args) or _device_problem(args.device)
     onnx_file = None
     if args.backend == "onnx":
         onnx_file = args.onnx_file or os.path.join(args.model, "model.onnx")
@@ -203,6 +220,7 @@ def _predict(args):
         predict_segments,
     )
 
+    distributed = _join_ranks(args)
     with tempfile.TemporaryDirectory() as tmp:
         try:
             recognizer = _load_recognizer(args, args.savedir or tmp)
@@ -214,6 +232,25 @@ def _predict(args):
             return _predict_with_transcripts(recognizer, args)
         if not args.files:
             raise SystemExit("give audio files, folders, globs or manifests")
+        if args.segment is None and (distributed or _parts_left(args)):
+            from speechbrain_ser.inference.distributed import (
+                predict_corpus_sharded,
+            )
+
+            counts = predict_corpus_sharded(
+                recognizer,
+                args.files,
+                output=args.output,
+                max_batch_seconds=args.batch_seconds,
+                max_batch_size=args.batch_size,
+                num_workers=_decoding_workers(args),
+                progress=not args.no_progress,
+            )
+            if distributed:
+                import torch.distributed
+
+                torch.distributed.destroy_process_group()
+            return 1 if counts["errors"] else 0
         if args.segment is None:
             counts = predict_corpus(
                 recognizer,
@@ -252,6 +289,43 @@ def _predict(args):
                 if args.plot and "error" not in rows[0]:
                     plot_timeline(rows, args.plot, title=os.path.basename(path))
     return 1 if failures else 0
+
+
+def _join_ranks(args):
+    """Under torchrun with several processes: joins the process group,
+    puts this rank on its own GPU (``--device cuda``) and savedir.
+
+    Returns
+    -------
+    bool
+        True when distributed.
+    """
+    from speechbrain_ser.inference.distributed import init_process_group, world
+
+    rank, size, local_rank = world()
+    if size == 1:
+        return False
+    if not args.output:
+        raise SystemExit(
+            "predict under torchrun writes one part per rank: give --output"
+        )
+    if args.segment is not None or args.manifest or args.transcript:
+        raise SystemExit(
+            "under torchrun, predict shares out whole files only (no "
+            "--segment, --manifest or --transcript)"
+        )
+    if args.device == "cuda":
+        args.device = f"cuda:{local_rank}"
+    if args.savedir:
+        args.savedir = os.path.join(args.savedir, f"rank{rank}")
+    return init_process_group()
+
+
+def _parts_left(args):
+    """Whether a killed distributed run left part files of --output."""
+    from speechbrain_ser.inference.distributed import existing_parts
+
+    return bool(args.output) and bool(existing_parts(args.output))
 
 
 def _predict_with_transcripts(recognizer, args):
@@ -311,9 +385,11 @@ def _export(args):
     from speechbrain_ser.inference import EmotionRecognizer
     from speechbrain_ser.inference.onnx import export_onnx
 
+    if args.hub:
+        return _export_hub(args)
     if not args.onnx:
-        raise SystemExit("say which format: --onnx")
-    problem = model_folder_problem(args.model)
+        raise SystemExit("say which format: --onnx or --hub DIR")
+    problem = _resolve_model(args)
     if problem:
         print(f"speechbrain-ser export: error: {problem}", file=sys.stderr)
         return 2
@@ -322,6 +398,20 @@ def _export(args):
     )
     out = args.out or os.path.join(args.model, "model.onnx")
     export_onnx(recognizer, out)
+    print(out)
+    return 0
+
+
+def _export_hub(args):
+    from speechbrain_ser.inference.hub import export_hub_folder
+
+    try:
+        out = export_hub_folder(
+            args.model, args.hub, repo_id=args.repo_id, example=args.example
+        )
+    except FileNotFoundError as error:
+        print(f"speechbrain-ser export: error: {error}", file=sys.stderr)
+        return 2
     print(out)
     return 0
 
@@ -415,8 +505,10 @@ def build_parser():
     predict.add_argument(
         "--model",
         required=True,
-        help="inference folder exported by training (<output>/inference); "
-        "it is code (its hyperparams.yaml runs Python): use trusted ones",
+        help="inference folder exported by training (<output>/inference), "
+        "or the Hugging Face Hub id of one (offline from the Hub cache with "
+        "HF_HUB_OFFLINE=1); it is code (its hyperparams.yaml runs Python): "
+        "use trusted ones",
     )
     predict.add_argument("--device", default="cpu")
     predict.add_argument(
@@ -434,7 +526,10 @@ def build_parser():
         "--output",
         default=None,
         help="JSON-lines file, or CSV for a .csv name (default: stdout); "
-        "files already in it are skipped, so a killed run resumes",
+        "files already in it are skipped, so a killed run resumes. Under "
+        "torchrun (--nproc_per_node=N, --nnodes=M) each rank predicts a "
+        "share balanced by duration into OUTPUT's .rank<r> part, merged "
+        "into OUTPUT at the end",
     )
     predict.add_argument(
         "--batch-seconds",
@@ -492,10 +587,37 @@ def build_parser():
     )
     predict.set_defaults(handler=_predict)
     export = commands.add_parser(
-        "export", help="write a trained model in another format (ONNX)"
+        "export",
+        help="write a trained model as ONNX, or as a Hugging Face model "
+        "repository folder with its model card",
     )
-    export.add_argument("--model", required=True, help="inference folder")
+    export.add_argument(
+        "--model",
+        required=True,
+        help="inference folder (--hub: a training run's output folder, for "
+        "its results.json and protocol, or its inference folder)",
+    )
     export.add_argument("--onnx", action="store_true", help="ONNX graph")
+    export.add_argument(
+        "--hub",
+        default=None,
+        metavar="DIR",
+        help="write DIR, ready to upload as a Hugging Face model "
+        "repository: weights, hyperparams.yaml, custom_interface.py, "
+        "example.wav and a model card README.md",
+    )
+    export.add_argument(
+        "--repo-id",
+        default=None,
+        help="with --hub: the org/name it will have on the Hub (for the "
+        "card's usage snippets)",
+    )
+    export.add_argument(
+        "--example",
+        default=None,
+        help="with --hub: the audio file to ship as example.wav (default: "
+        "the run's first test file)",
+    )
     export.add_argument(
         "--out", default=None, help="default: <model>/model.onnx"
     )
@@ -506,7 +628,10 @@ def build_parser():
         help="add Whisper transcripts to a manifest (resumable)",
     )
     transcribe.add_argument(
-        "--model", required=True, help="local Hugging Face Whisper folder"
+        "--model",
+        required=True,
+        help="a Hugging Face Whisper folder or Hub id "
+        "(e.g. openai/whisper-tiny.en)",
     )
     transcribe.add_argument("manifest", help="manifest JSON to transcribe")
     transcribe.add_argument(

@@ -441,3 +441,76 @@ modules:
     text_emotion_out: !new:torch.nn.Linear [8, 4]
     text_avd_out: !new:torch.nn.Linear [8, 3]
 """
+
+
+def save_to_hub_cache(folder, repo_id, cache_dir, revision="main"):
+    """Puts a model folder into a Hugging Face Hub cache, as a download would.
+
+    For tests and doctests that load by Hub id without network access: the
+    files go to ``<cache_dir>/models--<org>--<name>/blobs/<sha256>``, the
+    snapshot ``snapshots/<commit>/`` links to them and ``refs/<revision>``
+    names the commit, the layout ``huggingface_hub`` writes and reads
+    (``HF_HUB_CACHE``; with ``HF_HUB_OFFLINE=1`` nothing else is needed).
+
+    Arguments
+    ---------
+    folder : str
+        A model folder (sub-folders kept).
+    repo_id : str
+        ``org/name``.
+    cache_dir : str
+        The Hub cache (what ``HF_HUB_CACHE`` names).
+    revision : str
+        The branch or tag the snapshot is filed under.
+
+    Returns
+    -------
+    str
+        The snapshot folder.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> from huggingface_hub import snapshot_download
+    >>> cache = tempfile.mkdtemp()
+    >>> snapshot = save_to_hub_cache(
+    ...     save_tiny_bert(tempfile.mkdtemp()), "tiny/bert", cache
+    ... )
+    >>> os.path.relpath(snapshot, cache).split(os.sep)[:2]
+    ['models--tiny--bert', 'snapshots']
+    >>> found = snapshot_download(
+    ...     "tiny/bert", cache_dir=cache, local_files_only=True
+    ... )
+    >>> found == snapshot, os.path.islink(os.path.join(found, "vocab.txt"))
+    (True, True)
+    """
+    import hashlib
+    import shutil
+
+    repo = os.path.join(cache_dir, "models--" + repo_id.replace("/", "--"))
+    files = sorted(
+        os.path.relpath(os.path.join(root, name), folder)
+        for root, _, names in os.walk(folder)
+        for name in names
+    )
+    commit = hashlib.sha1()
+    blobs = {}
+    for name in files:
+        with open(os.path.join(folder, name), "rb") as fin:
+            digest = hashlib.sha256(fin.read()).hexdigest()
+        blobs[name] = digest
+        commit.update(f"{name} {digest}\n".encode())
+    snapshot = os.path.join(repo, "snapshots", commit.hexdigest())
+    os.makedirs(os.path.join(repo, "blobs"), exist_ok=True)
+    for name, digest in blobs.items():
+        blob = os.path.join(repo, "blobs", digest)
+        if not os.path.exists(blob):
+            shutil.copyfile(os.path.join(folder, name), blob)
+        link = os.path.join(snapshot, name)
+        os.makedirs(os.path.dirname(link), exist_ok=True)
+        if not os.path.lexists(link):
+            os.symlink(os.path.relpath(blob, os.path.dirname(link)), link)
+    os.makedirs(os.path.join(repo, "refs"), exist_ok=True)
+    with open(os.path.join(repo, "refs", revision), "w") as fout:
+        fout.write(commit.hexdigest())
+    return snapshot

@@ -277,7 +277,9 @@ class EmotionBrain(StageEndMixin, ResumableBrain):
         with torch.no_grad():
             frames = self.modules.encoder(x, lengths).detach()
         if ids is not None and cache is not None:
-            cache.store(ids, frames, lengths)
+            # the frames a later pass reads back, so that a batch gives the
+            # same numbers fresh or cached (e.g. by another DDP rank)
+            return cache.store(ids, frames, lengths).to(self.device)
         return frames
 
     def compute_forward(self, batch, stage):

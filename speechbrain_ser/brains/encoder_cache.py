@@ -181,7 +181,9 @@ class EncoderCache:
     >>> frames = torch.rand(2, 5, 3)  # (B, T, D), the 2nd utterance is short
     >>> cache.lookup(["a", "b"]) is None
     True
-    >>> cache.store(["a", "b"], frames, torch.tensor([1.0, 0.6]))
+    >>> stored = cache.store(["a", "b"], frames, torch.tensor([1.0, 0.6]))
+    >>> torch.equal(stored, cache.lookup(["a", "b"]))  # fresh = read back
+    True
     >>> len(cache), cache.get("b").shape, cache.get("b").dtype
     (2, torch.Size([3, 3]), torch.float16)
     >>> cache.lookup(["a", "b"]).shape  # padded again, float32
@@ -256,7 +258,22 @@ class EncoderCache:
             (B, T, ...) encoder output.
         lengths : torch.Tensor
             (B,) relative lengths.
+
+        Returns
+        -------
+        torch.Tensor
+            What :meth:`lookup` gives for these ids from now on (float16
+            valid frames, zero-padded, float32, on the CPU): a batch then
+            gives the same numbers whether its frames were just computed
+            or read back (by a later epoch, or after another DDP rank
+            cached them first).
         """
         valid = valid_frames(lengths, frames.shape[1])
-        for uid, item, n in zip(ids, frames, valid):
-            self.put(uid, item[:n].to(torch.float16).cpu())
+        stored = [
+            item[:n].to(torch.float16).cpu() for item, n in zip(frames, valid)
+        ]
+        for uid, item in zip(ids, stored):
+            self.put(uid, item)
+        return torch.nn.utils.rnn.pad_sequence(
+            [item.float() for item in stored], batch_first=True
+        )

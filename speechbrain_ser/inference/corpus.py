@@ -100,6 +100,8 @@ def expand_inputs(inputs):
             files += sorted(found, key=lambda p: (p.count(os.sep), p))
         elif item.lower().endswith(".json") and os.path.isfile(item):
             files += _manifest_files(item)
+        elif os.path.isfile(item):  # a name with [ or * is still a file
+            files.append(item)
         elif any(char in item for char in "*?["):
             files += sorted(glob.glob(item, recursive=True))
         else:

@@ -429,7 +429,9 @@ def load_recognizer(source, **kwargs):
     Arguments
     ---------
     source : str
-        Inference folder.
+        Inference folder, or the Hugging Face Hub id of one (e.g. a
+        folder written by ``speechbrain-ser export --hub`` and uploaded;
+        offline from the Hub cache, see :mod:`speechbrain_ser.sources`).
     **kwargs
         Passed to ``from_hparams`` (``savedir``, ``run_opts``...).
 
@@ -448,6 +450,9 @@ def load_recognizer(source, **kwargs):
     >>> type(recognizer).__name__
     'EmotionRecognizer'
     """
+    from speechbrain_ser.sources import resolve_source
+
+    source = resolve_source(source)
     path = os.path.join(source, "hyperparams.yaml")
     text = open(path, encoding="utf-8").read() if os.path.isfile(path) else ""
     names = {line.split(":")[0] for line in text.splitlines()}

@@ -269,7 +269,9 @@ class WhisperEncoder(torch.nn.Module):
     ---------
     source : str
         Local folder with a Hugging Face Whisper model (``config.json``,
-        weights, ``preprocessor_config.json``).
+        weights, ``preprocessor_config.json``), or its Hub id (e.g.
+        ``openai/whisper-tiny.en``; offline from the Hub cache, see
+        :mod:`speechbrain_ser.sources`).
     save_path : str
         Cache folder for the SpeechBrain wrapper.
     freeze : bool
@@ -333,8 +335,10 @@ class WhisperEncoder(torch.nn.Module):
         super().__init__()
         from speechbrain.integrations.huggingface.whisper import Whisper
 
+        from speechbrain_ser.sources import resolve_source
+
         self.whisper = Whisper(
-            source,
+            resolve_source(source),
             save_path=save_path,
             sampling_rate=sample_rate,
             encoder_only=True,

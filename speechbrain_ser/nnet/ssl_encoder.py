@@ -21,6 +21,7 @@ from speechbrain_ser.nnet.encoders import (
     select_layers,
     train_top_layers,
 )
+from speechbrain_ser.sources import resolve_source
 
 logger = get_logger(__name__)
 
@@ -71,7 +72,7 @@ def build_random_speech_model(folder, config, sample_rate=16000):
 
 
 class SSLEncoder(torch.nn.Module):
-    """wav2vec 2.0, HuBERT or WavLM from a local folder, as frames.
+    """wav2vec 2.0, HuBERT or WavLM from a folder or Hub id, as frames.
 
     The one wrapper of the package around SpeechBrain's Hugging Face
     integrations (``Wav2Vec2``, ``HuBERT``, ``WavLM``), which mask each
@@ -82,7 +83,9 @@ class SSLEncoder(torch.nn.Module):
     ---------
     source : str
         Local folder with a Hugging Face model (``config.json``, weights,
-        ``preprocessor_config.json``).
+        ``preprocessor_config.json``), or its Hub id (e.g.
+        ``microsoft/wavlm-base-plus``; offline from the Hub cache, see
+        :mod:`speechbrain_ser.sources`).
     save_path : str
         Cache folder for the SpeechBrain wrapper.
     model : str
@@ -149,6 +152,7 @@ class SSLEncoder(torch.nn.Module):
             )
         if config is not None:
             build_random_speech_model(source, config)
+        folder = resolve_source(source)
         module, name = self.wrappers[model]
         wrapper = getattr(
             importlib.import_module(
@@ -159,7 +163,7 @@ class SSLEncoder(torch.nn.Module):
         # The last layer alone is the wrapper's plain output; any other
         # choice needs every hidden state.
         self.ssl = wrapper(
-            source,
+            folder,
             save_path=save_path,
             output_norm=output_norm,
             freeze=freeze,

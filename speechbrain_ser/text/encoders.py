@@ -53,7 +53,9 @@ class HFTextEncoder(torch.nn.Module):
     ---------
     source : str
         Local folder with ``config.json``, the weights and the tokenizer
-        files (e.g. :func:`default_text_encoder_source`).
+        files (e.g. :func:`default_text_encoder_source`), or a Hugging
+        Face Hub id (e.g. ``sentence-transformers/all-MiniLM-L6-v2``;
+        offline from the Hub cache, see :mod:`speechbrain_ser.sources`).
     freeze : bool
         If True (a teacher) no parameter takes gradients, the model runs
         under ``torch.no_grad`` and stays in eval mode (no dropout) even
@@ -92,14 +94,12 @@ class HFTextEncoder(torch.nn.Module):
         super().__init__()
         from transformers import AutoModel, AutoTokenizer
 
-        if not os.path.isdir(source):
-            raise FileNotFoundError(
-                f"{source}: no such folder; the text encoder loads from a "
-                "local folder with config.json, weights and tokenizer files"
-            )
+        from speechbrain_ser.sources import resolve_source
+
+        folder = resolve_source(source)
         self.source = source
-        self.tokenizer = AutoTokenizer.from_pretrained(source)
-        self.model = AutoModel.from_pretrained(source)
+        self.tokenizer = AutoTokenizer.from_pretrained(folder)
+        self.model = AutoModel.from_pretrained(folder)
         self.hidden_size = self.model.config.hidden_size
         self.freeze = freeze
         if freeze:

@@ -219,11 +219,12 @@ class HFSentimentLabeller(SentimentLabeller):
             AutoTokenizer,
         )
 
-        if not os.path.isdir(source):
-            raise FileNotFoundError(f"{source}: no such model folder")
+        from speechbrain_ser.sources import resolve_source
+
         self.source = source
-        self.tokenizer = AutoTokenizer.from_pretrained(source)
-        self.model = AutoModelForSequenceClassification.from_pretrained(source)
+        folder = resolve_source(source)
+        self.tokenizer = AutoTokenizer.from_pretrained(folder)
+        self.model = AutoModelForSequenceClassification.from_pretrained(folder)
         self.model.to(device).eval()
         self.device = device
         self.batch_size = batch_size
@@ -279,7 +280,11 @@ class HFSentimentLabeller(SentimentLabeller):
         config = self.model.config.to_json_string()
         return {
             "name": "huggingface",
-            "source": os.path.abspath(self.source),
+            "source": (
+                os.path.abspath(self.source)
+                if os.path.isdir(self.source)
+                else self.source  # a Hugging Face Hub id
+            ),
             "model_type": self.model.config.model_type,
             "config_sha1": hashlib.sha1(config.encode()).hexdigest(),
             "transformers": transformers.__version__,

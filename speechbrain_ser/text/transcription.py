@@ -91,16 +91,17 @@ class WhisperTranscriber:
             WhisperProcessor,
         )
 
-        if not os.path.isdir(source):
-            raise FileNotFoundError(f"{source}: no such Whisper model folder")
+        from speechbrain_ser.sources import resolve_source
+
+        folder = resolve_source(source)
         self.source = source
-        self.name = os.path.basename(os.path.normpath(source))
+        self.name = os.path.basename(os.path.normpath(source.split("@")[0]))
         self.device = device
         self.batch_size = batch_size
         self.language = language
-        self.processor = WhisperProcessor.from_pretrained(source)
+        self.processor = WhisperProcessor.from_pretrained(folder)
         self.model = WhisperForConditionalGeneration.from_pretrained(
-            source, dtype=torch.float32
+            folder, dtype=torch.float32
         )
         self.model.to(device).eval()
         self.sample_rate = self.processor.feature_extractor.sampling_rate
