@@ -140,6 +140,22 @@ class EmotionBrain(StageEndMixin, ResumableBrain):
     selected_epoch = None  # the epoch of the tested checkpoint
     augmentation = BatchAugmentation()  # the current training batch's
 
+    def fit(self, epoch_counter, train_set, valid_set=None, **kwargs):
+        """SpeechBrain's epoch loop, or with ``training: full_batch`` one
+        L-BFGS fit of the head on a frozen encoder's fixed statistics
+        (:mod:`~speechbrain_ser.brains.full_batch`)."""
+        if getattr(self.hparams, "training", "epochs") == "full_batch":
+            from speechbrain_ser.brains.full_batch import fit_full_batch
+
+            return fit_full_batch(
+                self,
+                train_set,
+                valid_set,
+                kwargs.get("train_loader_kwargs"),
+                kwargs.get("valid_loader_kwargs"),
+            )
+        return super().fit(epoch_counter, train_set, valid_set, **kwargs)
+
     def on_fit_start(self):
         """Freezes the encoder's parameters when asked, then recovers."""
         if self.hparams.freeze_encoder:
