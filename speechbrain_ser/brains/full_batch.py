@@ -450,7 +450,11 @@ def merge(first, second):
 
 
 def fit_full_batch(
-    brain, train_set, valid_set, train_loader_kwargs=None, valid_loader_kwargs=None
+    brain,
+    train_set,
+    valid_set,
+    train_loader_kwargs=None,
+    valid_loader_kwargs=None,
 ):
     """Trains ``brain``'s head to convergence on the full batch, then runs
     the Brain's validation stage once (log, checkpoint as epoch 1), so

@@ -84,9 +84,7 @@ def test_nested_crossval_never_lets_a_test_speaker_into_inner_folds(
         inner_ids = set()
         for inner in chosen["inner_folds"]:
             inner_ids |= set(inner["train"]) | set(inner["valid"])
-            assert not speakers_of(inner["train"]) & speakers_of(
-                inner["valid"]
-            )
+            assert not speakers_of(inner["train"]) & speakers_of(inner["valid"])
         assert not speakers_of(inner_ids) & test_speakers
         # inner CV covers the outer train + valid clips, nothing else
         assert inner_ids == set(manifests["train"]) | set(manifests["valid"])
