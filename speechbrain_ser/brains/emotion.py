@@ -22,6 +22,7 @@ from speechbrain_ser.brains.results import (
     report_layer_weights,
     write_emotion_results,
 )
+from speechbrain_ser.brains.full_batch import FullBatchMixin
 from speechbrain_ser.brains.resumable import ResumableBrain
 from speechbrain_ser.brains.stage_end import StageEndMixin
 from speechbrain_ser.nnet.layer_weighting import (
@@ -32,7 +33,7 @@ from speechbrain_ser.nnet.layer_weighting import (
 logger = get_logger(__name__)
 
 
-class EmotionBrain(StageEndMixin, ResumableBrain):
+class EmotionBrain(FullBatchMixin, StageEndMixin, ResumableBrain):
     """Trains an utterance-level emotion model: encoder -> head -> outputs.
 
     The YAML names the pieces; in ``modules``:
@@ -79,6 +80,12 @@ class EmotionBrain(StageEndMixin, ResumableBrain):
     the YAML the heads' ``dropout`` and the optimiser's ``weight_decay``.
     Resume is exact and unreadable training audio is skipped and counted (see
     :class:`~speechbrain_ser.brains.resumable.ResumableBrain`).
+
+    Training: ``training: epochs`` (default) is SpeechBrain's epoch loop;
+    ``training: full_batch`` fits the head once, to convergence, on a
+    frozen encoder's fixed statistics (``layers: concat`` or one layer),
+    its L2 strength chosen on valid or by inner speaker-grouped CV
+    (:class:`~speechbrain_ser.brains.full_batch.FullBatchMixin`).
 
     Optimiser: ``layer_weights_lr`` (optional, default null) gives the
     logits of every learned layer weighting
@@ -139,22 +146,6 @@ class EmotionBrain(StageEndMixin, ResumableBrain):
     test_checkpoint = {"max_key": "score"}
     selected_epoch = None  # the epoch of the tested checkpoint
     augmentation = BatchAugmentation()  # the current training batch's
-
-    def fit(self, epoch_counter, train_set, valid_set=None, **kwargs):
-        """SpeechBrain's epoch loop, or with ``training: full_batch`` one
-        L-BFGS fit of the head on a frozen encoder's fixed statistics
-        (:mod:`~speechbrain_ser.brains.full_batch`)."""
-        if getattr(self.hparams, "training", "epochs") == "full_batch":
-            from speechbrain_ser.brains.full_batch import fit_full_batch
-
-            return fit_full_batch(
-                self,
-                train_set,
-                valid_set,
-                kwargs.get("train_loader_kwargs"),
-                kwargs.get("valid_loader_kwargs"),
-            )
-        return super().fit(epoch_counter, train_set, valid_set, **kwargs)
 
     def on_fit_start(self):
         """Freezes the encoder's parameters when asked, then recovers."""

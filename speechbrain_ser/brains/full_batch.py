@@ -531,3 +531,30 @@ def fit_full_batch(
             total += float(brain.evaluate_batch(batch, sb.Stage.VALID))
             steps += 1
     brain.on_stage_end(sb.Stage.VALID, total / max(steps, 1), 1)
+
+
+class FullBatchMixin:
+    """Brain mixin: ``training: full_batch`` replaces the epoch loop.
+
+    With the hparam ``training`` set to ``full_batch``, ``fit`` is
+    :func:`fit_full_batch` (one L-BFGS fit of the head, then one
+    validation stage that logs and checkpoints it); otherwise (``epochs``,
+    the default) SpeechBrain's ``fit``.
+    """
+
+    def fit(self, epoch_counter, train_set, valid_set=None, **kwargs):
+        """SpeechBrain's ``fit``, or the full-batch fit (see the class)."""
+        training = getattr(self.hparams, "training", "epochs")
+        if training not in ("epochs", "full_batch"):
+            raise ValueError(
+                f"training must be 'epochs' or 'full_batch', got {training!r}"
+            )
+        if training == "full_batch":
+            return fit_full_batch(
+                self,
+                train_set,
+                valid_set,
+                kwargs.get("train_loader_kwargs"),
+                kwargs.get("valid_loader_kwargs"),
+            )
+        return super().fit(epoch_counter, train_set, valid_set, **kwargs)
