@@ -265,7 +265,7 @@ class FullBatchTrainer:
         ``regression_weight``, ``full_batch_weight_decay`` (a number or a
         list; default ``WEIGHT_DECAYS``), ``full_batch_selection``
         (``valid``, default, or ``inner_cv``), ``inner_folds`` (4) and
-        ``full_batch_max_iter`` (500).
+        ``full_batch_max_iter`` (1000).
     """
 
     def __init__(self, brain):
@@ -317,10 +317,11 @@ class FullBatchTrainer:
             scale = getattr(hp, "classification_weight", 1.0)
 
             def ce(outputs):
+                logits = outputs["logits"]
                 return scale * torch.nn.functional.cross_entropy(
-                    outputs["logits"],
+                    logits,
                     labels,
-                    weight=weight,
+                    weight=None if weight is None else weight.to(logits),
                     label_smoothing=smoothing,
                 )
 
@@ -330,24 +331,33 @@ class FullBatchTrainer:
             scale = getattr(hp, "regression_weight", 1.0)
 
             def ccc(outputs):
-                return scale * hp.ccc_loss(outputs["avd"], avd)
+                return scale * hp.ccc_loss(
+                    outputs["avd"], avd.to(outputs["avd"])
+                )
 
             loss_terms.append(ccc)
         return lambda outputs: sum(term(outputs) for term in loss_terms)
 
     def fit(self, data, index, weight_decay):
         """Fits on the rows ``index`` of ``data``; returns the fit info."""
-        self._trainable().load_state_dict(self.initial)
+        trainable = self._trainable()
+        trainable.load_state_dict(self.initial)
         x = data["x"][index]
         mean, var = x.mean(0), x.var(0, unbiased=False)
-        features = self.standardise(x, mean, var).float().to(self.brain.device)
-        info = lbfgs_fit(
-            _Forward(self),
-            features,
-            self.objective(data, index),
-            weight_decay,
-            max_iter=getattr(self.hparams, "full_batch_max_iter", 500),
-        )
+        features = self.standardise(x, mean, var).double()
+        # float64: near the optimum of a weakly penalised (near-separable)
+        # problem the loss changes below float32's resolution
+        trainable.double()
+        try:
+            info = lbfgs_fit(
+                _Forward(self),
+                features.to(self.brain.device),
+                self.objective(data, index),
+                weight_decay,
+                max_iter=getattr(self.hparams, "full_batch_max_iter", 1000),
+            )
+        finally:
+            trainable.float()
         return {**info, "mean": mean, "var": var}
 
     def score(self, data, index, mean, var, ids=None):
