@@ -16,13 +16,13 @@ from speechbrain.utils.logger import get_logger
 from speechbrain_ser.brains.augmentation import BatchAugmentation
 from speechbrain_ser.brains.defaults import optional_module
 from speechbrain_ser.brains.encoder_cache import EncoderCache
+from speechbrain_ser.brains.full_batch import FullBatchMixin
 from speechbrain_ser.brains.results import (
     emotion_metrics,
     gather_outputs,
     report_layer_weights,
     write_emotion_results,
 )
-from speechbrain_ser.brains.full_batch import FullBatchMixin
 from speechbrain_ser.brains.resumable import ResumableBrain
 from speechbrain_ser.brains.stage_end import StageEndMixin
 from speechbrain_ser.nnet.layer_weighting import (

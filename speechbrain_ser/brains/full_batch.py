@@ -288,7 +288,7 @@ class FullBatchTrainer:
 
     def weight_decays(self):
         """The candidate L2 strengths, as a list."""
-        values = getattr(self.hparams, "full_batch_weight_decay", None)
+        values = self.hparams.full_batch_weight_decay
         if values is None:
             return list(WEIGHT_DECAYS)
         if isinstance(values, (int, float)):
@@ -313,7 +313,7 @@ class FullBatchTrainer:
         if targets["labels"] is not None:
             labels = targets["labels"][index].to(self.brain.device)
             weight = self.brain.class_weights
-            smoothing = getattr(hp, "label_smoothing", 0.0) or 0.0
+            smoothing = hp.label_smoothing or 0.0
             scale = getattr(hp, "classification_weight", 1.0)
 
             def ce(outputs):
@@ -354,7 +354,7 @@ class FullBatchTrainer:
                 features.to(self.brain.device),
                 self.objective(data, index),
                 weight_decay,
-                max_iter=getattr(self.hparams, "full_batch_max_iter", 1000),
+                max_iter=self.hparams.full_batch_max_iter,
             )
         finally:
             trainable.float()
@@ -380,7 +380,7 @@ class FullBatchTrainer:
         """The L2 strength best on valid or by inner CV, and the rows of
         ``train`` (merged with valid for inner CV) to refit on."""
         candidates = self.weight_decays()
-        selection = getattr(self.hparams, "full_batch_selection", "valid")
+        selection = self.hparams.full_batch_selection
         if selection not in ("valid", "inner_cv"):
             raise ValueError(
                 "full_batch_selection must be 'valid' or 'inner_cv', got "
@@ -406,7 +406,7 @@ class FullBatchTrainer:
         folds = inner_speaker_folds(
             data["speakers"],
             labels,
-            getattr(self.hparams, "inner_folds", 4),
+            self.hparams.inner_folds,
             getattr(self.hparams, "seed", 1234),
         )
         self.inner_folds = [
@@ -554,7 +554,7 @@ class FullBatchMixin:
 
     def fit(self, epoch_counter, train_set, valid_set=None, **kwargs):
         """SpeechBrain's ``fit``, or the full-batch fit (see the class)."""
-        training = getattr(self.hparams, "training", "epochs")
+        training = self.hparams.training
         if training not in ("epochs", "full_batch"):
             raise ValueError(
                 f"training must be 'epochs' or 'full_batch', got {training!r}"
