@@ -33,6 +33,13 @@ by its ``pretrainer``): last layer, and all layers concatenated;
 ``--baseline fbank probe`` both (:mod:`speechbrain_ser.evaluation.probes`).
 ``--baselines_only`` runs the recipe's data preparation but no training.
 
+``--nested K`` is nested cross-validation for a full-batch head
+(``--training=full_batch``, :mod:`speechbrain_ser.brains.full_batch`):
+every outer fold chooses its head's L2 strength by K-fold speaker-grouped
+cross-validation over its own train + valid speakers and refits on them,
+so no outer test speaker enters a choice; only the outer test folds are
+reported. Each fold writes what it chose to ``full_batch.json``.
+
 Authors
  * speechbrain-ser developers 2026
 """
