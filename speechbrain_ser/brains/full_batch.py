@@ -94,6 +94,7 @@ def lbfgs_fit(model, features, objective, weight_decay, max_iter=500):
     )
 
     def closure():
+        """The penalised objective, with its gradient."""
         optimizer.zero_grad()
         loss = objective(model(features))
         loss = loss + 0.5 * weight_decay * sum(p.pow(2).sum() for p in decayed)
@@ -201,6 +202,7 @@ def statistics_head(head):
         )
 
     def pool(frames, lengths):
+        """(B, T, [L,] D) frames -> (B, F) pooled statistics."""
         if reduce is not None:
             frames = reduce(frames)
         return head.pooling(frames, lengths)
@@ -208,7 +210,7 @@ def statistics_head(head):
     return pool, head
 
 
-def collect(brain, dataset, loader_kwargs):
+def _collect(brain, dataset, loader_kwargs):
     """Pooled statistics and targets of a whole dataset (frozen encoder).
 
     Arguments
@@ -266,6 +268,36 @@ class FullBatchTrainer:
         list; default ``WEIGHT_DECAYS``), ``full_batch_selection``
         (``valid``, default, or ``inner_cv``), ``inner_folds`` (4) and
         ``full_batch_max_iter`` (1000).
+
+    Example
+    -------
+    >>> from speechbrain_ser.brains import EmotionBrain
+    >>> from speechbrain_ser.nnet.heads import StatsPoolingMLP
+    >>> head = StatsPoolingMLP(2, n_layers=0, input_norm=True)
+    >>> brain = EmotionBrain(
+    ...     {"head": head, "emotion_out": torch.nn.Linear(4, 2)},
+    ...     hparams={
+    ...         "task": "classification",
+    ...         "freeze_encoder": True,
+    ...         "classification_weight": 1.0,
+    ...     },
+    ... )
+    >>> trainer = FullBatchTrainer(brain)
+    >>> x = torch.tensor(
+    ...     [[0.0, 1, 0, 1], [0.2, 1, 0, 2], [2, 0, 1, 1], [2.2, 0, 1, 2]],
+    ...     dtype=torch.float64,
+    ... )
+    >>> data = {
+    ...     "ids": ["a", "b", "c", "d"],
+    ...     "x": x,
+    ...     "labels": torch.tensor([0, 0, 1, 1]),
+    ...     "avd": None,
+    ...     "speakers": None,
+    ... }
+    >>> info = trainer.fit(data, np.arange(4), weight_decay=0.01)
+    >>> features = trainer.standardise(x, info["mean"], info["var"])
+    >>> trainer.forward(features.float())["logits"].argmax(-1).tolist()
+    [0, 0, 1, 1]
     """
 
     def __init__(self, brain):
@@ -317,6 +349,7 @@ class FullBatchTrainer:
             scale = getattr(hp, "classification_weight", 1.0)
 
             def ce(outputs):
+                """Weighted, smoothed cross-entropy."""
                 logits = outputs["logits"]
                 return scale * torch.nn.functional.cross_entropy(
                     logits,
@@ -331,6 +364,7 @@ class FullBatchTrainer:
             scale = getattr(hp, "regression_weight", 1.0)
 
             def ccc(outputs):
+                """The CCC loss on A/V/D."""
                 return scale * hp.ccc_loss(
                     outputs["avd"], avd.to(outputs["avd"])
                 )
@@ -396,7 +430,7 @@ class FullBatchTrainer:
                 )
             self.selection = {"method": "valid", "scores": scores}
             return candidates[int(np.argmax(scores))], train
-        data = merge(train, valid)
+        data = _merge(train, valid)
         if data["speakers"] is None:
             raise ValueError(
                 "full_batch_selection: inner_cv needs a speaker field in "
@@ -440,11 +474,12 @@ class _Forward(torch.nn.Module):
         self.trainer = [trainer]  # not a submodule
 
     def forward(self, x):
+        """The trainer's forward: logits and/or A/V/D."""
         return self.trainer[0].forward(x)
 
 
-def merge(first, second):
-    """Two :func:`collect` outputs as one (train + valid)."""
+def _merge(first, second):
+    """Two :func:`_collect` outputs as one (train + valid)."""
     out = {"ids": first["ids"] + second["ids"]}
     out["x"] = torch.cat([first["x"], second["x"]])
     for key in ("labels", "avd"):
@@ -459,7 +494,7 @@ def merge(first, second):
     return out
 
 
-def fit_full_batch(
+def _fit_full_batch(
     brain,
     train_set,
     valid_set,
@@ -489,8 +524,8 @@ def fit_full_batch(
     start = time.time()
     brain.on_fit_start()
     trainer = FullBatchTrainer(brain)
-    train = collect(brain, train_set, train_loader_kwargs)
-    valid = collect(brain, valid_set, valid_loader_kwargs)
+    train = _collect(brain, train_set, train_loader_kwargs)
+    valid = _collect(brain, valid_set, valid_loader_kwargs)
     weight_decay, data = trainer.select(train, valid)
     info = trainer.fit(data, np.arange(len(data["ids"])), weight_decay)
     norm = trainer.inner.input_norm
@@ -547,9 +582,16 @@ class FullBatchMixin:
     """Brain mixin: ``training: full_batch`` replaces the epoch loop.
 
     With the hparam ``training`` set to ``full_batch``, ``fit`` is
-    :func:`fit_full_batch` (one L-BFGS fit of the head, then one
+    :func:`_fit_full_batch` (one L-BFGS fit of the head, then one
     validation stage that logs and checkpoints it); otherwise (``epochs``,
-    the default) SpeechBrain's ``fit``.
+    the default) SpeechBrain's ``fit``. The recipe end to end:
+    ``tests/integration/test_nested_crossval.py``.
+
+    Example
+    -------
+    >>> from speechbrain_ser.brains import EmotionBrain
+    >>> issubclass(EmotionBrain, FullBatchMixin)
+    True
     """
 
     def fit(self, epoch_counter, train_set, valid_set=None, **kwargs):
@@ -560,7 +602,7 @@ class FullBatchMixin:
                 f"training must be 'epochs' or 'full_batch', got {training!r}"
             )
         if training == "full_batch":
-            return fit_full_batch(
+            return _fit_full_batch(
                 self,
                 train_set,
                 valid_set,
