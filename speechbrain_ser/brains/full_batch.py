@@ -372,16 +372,40 @@ class FullBatchTrainer:
             loss_terms.append(ccc)
         return lambda outputs: sum(term(outputs) for term in loss_terms)
 
+    def input_layers(self):
+        """The Linear layers that read the statistics: the first of the
+        head's blocks, or without blocks every output layer."""
+        for module in self.inner.mlp:
+            if isinstance(module, torch.nn.Linear):
+                return [module]
+        return list(self.outputs.values())
+
     def fit(self, data, index, weight_decay):
-        """Fits on the rows ``index`` of ``data``; returns the fit info."""
+        """Fits on the rows ``index`` of ``data``; returns the fit info.
+
+        With more statistics than utterances (F > N, e.g. 3840 > 300), the
+        layers reading them are fit in the span of the training rows: with
+        an L2 penalty their optimal weights lie in it (the loss sees W x_i
+        only), so fitting W V^T on the N-dimensional coordinates X V of an
+        orthonormal basis V of that span (SVD) reaches the same optimum,
+        F / N times cheaper; the weights are then mapped back (W = W_r V^T).
+        """
         trainable = self._trainable()
         trainable.load_state_dict(self.initial)
         x = data["x"][index]
         mean, var = x.mean(0), x.var(0, unbiased=False)
         features = self.standardise(x, mean, var).double()
+        basis = None
+        if features.shape[1] > features.shape[0]:
+            _, singular, vh = torch.linalg.svd(features, full_matrices=False)
+            basis = vh[singular > singular[0] * 1e-10]  # (r, F)
+            features = features @ basis.T
         # float64: near the optimum of a weakly penalised (near-separable)
         # problem the loss changes below float32's resolution
         trainable.double()
+        layers = self.input_layers() if basis is not None else []
+        for layer in layers:  # same Parameter, reduced shape
+            layer.weight.data = layer.weight.data @ basis.T.to(layer.weight)
         try:
             info = lbfgs_fit(
                 _Forward(self),
@@ -391,6 +415,8 @@ class FullBatchTrainer:
                 max_iter=self.hparams.full_batch_max_iter,
             )
         finally:
+            for layer in layers:
+                layer.weight.data = layer.weight.data @ basis.to(layer.weight)
             trainable.float()
         return {**info, "mean": mean, "var": var}
 
