@@ -74,6 +74,23 @@ OPTIONAL_HPARAMS = {
         None,
         "the CategoricalEncoder (classification; set by the data function)",
     ),
+    "training": (
+        "epochs",
+        "epochs (SpeechBrain's loop) or full_batch (one L-BFGS fit of the "
+        "head on a frozen encoder's fixed statistics, brains/full_batch)",
+    ),
+    "full_batch_weight_decay": (
+        None,
+        "full_batch: L2 strength, or a list chosen among; None: "
+        "full_batch.WEIGHT_DECAYS (1e-4 ... 1)",
+    ),
+    "full_batch_selection": (
+        "valid",
+        "full_batch: choose the L2 strength on valid or by inner_cv "
+        "(speaker-grouped folds over train + valid, then refit on both)",
+    ),
+    "inner_folds": (4, "full_batch with inner_cv: number of inner folds"),
+    "full_batch_max_iter": (1000, "full_batch: L-BFGS iterations at most"),
     # SpeechTextBrain
     "fusion": ("late", "late (averaged posteriors) or learned (fusion head)"),
     "encoder_lr": (None, "own learning rate of the speech encoder"),

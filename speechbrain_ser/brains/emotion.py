@@ -16,6 +16,7 @@ from speechbrain.utils.logger import get_logger
 from speechbrain_ser.brains.augmentation import BatchAugmentation
 from speechbrain_ser.brains.defaults import optional_module
 from speechbrain_ser.brains.encoder_cache import EncoderCache
+from speechbrain_ser.brains.full_batch import FullBatchMixin
 from speechbrain_ser.brains.results import (
     emotion_metrics,
     gather_outputs,
@@ -32,7 +33,7 @@ from speechbrain_ser.nnet.layer_weighting import (
 logger = get_logger(__name__)
 
 
-class EmotionBrain(StageEndMixin, ResumableBrain):
+class EmotionBrain(FullBatchMixin, StageEndMixin, ResumableBrain):
     """Trains an utterance-level emotion model: encoder -> head -> outputs.
 
     The YAML names the pieces; in ``modules``:
@@ -79,6 +80,12 @@ class EmotionBrain(StageEndMixin, ResumableBrain):
     the YAML the heads' ``dropout`` and the optimiser's ``weight_decay``.
     Resume is exact and unreadable training audio is skipped and counted (see
     :class:`~speechbrain_ser.brains.resumable.ResumableBrain`).
+
+    Training: ``training: epochs`` (default) is SpeechBrain's epoch loop;
+    ``training: full_batch`` fits the head once, to convergence, on a
+    frozen encoder's fixed statistics (``layers: concat`` or one layer),
+    its L2 strength chosen on valid or by inner speaker-grouped CV
+    (:class:`~speechbrain_ser.brains.full_batch.FullBatchMixin`).
 
     Optimiser: ``layer_weights_lr`` (optional, default null) gives the
     logits of every learned layer weighting

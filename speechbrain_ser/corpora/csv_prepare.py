@@ -25,7 +25,12 @@ from speechbrain_ser.data.manifest import (
     PreparationError,
     run_preparation,
 )
-from speechbrain_ser.data.splits import split_by_field, split_by_speaker
+from speechbrain_ser.data.splits import (
+    check_class_coverage,
+    split_by_field,
+    split_by_speaker,
+    split_by_speaker_folds,
+)
 
 REQUIRED_COLUMNS = ("id", "wav", "speaker")
 
@@ -124,6 +129,9 @@ def prepare_csv(
     ratios=(0.8, 0.1, 0.1),
     seed=1234,
     on_error="raise",
+    n_folds=None,
+    fold=0,
+    min_per_class=2,
 ):
     """Writes manifests from a CSV file (see the module docstring).
 
@@ -143,6 +151,20 @@ def prepare_csv(
         Speaker shuffling seed.
     on_error : str
         ``"raise"`` or ``"skip"``.
+    n_folds : int, optional
+        Without a ``split`` column: class-stratified speaker k-fold
+        (:func:`~speechbrain_ser.data.splits.split_by_speaker_folds`),
+        ``fold`` being test, for ``python -m
+        speechbrain_ser.evaluation.crossval`` (the way for a few hundred
+        clips and few speakers).
+    fold : int
+        Test fold when ``n_folds`` is given.
+    min_per_class : int
+        A single split (not k-fold) must have at least this many clips of
+        every class in valid and in test, else preparation stops and says
+        how to cross-validate instead
+        (:func:`~speechbrain_ser.data.splits.check_class_coverage`); 0
+        turns the check off.
 
     Example
     -------
@@ -155,7 +177,8 @@ def prepare_csv(
     ...     rows.append(f"u{i},{i}.wav,s{i},happy,{split}")
     >>> with open(os.path.join(root, "corpus.csv"), "w") as fout:
     ...     _ = fout.write("\\n".join(rows))
-    >>> prepare_csv(os.path.join(root, "corpus.csv"), root, save)
+    >>> csv_file = os.path.join(root, "corpus.csv")
+    >>> prepare_csv(csv_file, root, save, min_per_class=1)
     >>> sorted(os.listdir(save))
     ['prepare_options.json', 'test.json', 'train.json', 'valid.json']
     """
@@ -169,7 +192,11 @@ def prepare_csv(
         "seed": seed,
         "split_protocol": "the CSV's split column"
         if has_split_column
+        else f"speaker-independent, class-stratified {n_folds}-fold, "
+        f"test fold {fold}"
+        if n_folds
         else "speaker-independent random speaker split",
+        "min_per_class": min_per_class,
     }
 
     def split(entries):
@@ -180,8 +207,15 @@ def prepare_csv(
                     f"{csv_file}: the split column has empty cells; fill "
                     "them with train, valid or test"
                 )
-            return split_by_field(entries, "split", {"test"}, {"valid"})
-        return split_by_speaker(entries, ratios, seed)
+            splits = split_by_field(entries, "split", {"test"}, {"valid"})
+        elif n_folds:  # pooled over folds by crossval: no per-fold check
+            return split_by_speaker_folds(entries, n_folds, fold, seed=seed)
+        else:
+            splits = split_by_speaker(entries, ratios, seed)
+        try:
+            return check_class_coverage(splits, min_per_class)
+        except ValueError as error:
+            raise PreparationError(f"{csv_file}: {error}") from None
 
     run_preparation(
         lambda: scan_csv(csv_file, data_folder),

@@ -12,7 +12,11 @@ import os
 import re
 
 from speechbrain_ser.data.manifest import PreparationError, run_preparation
-from speechbrain_ser.data.splits import split_by_speaker, split_by_speaker_folds
+from speechbrain_ser.data.splits import (
+    check_class_coverage,
+    split_by_speaker,
+    split_by_speaker_folds,
+)
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".opus")
 DEFAULT_SPEAKER_PATTERN = r"^(?P<speaker>[^_]+)_"
@@ -90,6 +94,7 @@ def prepare_class_folders(
     fold=0,
     seed=1234,
     on_error="raise",
+    min_per_class=2,
 ):
     """Writes speaker-independent manifests for ``<root>/<Emotion>/*``.
 
@@ -119,6 +124,11 @@ def prepare_class_folders(
         Speaker shuffling seed.
     on_error : str
         ``"raise"`` or ``"skip"``.
+    min_per_class : int
+        With ``ratios``: every class needs this many clips in valid and in
+        test, else preparation stops and suggests ``n_folds`` with
+        crossval (:func:`~speechbrain_ser.data.splits.
+        check_class_coverage`); 0 turns the check off.
 
     Example
     -------
@@ -156,9 +166,16 @@ def prepare_class_folders(
         options["split_protocol"] = "speaker-independent random speaker split"
         options["ratios"] = list(ratios)
 
+        options["min_per_class"] = min_per_class
+
         def split(entries):
-            """Whole speakers dealt out by ``ratios``."""
-            return split_by_speaker(entries, ratios, seed)
+            """Whole speakers dealt out by ``ratios``, checked."""
+            try:
+                return check_class_coverage(
+                    split_by_speaker(entries, ratios, seed), min_per_class
+                )
+            except ValueError as error:
+                raise PreparationError(f"{data_folder}: {error}") from None
 
     run_preparation(
         lambda: scan_class_folders(data_folder, speaker_pattern),

@@ -225,3 +225,79 @@ def split_by_speaker_folds(
         )
         splits[part][uid] = entries[uid]
     return splits
+
+
+def check_class_coverage(splits, min_per_class=2, label="emotion"):
+    """Stops a split whose valid or test set cannot measure every class.
+
+    With a few hundred clips and few speakers, a speaker split can leave
+    classes out of valid or test (then the model is selected on a score
+    of a few clips, and UA is over the classes present only). Every class
+    of train must have at least ``min_per_class`` clips in valid and in
+    test; entries without ``label`` (A/V/D only) are not checked.
+
+    Arguments
+    ---------
+    splits : dict
+        ``{"train": {...}, "valid": {...}, "test": {...}}`` of entries.
+    min_per_class : int
+        Minimum clips per class in valid and test; 0 turns the check off.
+    label : str
+        The class field.
+
+    Returns
+    -------
+    dict
+        ``splits``, unchanged.
+
+    Raises
+    ------
+    ValueError
+        Naming the missing or rare classes per split, and the fix:
+        speaker-grouped k-fold cross-validation.
+
+    Example
+    -------
+    >>> entries = lambda s, labels: {
+    ...     f"{s}{i}": {"speaker": s, "emotion": e}
+    ...     for i, e in enumerate(labels)
+    ... }
+    >>> splits = {
+    ...     "train": entries("a", "xxyy"),
+    ...     "valid": entries("b", "xxyy"),
+    ...     "test": entries("c", "xxx"),
+    ... }
+    >>> check_class_coverage(splits)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: test has 0 clip(s) of y (need 2 per class); a single ...
+    >>> _ = check_class_coverage(splits, min_per_class=0)
+    """
+    if not min_per_class:
+        return splits
+    classes = sorted(
+        {e[label] for e in splits.get("train", {}).values() if label in e}
+    )
+    problems = []
+    for name in ("valid", "test"):
+        counts = {}
+        for entry in splits.get(name, {}).values():
+            if label in entry:
+                counts[entry[label]] = counts.get(entry[label], 0) + 1
+        rare = [c for c in classes if counts.get(c, 0) < min_per_class]
+        if rare:
+            found = ", ".join(
+                f"{counts.get(c, 0)} clip(s) of {c}" for c in rare
+            )
+            problems.append(f"{name} has {found}")
+    if problems:
+        raise ValueError(
+            f"{'; '.join(problems)} (need {min_per_class} per class); a "
+            "single speaker split of this corpus cannot select or test "
+            "every class. Use speaker-grouped k-fold cross-validation: "
+            "give the preparer n_folds (e.g. 4) and fold, and run python "
+            "-m speechbrain_ser.evaluation.crossval <your yaml> (every clip "
+            "is tested once, metrics pooled over folds); or other ratios, "
+            "more speakers, or min_per_class: 0 to accept the split"
+        )
+    return splits

@@ -33,6 +33,13 @@ by its ``pretrainer``): last layer, and all layers concatenated;
 ``--baseline fbank probe`` both (:mod:`speechbrain_ser.evaluation.probes`).
 ``--baselines_only`` runs the recipe's data preparation but no training.
 
+``--nested K`` is nested cross-validation for a full-batch head
+(``--training=full_batch``, :mod:`speechbrain_ser.brains.full_batch`):
+every outer fold chooses its head's L2 strength by K-fold speaker-grouped
+cross-validation over its own train + valid speakers and refits on them,
+so no outer test speaker enters a choice; only the outer test folds are
+reported. Each fold writes what it chose to ``full_batch.json``.
+
 Authors
  * speechbrain-ser developers 2026
 """
@@ -627,6 +634,16 @@ def build_parser():
         action="store_true",
         help="prepare each fold's data and run the baselines, no training",
     )
+    parser.add_argument(
+        "--nested",
+        type=int,
+        default=None,
+        metavar="K",
+        help="nested cross-validation: every fold chooses its head's L2 "
+        "strength by K-fold speaker-grouped CV over its own train + valid "
+        "speakers (training: full_batch, full_batch_selection: inner_cv); "
+        "only the outer test folds are reported",
+    )
     return parser
 
 
@@ -666,7 +683,19 @@ def _crossval(args, overrides):
     baselines = baselines or []
     if args.baselines_only and not baselines:
         raise ValueError("--baselines_only needs --baseline")
+    if args.nested is not None:
+        overrides = [
+            *overrides,
+            "--full_batch_selection=inner_cv",
+            f"--inner_folds={args.nested}",
+        ]
     values = read_hparams_values(args.hparams, overrides)
+    if args.nested is not None and values.get("training") != "full_batch":
+        raise ValueError(
+            f"{args.hparams}: --nested chooses a full-batch head's L2 "
+            "strength by inner CV; give --training=full_batch (a frozen "
+            "encoder, layers concat or an int)"
+        )
     if args.folds is None:
         if "n_folds" not in values:
             raise ValueError(

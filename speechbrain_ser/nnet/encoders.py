@@ -91,9 +91,10 @@ class PassThrough(torch.nn.Module):
         return x
 
 
-# "weighted" means "all" for an encoder, so that one YAML key (``layers:
-# weighted`` or an int) can set both the encoder and its LayerWeightedHead.
-ALL_LAYERS = ("all", "weighted")
+# "weighted" and "concat" mean "all" for an encoder, so that one YAML key
+# (``layers: weighted``, ``concat`` or an int) can set both the encoder and
+# its LayerWeightedHead.
+ALL_LAYERS = ("all", "weighted", "concat")
 
 
 def select_layers(hiddens, layer):
@@ -104,8 +105,8 @@ def select_layers(hiddens, layer):
     hiddens : torch.Tensor
         (L, B, T, D) hidden states, the input embedding first.
     layer : int or str
-        An index into the L states (-1: the last), or ``"all"`` (alias
-        ``"weighted"``).
+        An index into the L states (-1: the last), or ``"all"`` (aliases
+        ``"weighted"``, ``"concat"``).
 
     Returns
     -------
@@ -133,7 +134,8 @@ def check_layer(layer, n_hidden_states, source):
     Arguments
     ---------
     layer : int or str
-        A hidden-state index, or one of ``ALL_LAYERS`` (``all``, ``weighted``).
+        A hidden-state index, or one of ``ALL_LAYERS`` (``all``,
+        ``weighted``, ``concat``).
     n_hidden_states : int
         How many hidden states the model returns.
     source : str
@@ -146,7 +148,7 @@ def check_layer(layer, n_hidden_states, source):
     ...     check_layer(5, 5, "tiny")
     ... except ValueError as error:
     ...     print(str(error).split(" (")[0])
-    tiny: layer must be 'all', 'weighted' or an int in [-5, 4]
+    tiny: layer must be 'all', 'weighted', 'concat' or an int in [-5, 4]
     """
     if layer in ALL_LAYERS:
         return
@@ -154,7 +156,7 @@ def check_layer(layer, n_hidden_states, source):
         -n_hidden_states <= layer < n_hidden_states
     ):
         raise ValueError(
-            f"{source}: layer must be 'all', 'weighted' or an int in "
+            f"{source}: layer must be 'all', 'weighted', 'concat' or an int in "
             f"[{-n_hidden_states}, {n_hidden_states - 1}] (the model has "
             f"{n_hidden_states} hidden states), got {layer!r}"
         )

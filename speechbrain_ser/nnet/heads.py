@@ -54,7 +54,9 @@ class StatsPoolingMLP(torch.nn.Module):
     hidden_size : int
         Width of every block, and of the returned embedding.
     n_layers : int
-        Number of [Linear, LayerNorm, ReLU] blocks (Sarkar & Tarigopula: 3).
+        Number of [Linear, LayerNorm, ReLU] blocks (Sarkar & Tarigopula: 3);
+        0: none, the (standardised) statistics are the embedding, so that
+        the output layer on top makes a linear model (a linear probe).
     dropout : float
         Dropout after each block.
     input_norm : bool
@@ -72,6 +74,8 @@ class StatsPoolingMLP(torch.nn.Module):
     >>> small = StatsPoolingMLP(32, 8, n_layers=1, input_norm=True)
     >>> small(torch.rand(1, 50, 32)).shape  # a batch of one trains too
     torch.Size([1, 8])
+    >>> StatsPoolingMLP(32, n_layers=0, input_norm=True).output_size
+    64
     """
 
     def __init__(
@@ -101,6 +105,7 @@ class StatsPoolingMLP(torch.nn.Module):
             ]
             size = hidden_size
         self.mlp = torch.nn.Sequential(*blocks)
+        self.output_size = size
 
     def forward(self, x, lengths=None):
         """Returns the (B, hidden_size) utterance embedding."""

@@ -27,16 +27,18 @@ def test_csv_preparer_skips_when_up_to_date(tmp_path, tone, caplog):
     csv_file = tmp_path / "corpus.csv"
     csv_file.write_text("id,wav,speaker,emotion\n" + "\n".join(rows) + "\n")
     save = tmp_path / "manifests"
-    prepare_csv(str(csv_file), str(tmp_path), str(save))
+    prepare_csv(str(csv_file), str(tmp_path), str(save), min_per_class=1)
     uid = hand_edit(save / "train.json")
     with caplog.at_level(logging.INFO):
-        prepare_csv(str(csv_file), str(tmp_path), str(save))
+        prepare_csv(str(csv_file), str(tmp_path), str(save), min_per_class=1)
     assert "up to date; skipping" in caplog.text
     assert json.load(open(save / "train.json"))[uid]["emotion"] == (
         "edited by hand"
     )
     csv_file.write_text(csv_file.read_text().replace("happy", "sad"))
-    prepare_csv(str(csv_file), str(tmp_path), str(save))  # input changed
+    prepare_csv(  # input changed
+        str(csv_file), str(tmp_path), str(save), min_per_class=1
+    )
     assert json.load(open(save / "train.json"))[uid]["emotion"] == "sad"
 
 

@@ -14,7 +14,7 @@ import glob
 import os
 import re
 
-from tests.consistency.test_yaml_keys import NOT_RECIPES
+from tests.consistency.test_yaml_keys import NOT_RECIPES, repository_files
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 INDEX = os.path.join(ROOT, "tests", "recipes")
@@ -63,10 +63,7 @@ def expected_yamls(csv_name):
     else:
         dataset = os.path.splitext(csv_name)[0]
         pattern = os.path.join(ROOT, "recipes", dataset, "**", "*.yaml")
-    return {
-        os.path.relpath(path, ROOT)
-        for path in glob.glob(pattern, recursive=True)
-    }
+    return set(repository_files(glob.glob(pattern, recursive=True)))
 
 
 def test_every_yaml_is_listed():
@@ -77,13 +74,14 @@ def test_every_yaml_is_listed():
     missing = set()
     for name in csv_names:
         missing |= expected_yamls(name) - listed
-    every_yaml = {
-        os.path.relpath(path, ROOT)
-        for path in glob.glob(os.path.join(ROOT, "hparams", "*.yaml"))
-        + glob.glob(
-            os.path.join(ROOT, "recipes", "**", "*.yaml"), recursive=True
+    every_yaml = set(
+        repository_files(
+            glob.glob(os.path.join(ROOT, "hparams", "*.yaml"))
+            + glob.glob(
+                os.path.join(ROOT, "recipes", "**", "*.yaml"), recursive=True
+            )
         )
-    }
+    )
     missing |= every_yaml - listed
     missing -= set(NOT_RECIPES)
     assert not missing, (

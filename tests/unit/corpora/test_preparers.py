@@ -298,7 +298,11 @@ def test_csv_with_split_column_and_errors(tmp_path, tone):
         "c,audio/c.wav,s3,happy,3.0,valid,\n"
         "d,audio/d.wav,s4,sad,2.0,test,\n"
     )
-    prepare_csv(str(csv_file), str(tmp_path), str(tmp_path / "m"))
+    with pytest.raises(PreparationError, match="test has 0 clip"):
+        prepare_csv(str(csv_file), str(tmp_path), str(tmp_path / "m"))
+    prepare_csv(
+        str(csv_file), str(tmp_path), str(tmp_path / "m"), min_per_class=0
+    )
     splits = load(tmp_path / "m")
     assert list(splits["test"]) == ["d"] and list(splits["valid"]) == ["c"]
     assert (
@@ -328,13 +332,52 @@ def test_csv_with_split_column_and_errors(tmp_path, tone):
         prepare_csv(str(missing), str(tmp_path), str(tmp_path / "d"))
 
 
+def newcomer_csv(tmp_path, tone):
+    """40 clips, 10 speakers who each speak 1-2 of 4 emotions."""
+    emotions = ("angry", "happy", "neutral", "sad")
+    rows = []
+    for i in range(40):
+        speaker = i // 4
+        emotion = emotions[(speaker + (i % 4 == 3)) % 4]
+        tone(tmp_path / "wavs" / f"c{i}.wav", freq=200 + 5 * i)
+        rows.append(f"c{i},wavs/c{i}.wav,spk{speaker},{emotion}")
+    csv_file = tmp_path / "corpus.csv"
+    csv_file.write_text("id,wav,speaker,emotion\n" + "\n".join(rows) + "\n")
+    return csv_file
+
+
+def test_csv_split_missing_classes_stops_and_suggests_crossval(tmp_path, tone):
+    """A newcomer's 40 clips: the 80/10/10 speaker split leaves classes
+    out of valid and test, so preparation stops and says what to do;
+    speaker-grouped folds (n_folds) test every clip once."""
+    csv_file = newcomer_csv(tmp_path, tone)
+    with pytest.raises(PreparationError, match="need 2 per class") as error:
+        prepare_csv(str(csv_file), str(tmp_path), str(tmp_path / "m"))
+    assert "crossval" in str(error.value) and "n_folds" in str(error.value)
+    tested = {}
+    for fold in range(4):
+        out = tmp_path / f"f{fold}"
+        prepare_csv(
+            str(csv_file), str(tmp_path), str(out), n_folds=4, fold=fold
+        )
+        splits = load(out)
+        assert not speakers(splits["test"]) & speakers(splits["train"])
+        assert not speakers(splits["valid"]) & speakers(splits["train"])
+        tested.update(splits["test"])
+    assert len(tested) == 40  # every clip tested once over the folds
+
+
 # ---------------------------------------------------------------- class folders
 def test_class_folders(tmp_path, tone):
     root = tmp_path / "urdu"
     make_class_folders(root, tone)
     (root / "README.md").write_text("not audio")
     prepare_class_folders(
-        str(root), str(tmp_path / "m"), ratios=(0.5, 0.25, 0.25), seed=0
+        str(root),
+        str(tmp_path / "m"),
+        ratios=(0.5, 0.25, 0.25),
+        seed=0,
+        min_per_class=0,  # 4 speakers, 1 emotion each: see the next test
     )
     splits = load(tmp_path / "m")
     every = {k: v for s in splits.values() for k, v in s.items()}
@@ -397,14 +440,18 @@ def test_class_folders_skip_and_idempotence(tmp_path, tone, caplog):
     soundfile.write(str(root / "Sad" / "SM24_F10_S10.wav"), np.zeros(0), 16000)
     out = tmp_path / "m"
     with caplog.at_level("WARNING"):
-        prepare_class_folders(str(root), str(out), on_error="skip")
+        prepare_class_folders(
+            str(root), str(out), on_error="skip", min_per_class=0
+        )
     assert "skipped 2 of 18 utterances" in caplog.text
     train = out / "train.json"
     stamp = os.path.getmtime(train)
     os.utime(train, (stamp - 100, stamp - 100))
-    prepare_class_folders(str(root), str(out), on_error="skip")
+    prepare_class_folders(str(root), str(out), on_error="skip", min_per_class=0)
     assert os.path.getmtime(train) == stamp - 100  # up to date: not rewritten
-    prepare_class_folders(str(root), str(out), on_error="skip", seed=7)
+    prepare_class_folders(
+        str(root), str(out), on_error="skip", seed=7, min_per_class=0
+    )
     assert os.path.getmtime(train) != stamp - 100  # new options: rewritten
 
 

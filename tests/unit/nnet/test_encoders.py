@@ -117,7 +117,7 @@ def test_layer_selection(frozen, whisper_folder):
             encode(frozen, wav, layer=layer), every[:, :, layer]
         )
     with pytest.raises(
-        ValueError, match="layer must be 'all', 'weighted' or an int"
+        ValueError, match="layer must be 'all', 'weighted', 'concat' or an int"
     ):
         whisper(whisper_folder, layer=3)
 
