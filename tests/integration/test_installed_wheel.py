@@ -75,9 +75,11 @@ def test_wheel_runs_crossval_and_search_outside_the_tree(tmp_path, tone):
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
 
     def run(*command):
-        return subprocess.run(
-            command, cwd=work, env=env, check=True, capture_output=True
-        ).stdout.decode()
+        done = subprocess.run(
+            command, cwd=work, env=env, capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        return done.stdout
 
     python = str(bin_folder / "python")
     location = run(
