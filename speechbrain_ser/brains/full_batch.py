@@ -620,8 +620,17 @@ class FullBatchMixin:
     True
     """
 
-    def fit(self, epoch_counter, train_set, valid_set=None, **kwargs):
-        """SpeechBrain's ``fit``, or the full-batch fit (see the class)."""
+    def fit(
+        self,
+        epoch_counter,
+        train_set,
+        valid_set=None,
+        progressbar=None,
+        train_loader_kwargs=None,
+        valid_loader_kwargs=None,
+    ):
+        """SpeechBrain's ``fit`` (same arguments), or the full-batch fit
+        (see the class)."""
         training = self.hparams.training
         if training not in ("epochs", "full_batch"):
             raise ValueError(
@@ -632,7 +641,14 @@ class FullBatchMixin:
                 self,
                 train_set,
                 valid_set,
-                kwargs.get("train_loader_kwargs"),
-                kwargs.get("valid_loader_kwargs"),
+                train_loader_kwargs,
+                valid_loader_kwargs,
             )
-        return super().fit(epoch_counter, train_set, valid_set, **kwargs)
+        return super().fit(
+            epoch_counter,
+            train_set,
+            valid_set,
+            progressbar,
+            train_loader_kwargs or {},
+            valid_loader_kwargs or {},
+        )
