@@ -106,7 +106,7 @@ def override_problems(defaults, overrides):
                 float(value)
             except (TypeError, ValueError):
                 problems.append(f"{key}: expected a number, got {value!r}")
-        elif _is_bool(default) and not _is_bool(value):
+        elif _is_bool(default) and isinstance(value, str):  # not 0/1/3
             problems.append(f"{key}: expected true or false, got {value!r}")
     return problems
 
