@@ -260,6 +260,7 @@ def _predict(args):
                 max_batch_size=args.batch_size,
                 num_workers=_decoding_workers(args),
                 progress=not args.no_progress,
+                min_confidence=args.min_confidence,
             )
             if counts["skipped"]:
                 print(
@@ -338,12 +339,10 @@ def _predict_with_transcripts(recognizer, args):
     with ResultWriter(args.output) as writer:
         for path, transcript in zip(files, transcripts):
             try:
-                if transcript is None:
-                    result = recognizer.classify_file(path)
-                else:
-                    result = recognizer.classify_file(
-                        path, transcript=transcript
-                    )
+                options = {"min_confidence": args.min_confidence}
+                if transcript is not None:
+                    options["transcript"] = transcript
+                result = recognizer.classify_file(path, **options)
             except AudioError as error:
                 result = {"file": path, "error": str(error)}
                 failures += 1
@@ -562,6 +561,14 @@ def build_parser():
         "--plot", default=None, help="with --segment: timeline PNG"
     )
     predict.add_argument("--no-progress", action="store_true")
+    predict.add_argument(
+        "--min-confidence",
+        type=float,
+        default=None,
+        metavar="P",
+        help="abstain below this (calibrated) top probability: "
+        '"emotion": null, "uncertain": true',
+    )
     predict.add_argument(
         "--backend",
         choices=("torch", "onnx"),

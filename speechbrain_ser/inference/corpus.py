@@ -367,7 +367,7 @@ def speech_in(speech_detector, wav, file_rate):
     return speech_detector.has_speech(wav, file_rate)
 
 
-def result_rows(recognizer, paths, outputs):
+def result_rows(recognizer, paths, outputs, min_confidence=None):
     """One result dict per path from :meth:`predict_batch` outputs.
 
     Arguments
@@ -378,12 +378,16 @@ def result_rows(recognizer, paths, outputs):
         Files (or segment names) in batch order.
     outputs : dict
         ``probabilities`` (B, C) and/or ``avd`` (B, 3).
+    min_confidence : float, optional
+        Abstention threshold (see
+        :meth:`EmotionRecognizer.classify_file`).
 
     Returns
     -------
     list of dict
         ``file``, ``speech`` (True), ``emotion`` + ``probabilities`` and/or
-        A/V/D.
+        A/V/D (as the recognizer's ``describe`` gives them, when it has
+        one: calibration flag, abstention, A/V/D intervals).
 
     Example
     -------
@@ -396,6 +400,11 @@ def result_rows(recognizer, paths, outputs):
     ('sad', 0.25)
     """
     rows = [{"file": path, "speech": True} for path in paths]
+    if hasattr(recognizer, "describe"):
+        outputs = {k: v.cpu() for k, v in outputs.items()}
+        for i, row in enumerate(rows):
+            row.update(recognizer.describe(outputs, i, min_confidence))
+        return rows
     if "probabilities" in outputs:
         labels = recognizer.labels
         for row, probabilities in zip(rows, outputs["probabilities"].cpu()):
@@ -493,6 +502,7 @@ def predict_corpus(
     max_batch_size=32,
     num_workers=0,
     progress=True,
+    min_confidence=None,
 ):
     """Predicts every audio file named by ``inputs``.
 
@@ -521,6 +531,9 @@ def predict_corpus(
         Audio decoding processes (0: in this process).
     progress : bool
         Show a tqdm progress bar (on standard error).
+    min_confidence : float, optional
+        Abstain (``"emotion": null, "uncertain": true``) below this
+        highest probability.
 
     Returns
     -------
@@ -602,7 +615,7 @@ def predict_corpus(
                 short.append(path)
         for path in long_files:
             try:
-                emit(recognizer.classify_file(path))
+                emit(recognizer.classify_file(path, min_confidence))
             except AudioError as error:
                 emit({"file": path, "error": str(error)})
             writer.flush()
@@ -638,7 +651,9 @@ def predict_corpus(
                 outputs = recognizer.predict_batch(
                     batch["batch"], batch["lengths"]
                 )
-                for row in result_rows(recognizer, batch["paths"], outputs):
+                for row in result_rows(
+                    recognizer, batch["paths"], outputs, min_confidence
+                ):
                     emit(row)
             writer.flush()
         writer.flush()

@@ -19,12 +19,16 @@ from functools import partial
 
 import torch
 from speechbrain.inference.interfaces import Pretrained
+from speechbrain.utils.logger import get_logger
 
 from speechbrain_ser.data.audio import AudioError, AudioFile, read_audio
 from speechbrain_ser.data.emotion import denormalize_avd
+from speechbrain_ser.inference.calibration import CALIBRATION_FILE, Calibration
 from speechbrain_ser.inference.speech_activity import SpeechDetector
 from speechbrain_ser.metrics import AVD_NAMES
 from speechbrain_ser.nnet.pooling import token_attention_mask
+
+logger = get_logger(__name__)
 
 # Shortest input judged when the model folder names no min_duration (s).
 DEFAULT_MIN_DURATION = 0.1
@@ -70,8 +74,10 @@ class EmotionRecognizer(Pretrained):
     >>> soundfile.write(path, np.stack([vowel] * 2, axis=1) * 20, 8000)
     >>> result = recognizer.classify_file(path)
     >>> sorted(result)  # doctest: +NORMALIZE_WHITESPACE
-    ['activation', 'dominance', 'emotion', 'file', 'probabilities', 'speech',
-     'valence']
+    ['activation', 'calibrated', 'dominance', 'emotion', 'file',
+     'probabilities', 'speech', 'valence']
+    >>> recognizer.classify_file(path, min_confidence=1.0)["uncertain"]
+    True
     >>> soundfile.write(path, np.random.randn(8000) * 0.1, 8000)
     >>> recognizer.classify_file(path)["speech"]
     False
@@ -82,6 +88,8 @@ class EmotionRecognizer(Pretrained):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.task = self.hparams.task
+        # replaced by from_hparams with the folder's calibration.json
+        self.calibration = Calibration(fitted=False)
         self.chunk_seconds = getattr(self.hparams, "chunk_seconds", 20.0)
         self.min_duration = getattr(
             self.hparams, "min_duration", DEFAULT_MIN_DURATION
@@ -102,6 +110,21 @@ class EmotionRecognizer(Pretrained):
                     "inconsistent (export it again)"
                 )
             encoder.expect_len(out)
+
+    @classmethod
+    def from_hparams(cls, source, *args, **kwargs):
+        """Loads a model folder and its ``calibration.json``.
+
+        A folder without one (trained before calibration existed) loads
+        uncalibrated: temperature 1, no A/V/D intervals; a warning says so
+        and every classification result has ``"calibrated": false``.
+        Arguments as for SpeechBrain's ``Pretrained.from_hparams``.
+        """
+        recognizer = super().from_hparams(source, *args, **kwargs)
+        recognizer.calibration = find_calibration(source, kwargs.get("savedir"))
+        if not recognizer.calibration.fitted:
+            logger.warning(f"{source}: {recognizer.calibration.note}")
+        return recognizer
 
     @property
     def labels(self):
@@ -146,7 +169,7 @@ class EmotionRecognizer(Pretrained):
         outputs = {}
         if self.task in ("classification", "both"):
             logits = self.mods.emotion_out(embeddings)
-            outputs["probabilities"] = torch.softmax(logits, dim=-1)
+            outputs["probabilities"] = self.calibration.probabilities(logits)
         if self.task in ("regression", "both"):
             avd = self.mods.avd_out(embeddings)
             outputs["avd"] = denormalize_avd(avd, self.hparams.avd_range)
@@ -170,21 +193,28 @@ class EmotionRecognizer(Pretrained):
         with torch.no_grad():
             return self.predict_embeddings(self.encode_batch(wavs, wav_lens))
 
-    def classify_file(self, path):
+    def classify_file(self, path, min_confidence=None):
         """Predicts one audio file of any length, rate and channel count.
 
         Arguments
         ---------
         path : str
             Audio file.
+        min_confidence : float, optional
+            Abstain below it: when the highest (calibrated) probability
+            is lower, ``emotion`` is None and ``uncertain`` True.
 
         Returns
         -------
         dict
-            ``file`` and ``speech``; if ``speech`` is true, ``emotion``
-            and ``probabilities`` (label -> p) for classification models
-            and ``activation``, ``valence``, ``dominance`` for regression
-            models; if false, a ``reason`` instead of predictions.
+            ``file`` and ``speech``; if ``speech`` is true, ``emotion``,
+            ``probabilities`` (label -> p, calibrated when the folder has a
+            calibration.json) and ``calibrated`` for classification models
+            (with ``uncertain`` when ``min_confidence`` is given) and
+            ``activation``, ``valence``, ``dominance`` (with
+            ``<name>_interval``: [lo, hi] at the folder's conformal
+            coverage, when it has one) for regression models; if false, a
+            ``reason`` instead of predictions.
 
         Raises
         ------
@@ -228,14 +258,48 @@ class EmotionRecognizer(Pretrained):
             embedding = (weighted / weight).unsqueeze(0)
             outputs = self.predict_embeddings(embedding)
         result = {"file": path, "speech": True}
+        result.update(self.describe(outputs, 0, min_confidence))
+        return result
+
+    def describe(self, outputs, index, min_confidence=None):
+        """The JSON fields of one utterance's outputs.
+
+        Arguments
+        ---------
+        outputs : dict
+            As :meth:`predict_embeddings` returns.
+        index : int
+            The utterance's row.
+        min_confidence : float, optional
+            Abstention threshold on the highest probability.
+
+        Returns
+        -------
+        dict
+            ``emotion``, ``probabilities``, ``calibrated`` (and
+            ``uncertain``) and/or the A/V/D values and intervals.
+        """
+        result = {}
         if "probabilities" in outputs:
-            probabilities = outputs["probabilities"][0]
+            probabilities = outputs["probabilities"][index]
+            top = float(probabilities.max())
             result["emotion"] = self.labels[int(probabilities.argmax())]
             result["probabilities"] = dict(
                 zip(self.labels, probabilities.tolist())
             )
+            result["calibrated"] = self.calibration.fitted
+            if min_confidence is not None:
+                result["uncertain"] = top < min_confidence
+                if result["uncertain"]:
+                    result["emotion"] = None
         if "avd" in outputs:
-            result.update(zip(AVD_NAMES, outputs["avd"][0].tolist()))
+            for name, value in zip(AVD_NAMES, outputs["avd"][index].tolist()):
+                result[name] = value
+                interval = self.calibration.interval(
+                    name, value, self.hparams.avd_range
+                )
+                if interval is not None:
+                    result[f"{name}_interval"] = interval
         return result
 
     def no_speech_result(self, path, speech, duration):
@@ -368,7 +432,9 @@ class SpeechTextRecognizer(EmotionRecognizer):
         fused = fuse_modalities(self.mods, inputs, self.task, self.fusion)
         outputs = {}
         if "logits" in fused:
-            outputs["probabilities"] = torch.softmax(fused["logits"], dim=-1)
+            outputs["probabilities"] = self.calibration.probabilities(
+                fused["logits"]
+            )
         if "avd" in fused:
             outputs["avd"] = denormalize_avd(
                 fused["avd"], self.hparams.avd_range
@@ -393,9 +459,10 @@ class SpeechTextRecognizer(EmotionRecognizer):
             finally:
                 self._text = None
 
-    def classify_file(self, path, transcript=None):
+    def classify_file(self, path, transcript=None, min_confidence=None):
         """Predicts one audio file; transcribes it first unless
-        ``transcript`` is given.
+        ``transcript`` is given (``min_confidence`` as for
+        :meth:`EmotionRecognizer.classify_file`).
 
         Returns
         -------
@@ -405,18 +472,50 @@ class SpeechTextRecognizer(EmotionRecognizer):
             ``asr``) for models that read text.
         """
         if self.modalities == "audio":
-            return super().classify_file(path)
+            return super().classify_file(path, min_confidence)
         source = "given"
         if transcript is None:
             transcript, source = self.transcribe_file(path), "asr"
         with torch.no_grad():
             self._text = self.encode_text([transcript])
         try:
-            result = super().classify_file(path)
+            result = super().classify_file(path, min_confidence)
         finally:
             self._text = None
         result.update(transcript=transcript, transcript_source=source)
         return result
+
+
+def find_calibration(source, savedir=None):
+    """The calibration of a model folder, local or fetched.
+
+    Arguments
+    ---------
+    source : str
+        The folder (or a model hub id, fetched into ``savedir``).
+    savedir : str, optional
+        Where ``from_hparams`` fetched the folder.
+
+    Returns
+    -------
+    Calibration
+        Uncalibrated (``fitted`` False) when there is no calibration.json.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> find_calibration(tempfile.mkdtemp()).fitted
+    False
+    """
+    if os.path.isdir(str(source)):
+        return Calibration.load(source)
+    try:
+        from speechbrain.utils.fetching import fetch
+
+        path = fetch(CALIBRATION_FILE, source=source, savedir=savedir)
+        return Calibration.load(os.path.dirname(str(path)))
+    except Exception:  # no calibration.json where the model lives
+        return Calibration(fitted=False)
 
 
 def load_recognizer(source, **kwargs):
