@@ -153,6 +153,12 @@ def _train_and_test(hparams_file, hparams, run_opts, overrides):
         train_loader_kwargs=hparams["train_dataloader_options"],
         valid_loader_kwargs=hparams["test_dataloader_options"],
     )
+    if hasattr(brain, "fit_calibration") and "valid" in datasets:
+        brain.fit_calibration(  # temperature, A/V/D intervals
+            datasets["valid"],
+            hparams["test_dataloader_options"],
+            **getattr(brain, "test_checkpoint", {}),
+        )
     if "test" in datasets:
         brain.evaluate(
             datasets["test"],

@@ -91,6 +91,23 @@ OPTIONAL_HPARAMS = {
     ),
     "inner_folds": (4, "full_batch with inner_cv: number of inner folds"),
     "full_batch_max_iter": (1000, "full_batch: L-BFGS iterations at most"),
+    # EmotionBrain: how far to trust the results (brains/reliability)
+    "calibrate": (
+        True,
+        "fit temperature scaling (and conformal A/V/D intervals) on the "
+        "validation set after training; saved with the exported model",
+    ),
+    "calibration_bias": (False, "also fit one bias per class"),
+    "conformal_coverage": (0.9, "nominal coverage of the A/V/D intervals"),
+    "bootstrap_resamples": (
+        1000,
+        "resamples of the 95% bootstrap intervals in results.json",
+    ),
+    "group_by": (
+        None,
+        "manifest field(s) whose values get their own metrics in "
+        "results.json (besides speaker), e.g. gender",
+    ),
     # SpeechTextBrain
     "fusion": ("late", "late (averaged posteriors) or learned (fusion head)"),
     "encoder_lr": (None, "own learning rate of the speech encoder"),

@@ -444,12 +444,21 @@ class EmotionBrain(FullBatchMixin, StageEndMixin, ResumableBrain):
         results.write_emotion_results`) and reports the learned layer
         weights (:func:`~speechbrain_ser.brains.results.
         report_layer_weights`) to ``output_folder``."""
+        from speechbrain_ser.brains.reliability import brain_reliability_results
+
         folder = self.hparams.output_folder
         outputs = self.last_outputs
         field = self.hparams.subset_field
+        # intervals, calibration, risk-coverage, conformal, subgroups
+        reliability = brain_reliability_results(
+            self,
+            folder,
+            group_by=self.hparams.group_by,
+            n_resamples=self.hparams.bootstrap_resamples,
+        )
         write_emotion_results(
             folder,
-            metrics,
+            {**metrics, **reliability},
             outputs,
             {
                 "task": self.task,
@@ -458,6 +467,7 @@ class EmotionBrain(FullBatchMixin, StageEndMixin, ResumableBrain):
             },
             class_names=self.class_names if "UA" in metrics else None,
             subset=(field, self.hparams.test_manifest) if field else None,
+            fields=self.test_fields,
         )
         report_layer_weights(
             layer_weights(self.modules),
@@ -484,4 +494,52 @@ class EmotionBrain(FullBatchMixin, StageEndMixin, ResumableBrain):
             args=[hparams_file, overrides, modules, folder],
             kwargs={"label_encoder": self.hparams.label_encoder},
         )
+        calibration = getattr(self, "calibration", None)
+        if calibration is not None:  # beside the weights it belongs to
+            sb.utils.distributed.run_on_main(calibration.save, args=[folder])
         logger.info(f"inference model exported to {folder}")
+
+    def fit_calibration(self, valid_set, loader_kwargs=None, **checkpoint):
+        """Fits temperature scaling and conformal A/V/D intervals on the
+        validation outputs of the checkpoint that will be tested.
+
+        Stored as ``self.calibration``: results.json reports the test
+        metrics before and after, and the exported model folder carries it
+        (``calibration.json``). ``calibrate: false`` in the hparams skips
+        it; ``calibration_bias`` and ``conformal_coverage`` (default 0.9)
+        tune it (see :mod:`speechbrain_ser.brains.reliability`).
+
+        Arguments
+        ---------
+        valid_set : Dataset or DataLoader
+            The validation data.
+        loader_kwargs : dict, optional
+            DataLoader options.
+        **checkpoint
+            ``max_key`` / ``min_key`` of the checkpoint that is tested.
+
+        Returns
+        -------
+        Calibration or None
+            None when switched off or without validation data.
+        """
+        from speechbrain_ser.brains.reliability import (
+            fit_calibration,
+            validation_outputs,
+        )
+
+        self.calibration = None
+        if not self.hparams.calibrate:
+            return None
+        outputs = validation_outputs(
+            self, valid_set, loader_kwargs, **checkpoint
+        )
+        if not len(outputs["ids"]):
+            return None
+        self.calibration = fit_calibration(
+            outputs,
+            bias=self.hparams.calibration_bias,
+            coverage=self.hparams.conformal_coverage,
+        )
+        logger.info(f"calibration: {self.calibration.to_dict()}")
+        return self.calibration

@@ -172,7 +172,7 @@ def selection_value(metrics, name):
     return float(value)
 
 
-def utterance_predictions(outputs, class_names=None):
+def utterance_predictions(outputs, class_names=None, fields=None):
     """id -> prediction (label and/or AVD in [-1, 1]) and target.
 
     Arguments
@@ -181,6 +181,10 @@ def utterance_predictions(outputs, class_names=None):
         From :func:`gather_outputs`.
     class_names : list of str, optional
         Class names in index order (classification).
+    fields : dict, optional
+        Manifest field (e.g. ``speaker``, ``gender``) -> one value per
+        utterance (None: left out), copied into each prediction, so that
+        cross-validation can resample speakers and report subgroups.
 
     Returns
     -------
@@ -209,11 +213,14 @@ def utterance_predictions(outputs, class_names=None):
         if len(outputs["avd"]):
             predictions[uid]["avd"] = outputs["avd"][i].tolist()
             predictions[uid]["avd_target"] = outputs["avd_targets"][i].tolist()
+        for field, values in (fields or {}).items():
+            if values[i] is not None:
+                predictions[uid][field] = values[i]
     return predictions
 
 
 def write_emotion_results(
-    folder, metrics, outputs, info, class_names=None, subset=None
+    folder, metrics, outputs, info, class_names=None, subset=None, fields=None
 ):
     """Writes results.json, predictions.json and confusion_matrix.png.
 
@@ -243,6 +250,9 @@ def write_emotion_results(
     subset : tuple, optional
         ``(field, test_manifest)``: UA/WA per value of that manifest field
         (classification), as ``by_<field>``.
+    fields : dict, optional
+        Per-utterance manifest fields for predictions.json (see
+        :func:`utterance_predictions`).
 
     Returns
     -------
@@ -298,7 +308,7 @@ def write_emotion_results(
     path = os.path.join(folder, "results.json")
     write_json(results, path)
     write_json(
-        utterance_predictions(outputs, class_names),
+        utterance_predictions(outputs, class_names, fields),
         os.path.join(folder, "predictions.json"),
         indent=1,
     )

@@ -23,7 +23,7 @@ DEFAULT_SPEAKER_PATTERN = r"^(?P<speaker>[^_]+)_"
 
 
 def scan_class_folders(data_folder, speaker_pattern=DEFAULT_SPEAKER_PATTERN):
-    """Candidate entries: the class is the sub-folder name.
+    r"""Candidate entries: the class is the sub-folder name.
 
     Arguments
     ---------
@@ -31,12 +31,15 @@ def scan_class_folders(data_folder, speaker_pattern=DEFAULT_SPEAKER_PATTERN):
         Root with one sub-folder per emotion.
     speaker_pattern : str
         Regular expression with a ``speaker`` group, searched in each file
-        name (without extension).
+        name (without extension). Its other named groups become fields of
+        the entry: URDU's ``^(?P<speaker>S(?P<gender>[MF])\d+)_`` also
+        reads the speaker's gender (``M`` / ``F``) from ``SM1_F01_A01``.
 
     Returns
     -------
     dict
-        ``<class>/<stem>`` -> entry with ``wav``, ``speaker``, ``emotion``.
+        ``<class>/<stem>`` -> entry with ``wav``, ``speaker``, ``emotion``
+        and the pattern's other named groups.
 
     Example
     -------
@@ -49,6 +52,9 @@ def scan_class_folders(data_folder, speaker_pattern=DEFAULT_SPEAKER_PATTERN):
     >>> entry = scan_class_folders(root)["Angry/SM1_F01_A01"]
     >>> entry["speaker"], entry["emotion"]
     ('SM1', 'Angry')
+    >>> pattern = r"^(?P<speaker>S(?P<gender>[MF])\d+)_"
+    >>> scan_class_folders(root, pattern)["Angry/SM1_F01_A01"]["gender"]
+    'M'
 
     Raises
     ------
@@ -77,6 +83,7 @@ def scan_class_folders(data_folder, speaker_pattern=DEFAULT_SPEAKER_PATTERN):
                     f"{speaker_pattern!r}"
                 )
             entries[f"{label}/{stem}"] = {
+                **match.groupdict(),
                 "wav": path,
                 "speaker": match.group("speaker"),
                 "emotion": label,

@@ -30,6 +30,9 @@ import torch
 
 CALIBRATION_FILE = "calibration.json"
 DEFAULT_COVERAGE = 0.9
+# the fitted temperature is clipped to this range (T = 100 is already
+# close to uniform probabilities)
+TEMPERATURE_RANGE = (0.01, 100.0)
 
 
 def fit_temperature(logits, labels, bias=False, max_iter=200):
@@ -52,7 +55,8 @@ def fit_temperature(logits, labels, bias=False, max_iter=200):
     Returns
     -------
     tuple
-        (temperature, bias list or None).
+        (temperature, bias list or None); the temperature is clipped to
+        ``TEMPERATURE_RANGE``.
 
     Example
     -------
@@ -85,7 +89,8 @@ def fit_temperature(logits, labels, bias=False, max_iter=200):
         return loss
 
     optimizer.step(closure)
-    temperature = float(log_t.detach().exp())
+    # a model no better than chance on held-out data drives T to infinity
+    temperature = float(log_t.detach().exp().clamp(*TEMPERATURE_RANGE))
     if bias:
         shift = shift.detach()
         return temperature, (shift - shift.mean()).tolist()
