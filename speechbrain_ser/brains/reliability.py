@@ -129,8 +129,8 @@ def validation_outputs(brain, valid_set, loader_kwargs=None, **checkpoint):
     """
     brain.on_evaluate_start(**checkpoint)
     if not isinstance(valid_set, torch.utils.data.DataLoader):
-        valid_set = brain.make_dataloader(
-            valid_set, sb.Stage.TEST, **(loader_kwargs or {})
+        valid_set = brain.make_dataloader(  # not a checkpoint recoverable
+            valid_set, sb.Stage.TEST, ckpt_prefix=None, **(loader_kwargs or {})
         )
     brain.on_stage_start(sb.Stage.VALID)
     brain.modules.eval()

@@ -470,3 +470,170 @@ def ccc_intervals(
         )
         for name, metric in metrics.items()
     }
+
+
+def prediction_arrays(predictions, ids, labels):
+    """Targets and predictions of ``ids`` from a predictions.json dict.
+
+    Arguments
+    ---------
+    predictions : dict
+        id -> ``{"emotion", "target"}`` and/or ``{"avd", "avd_target"}``.
+    ids : list of str
+        The utterances, in order.
+    labels : list of str
+        Class names (index order).
+
+    Returns
+    -------
+    dict
+        ``labels``/``predicted`` (class indices) and/or
+        ``avd_targets``/``avd`` ((N, 3) arrays), those present.
+
+    Example
+    -------
+    >>> p = {"a": {"emotion": "x", "target": "y"}}
+    >>> prediction_arrays(p, ["a"], ["x", "y"])["predicted"].tolist()
+    [0]
+    """
+    values = [predictions[uid] for uid in ids]
+    arrays = {}
+    if values and "emotion" in values[0]:
+        index = {label: i for i, label in enumerate(labels)}
+        arrays["labels"] = np.array([index[v["target"]] for v in values])
+        arrays["predicted"] = np.array([index[v["emotion"]] for v in values])
+    if values and "avd" in values[0]:
+        arrays["avd_targets"] = np.array([v["avd_target"] for v in values])
+        arrays["avd"] = np.array([v["avd"] for v in values])
+    return arrays
+
+
+def _mean_ccc(t, p):
+    return float(
+        np.mean(
+            [
+                concordance_correlation_coefficient(t[:, i], p[:, i])
+                for i in range(t.shape[1])
+            ]
+        )
+    )
+
+
+def pooled_intervals(predictions, speakers=None, **options):
+    """Bootstrap intervals of the pooled metrics of a predictions dict.
+
+    Arguments
+    ---------
+    predictions : dict
+        id -> prediction (see :func:`prediction_arrays`).
+    speakers : dict, optional
+        id -> speaker: resample speakers (speaker-independent protocols).
+    **options
+        ``n_resamples``, ``confidence``, ``seed``.
+
+    Returns
+    -------
+    dict
+        ``UA``, ``WA``, ``F1_macro`` and/or ``CCC`` (per dimension and
+        mean) intervals, and ``resampled``.
+
+    Example
+    -------
+    >>> p = {f"u{i}": {"emotion": "x", "target": "xy"[i % 2]} for i in range(6)}
+    >>> r = pooled_intervals(p, n_resamples=50)
+    >>> r["WA"]["estimate"], r["resampled"]
+    (0.5, 'utterances')
+    """
+    ids = sorted(predictions)
+    labels = class_names_of(predictions.values())
+    arrays = prediction_arrays(predictions, ids, labels)
+    clusters = None if speakers is None else [speakers[uid] for uid in ids]
+    result = {}
+    if "labels" in arrays:
+        result.update(
+            classification_intervals(
+                arrays["labels"],
+                arrays["predicted"],
+                clusters=clusters,
+                **options,
+            )
+        )
+    if "avd" in arrays:
+        result["CCC"] = ccc_intervals(
+            arrays["avd_targets"], arrays["avd"], clusters=clusters, **options
+        )
+    result["resampled"] = "utterances" if clusters is None else "speakers"
+    return result
+
+
+def class_names_of(values):
+    """Sorted class names in predictions (targets and predicted).
+
+    Example
+    -------
+    >>> class_names_of([{"emotion": "b", "target": "a"}])
+    ['a', 'b']
+    """
+    names = set()
+    for v in values:
+        if "emotion" in v:
+            names |= {v["emotion"], v["target"]}
+    return sorted(names)
+
+
+def compare_predictions(predictions_a, predictions_b, speakers=None, **options):
+    """Paired bootstrap of system A against B on their common utterances.
+
+    Arguments
+    ---------
+    predictions_a : dict
+        id -> prediction of system A (e.g. the recipe).
+    predictions_b : dict
+        id -> prediction of system B (e.g. a baseline).
+    speakers : dict, optional
+        id -> speaker: resample speakers.
+    **options
+        ``n_resamples``, ``confidence``, ``seed``.
+
+    Returns
+    -------
+    dict
+        metric (``UA``, ``F1_macro``, ``CCC_mean``, those the task has) ->
+        :func:`paired_bootstrap` result (``difference`` = A - B), and
+        ``n`` (common utterances).
+
+    Example
+    -------
+    >>> a = {f"u{i}": {"emotion": "x", "target": "x"} for i in range(8)}
+    >>> b = {f"u{i}": {"emotion": "xy"[i % 2], "target": "x"} for i in range(8)}
+    >>> r = compare_predictions(a, b, n_resamples=200)
+    >>> r["UA"]["difference"], r["n"]
+    (0.5, 8)
+    """
+    ids = sorted(set(predictions_a) & set(predictions_b))
+    labels = class_names_of([*predictions_a.values(), *predictions_b.values()])
+    a = prediction_arrays(predictions_a, ids, labels)
+    b = prediction_arrays(predictions_b, ids, labels)
+    clusters = None if speakers is None else [speakers[uid] for uid in ids]
+    result = {}
+    if "labels" in a and "labels" in b:
+        for name in ("UA", "F1_macro"):
+            result[name] = paired_bootstrap(
+                CLASSIFICATION_METRICS[name],
+                a["labels"],
+                a["predicted"],
+                b["predicted"],
+                clusters=clusters,
+                **options,
+            )
+    if "avd" in a and "avd" in b:
+        result["CCC_mean"] = paired_bootstrap(
+            _mean_ccc,
+            a["avd_targets"],
+            a["avd"],
+            b["avd"],
+            clusters=clusters,
+            **options,
+        )
+    result["n"] = len(ids)
+    return result

@@ -128,6 +128,8 @@ def calibration_metrics(probabilities, labels, n_bins=N_BINS):
     (['Brier', 'ECE', 'ECE_adaptive', 'NLL'], 0.2899)
     """
     probabilities = np.asarray(probabilities, dtype=np.float64)
+    # float32 softmax rows sum to 1 only within rounding
+    probabilities = probabilities / probabilities.sum(1, keepdims=True)
     labels = np.asarray(labels)
     return {
         "NLL": float(

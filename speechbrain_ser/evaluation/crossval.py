@@ -785,10 +785,22 @@ def _crossval(args, overrides):
     report["protocol"] = crossval_protocol(
         args.hparams, shared, args.fold_key, folds, valid_key, report
     )
+    from speechbrain_ser.evaluation.crossval_reliability import (
+        crossval_reliability,
+        reliability_markdown,
+    )
+
+    report["reliability"] = crossval_reliability(  # error bars, paired tests
+        predictions,
+        results.get("model"),
+        report["protocol"],
+        group_by=values.get("group_by"),
+    )
     os.makedirs(args.output_folder, exist_ok=True)
     path = os.path.join(args.output_folder, "crossval_results.json")
     write_json(report, path)
     table = markdown_table(report)
+    table += "\n\n" + reliability_markdown(report["reliability"], SYSTEM_NAMES)
     with open(
         os.path.join(args.output_folder, "crossval_results.md"),
         "w",
