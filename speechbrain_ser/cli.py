@@ -17,6 +17,8 @@
         --keys "valid CER" "valid AUC" --out curves.png
     speechbrain-ser tsne --run results/cpc/alt_fbank/1986 \
         --manifest demo_data/manifests/test.json --out tsne.png
+    speechbrain-ser robustness --model results/demo/1986/inference \
+        demo_data/manifests/test.json --conditions white_noise reverb
     speechbrain-ser search hparams/demo.yaml --space hparams/search_space.yaml \
         --n_trials 8 --study_folder results/search_demo -- --number_of_epochs=5
 
@@ -415,6 +417,19 @@ def _export_hub(args):
     return 0
 
 
+def _robustness(args):
+    from speechbrain_ser.evaluation.robustness import run
+
+    problem = model_folder_problem(args.model)
+    if problem:
+        print(f"speechbrain-ser robustness: error: {problem}", file=sys.stderr)
+        return 2
+    _, table, out = run(args)
+    print(table)
+    print(f"written to {out}")
+    return 0
+
+
 def _transcribe(args):
     from speechbrain_ser.text.transcription import WhisperTranscriber
 
@@ -706,6 +721,45 @@ def build_parser():
     tsne.add_argument("--out", default="tsne.png")
     tsne.add_argument("--title", default=None)
     tsne.set_defaults(handler=_tsne)
+    robustness = commands.add_parser(
+        "robustness",
+        help="a model folder's metric under noise, reverberation, telephone "
+        "band, level, clipping, speed and dropped frames",
+    )
+    robustness.add_argument("manifest", help="labelled test manifest (JSON)")
+    robustness.add_argument("--model", required=True, help="model folder")
+    robustness.add_argument(
+        "--out",
+        default=None,
+        help="report folder (default: <model>/robustness)",
+    )
+    robustness.add_argument(
+        "--conditions",
+        nargs="+",
+        default=None,
+        help="families to run (default: all of white_noise pink_noise babble "
+        "reverb telephone level clipping speed dropped_frames)",
+    )
+    robustness.add_argument(
+        "--noise-folder", default=None, help="also your noise recordings"
+    )
+    robustness.add_argument(
+        "--rir-folder", default=None, help="also your impulse responses"
+    )
+    robustness.add_argument(
+        "--data-folder", default=None, help="replaces {data_root}"
+    )
+    robustness.add_argument("--seed", type=int, default=0)
+    robustness.add_argument("--max-utterances", type=int, default=None)
+    robustness.add_argument("--bootstrap-resamples", type=int, default=1000)
+    robustness.add_argument(
+        "--speakers",
+        action="store_true",
+        help="resample speakers in the bootstrap (speaker-independent tests)",
+    )
+    robustness.add_argument("--device", default="cpu")
+    robustness.add_argument("--savedir", default=None)
+    robustness.set_defaults(handler=_robustness)
     search = commands.add_parser(
         "search",
         add_help=False,
