@@ -46,7 +46,26 @@ logger = get_logger(__name__)
 
 
 def log_probabilities(probabilities):
-    """Log of softmax outputs, floored so that a 0 stays finite."""
+    """Log of softmax outputs, floored so that a 0 stays finite.
+
+    Temperature scaling of log-probabilities is temperature scaling of
+    the logits: the softmax ignores the per-row shift between them.
+
+    Arguments
+    ---------
+    probabilities : array-like
+        (N, C) probabilities.
+
+    Returns
+    -------
+    numpy.ndarray
+        (N, C) log-probabilities, at least log(1e-30).
+
+    Example
+    -------
+    >>> log_probabilities([[1.0, 0.0]]).round(1).tolist()
+    [[0.0, -69.1]]
+    """
     return np.log(np.clip(np.asarray(probabilities, np.float64), 1e-30, 1))
 
 
@@ -126,6 +145,12 @@ def validation_outputs(brain, valid_set, loader_kwargs=None, **checkpoint):
     -------
     dict
         The gathered outputs (see :meth:`EmotionBrain._gathered`).
+
+    Example
+    -------
+    >>> from speechbrain_ser.brains.emotion import EmotionBrain
+    >>> validation_outputs.__name__, hasattr(EmotionBrain, "fit_calibration")
+    ('validation_outputs', True)
     """
     brain.on_evaluate_start(**checkpoint)
     if not isinstance(valid_set, torch.utils.data.DataLoader):
@@ -141,8 +166,33 @@ def validation_outputs(brain, valid_set, loader_kwargs=None, **checkpoint):
 
 
 def speaker_independent(hparams):
-    """True when no test speaker is in the training manifest; None when
-    the manifests do not say."""
+    """Whether no test speaker is in the training manifest.
+
+    Arguments
+    ---------
+    hparams : object
+        With ``train_manifest`` and ``test_manifest`` attributes.
+
+    Returns
+    -------
+    bool or None
+        None when the manifests are missing or have no ``speaker``.
+
+    Example
+    -------
+    >>> import tempfile, types
+    >>> from speechbrain_ser.data.manifest import write_manifest
+    >>> root = tempfile.mkdtemp()
+    >>> write_manifest({"a": {"speaker": "s1"}}, f"{root}/train.json")
+    >>> write_manifest({"b": {"speaker": "s2"}}, f"{root}/test.json")
+    >>> speaker_independent(
+    ...     types.SimpleNamespace(
+    ...         train_manifest=f"{root}/train.json",
+    ...         test_manifest=f"{root}/test.json",
+    ...     )
+    ... )
+    True
+    """
     train = getattr(hparams, "train_manifest", None)
     test = getattr(hparams, "test_manifest", None)
     if not (train and test and os.path.isfile(train) and os.path.isfile(test)):
@@ -155,7 +205,17 @@ def speaker_independent(hparams):
 
 
 def group_fields(group_by=None):
-    """``speaker`` and the fields of ``group_by`` (a name or a list).
+    """``speaker`` and the fields of ``group_by``.
+
+    Arguments
+    ---------
+    group_by : str or list of str, optional
+        A field, comma-separated fields, or a list.
+
+    Returns
+    -------
+    list of str
+        ``speaker`` first, no repeats.
 
     Example
     -------
@@ -210,6 +270,21 @@ def reliability_results(
         ``intervals`` (95 % bootstrap intervals of UA/WA/F1_macro and
         CCC), ``calibration`` (before/after NLL, Brier, ECE), ``risk_coverage``,
         ``conformal`` (test coverage and mean width), ``subgroups``.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> rng = np.random.default_rng(0)
+    >>> outputs = {
+    ...     "probs": rng.dirichlet([1, 1], 20),
+    ...     "labels": rng.integers(0, 2, 20),
+    ...     "avd": [],
+    ... }
+    >>> r = reliability_results(
+    ...     outputs, Calibration(2.0), tempfile.mkdtemp(), n_resamples=50
+    ... )
+    >>> sorted(r)
+    ['calibration', 'intervals', 'risk_coverage', 'subgroups']
     """
     results = {"intervals": {}}
     options = {"clusters": clusters, "n_resamples": n_resamples, "seed": seed}
@@ -303,6 +378,11 @@ def brain_reliability_results(
     -------
     dict
         As :func:`reliability_results`, with ``speaker_independent``.
+
+    Example
+    -------
+    >>> brain_reliability_results.__name__  # see tests/unit/brains
+    'brain_reliability_results'
     """
     hparams = brain.hparams
     outputs = brain.last_outputs

@@ -443,11 +443,13 @@ def ccc_intervals(
     predictions = np.asarray(predictions, dtype=np.float64)
 
     def column(i):
+        """The CCC of column ``i``."""
         return lambda t, p: concordance_correlation_coefficient(
             t[:, i], p[:, i]
         )
 
     def mean(t, p):
+        """The mean CCC over columns."""
         return float(
             np.mean(
                 [
@@ -568,6 +570,16 @@ def pooled_intervals(predictions, speakers=None, **options):
 
 def class_names_of(values):
     """Sorted class names in predictions (targets and predicted).
+
+    Arguments
+    ---------
+    values : iterable of dict
+        Predictions with ``emotion`` and ``target``.
+
+    Returns
+    -------
+    list of str
+        The names, sorted.
 
     Example
     -------

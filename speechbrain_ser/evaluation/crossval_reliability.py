@@ -35,7 +35,23 @@ REFERENCE = "model"
 
 
 def speaker_of(predictions):
-    """id -> speaker, from any system's predictions that carry one."""
+    """id -> speaker, from any system's predictions that carry one.
+
+    Arguments
+    ---------
+    predictions : dict
+        System -> (id -> prediction).
+
+    Returns
+    -------
+    dict
+        id -> speaker.
+
+    Example
+    -------
+    >>> speaker_of({"model": {"a": {"speaker": "s1"}}, "fbank": {"a": {}}})
+    {'a': 's1'}
+    """
     speakers = {}
     for system in predictions.values():
         for uid, p in system.items():
@@ -46,6 +62,18 @@ def speaker_of(predictions):
 
 def is_speaker_independent(fold_results, protocol=""):
     """Whether the folds' test speakers were unseen in training.
+
+    Arguments
+    ---------
+    fold_results : dict
+        Fold -> results.json (``speaker_independent``).
+    protocol : str
+        Fallback: the protocol sentence.
+
+    Returns
+    -------
+    bool
+        True for a speaker-independent protocol.
 
     Example
     -------
@@ -125,6 +153,7 @@ def crossval_reliability(
     options = {"n_resamples": n_resamples, "seed": seed}
 
     def clusters_for(system):
+        """Speakers when every utterance of ``system`` has one."""
         if independent and system and all(uid in speakers for uid in system):
             return speakers
         return None

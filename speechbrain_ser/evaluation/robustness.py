@@ -71,7 +71,23 @@ DEFAULT_CONDITIONS = {
 
 
 def signal_power(x):
-    """Mean square of a waveform."""
+    """Mean square of a waveform.
+
+    Arguments
+    ---------
+    x : torch.Tensor
+        Waveform.
+
+    Returns
+    -------
+    float
+        Its power.
+
+    Example
+    -------
+    >>> signal_power(torch.tensor([1.0, -1.0, 0.0, 0.0]))
+    0.5
+    """
     return float(torch.mean(x.double() ** 2))
 
 
@@ -119,6 +135,18 @@ def pink_noise(n, generator):
     """Pink (1/f power) noise of ``n`` samples, by shaping white noise's
     spectrum.
 
+    Arguments
+    ---------
+    n : int
+        Samples.
+    generator : torch.Generator
+        Seeded generator.
+
+    Returns
+    -------
+    torch.Tensor
+        (n,) noise.
+
     Example
     -------
     >>> pink_noise(1000, torch.Generator().manual_seed(0)).shape
@@ -134,6 +162,20 @@ def pink_noise(n, generator):
 def synthetic_rir(rt60, sample_rate, generator):
     """A room impulse response: a direct path, then exponentially decaying
     noise reaching -60 dB after ``rt60`` seconds.
+
+    Arguments
+    ---------
+    rt60 : float
+        Reverberation time (s).
+    sample_rate : int
+        Samples per second.
+    generator : torch.Generator
+        Seeded generator.
+
+    Returns
+    -------
+    torch.Tensor
+        (rt60 * sample_rate,) impulse response, peak 1 at sample 0.
 
     Example
     -------
@@ -151,6 +193,18 @@ def synthetic_rir(rt60, sample_rate, generator):
 
 def telephone(wav, sample_rate):
     """300-3400 Hz band, 8 kHz, 8-bit mu-law, and back to ``sample_rate``.
+
+    Arguments
+    ---------
+    wav : torch.Tensor
+        (samples,) waveform in [-1, 1].
+    sample_rate : int
+        Its rate.
+
+    Returns
+    -------
+    torch.Tensor
+        The telephone version, same length.
 
     Example
     -------
@@ -309,6 +363,7 @@ def _metric(task):
         return "UA", unweighted_accuracy
 
     def mean_ccc(t, p):
+        """Mean CCC over the columns."""
         return float(
             np.mean(
                 [
@@ -368,6 +423,27 @@ def evaluate_robustness(
         ``family``, ``severity``, ``params``, the metric interval, ``drop``
         = condition - clean with its paired interval, and
         ``seconds_per_clip``).
+
+    Example
+    -------
+    >>> import json, tempfile, soundfile
+    >>> from speechbrain_ser.inference import EmotionRecognizer
+    >>> from speechbrain_ser.tiny_models import tiny_model_folder
+    >>> recognizer = EmotionRecognizer.from_hparams(source=tiny_model_folder())
+    >>> root = tempfile.mkdtemp()
+    >>> entries = {}
+    >>> for i, label in enumerate(recognizer.labels):
+    ...     soundfile.write(f"{root}/{i}.wav", np.random.randn(8000) / 9, 16000)
+    ...     entries[str(i)] = {"wav": f"{root}/{i}.wav", "emotion": label}
+    >>> _ = open(f"{root}/test.json", "w").write(json.dumps(entries))
+    >>> report = evaluate_robustness(
+    ...     recognizer,
+    ...     f"{root}/test.json",
+    ...     conditions={"level": [("+20 dB", {"gain_db": 20})]},
+    ...     n_resamples=20,
+    ... )
+    >>> report["metric"], report["n"], report["conditions"][0]["severity"]
+    ('UA', 4, '+20 dB')
     """
     entries = read_manifest(manifest)
     ids = sorted(entries)[:max_utterances]
@@ -408,6 +484,7 @@ def evaluate_robustness(
     options = {"clusters": clusters, "n_resamples": n_resamples, "seed": seed}
 
     def predict(family, params):
+        """Predictions under one condition and seconds per clip."""
         outputs, start = [], time.perf_counter()
         for uid, wav in zip(ids, wavs):
             if family == "babble":  # the others' voices, not its own
@@ -478,6 +555,16 @@ def _audio_files(folder):
 def robustness_markdown(report):
     """The report as a Markdown table.
 
+    Arguments
+    ---------
+    report : dict
+        :func:`evaluate_robustness` output.
+
+    Returns
+    -------
+    str
+        A sentence on the protocol and one row per condition.
+
     Example
     -------
     >>> row = {"estimate": 0.5, "low": 0.4, "high": 0.6}
@@ -536,6 +623,20 @@ def plot_robustness(report, path):
         :func:`evaluate_robustness` output.
     path : str
         PNG to write.
+
+    Example
+    -------
+    >>> import os, tempfile
+    >>> row = {"estimate": 0.5, "low": 0.4, "high": 0.6}
+    >>> report = {
+    ...     "metric": "UA",
+    ...     "clean": row,
+    ...     "conditions": [{"family": "speed", "severity": "x0.9", **row}],
+    ... }
+    >>> path = os.path.join(tempfile.mkdtemp(), "robustness.png")
+    >>> plot_robustness(report, path)
+    >>> open(path, "rb").read(4)
+    b'\\x89PNG'
     """
     import matplotlib
 
@@ -565,6 +666,16 @@ def plot_robustness(report, path):
 def select_conditions(names):
     """``DEFAULT_CONDITIONS`` restricted to the families in ``names``.
 
+    Arguments
+    ---------
+    names : list of str or None
+        Families; None or empty: all.
+
+    Returns
+    -------
+    dict
+        family -> severities.
+
     Example
     -------
     >>> list(select_conditions(["level", "speed"]))
@@ -582,7 +693,23 @@ def select_conditions(names):
 
 
 def run(args):
-    """Runs the command; returns the report."""
+    """Runs ``speechbrain-ser robustness`` and writes its report.
+
+    Arguments
+    ---------
+    args : argparse.Namespace
+        The command's options (see ``speechbrain-ser robustness --help``).
+
+    Returns
+    -------
+    tuple
+        (report dict, Markdown table, output folder).
+
+    Example
+    -------
+    >>> run.__name__  # tests/unit/evaluation/test_robustness.py runs it
+    'run'
+    """
     import tempfile
 
     from speechbrain_ser.inference.recognizers import load_recognizer

@@ -81,6 +81,7 @@ def fit_temperature(logits, labels, bias=False, max_iter=200):
     )
 
     def closure():
+        """The NLL at the current parameters, with its gradient."""
         optimizer.zero_grad()
         loss = torch.nn.functional.cross_entropy(
             logits / log_t.exp() + shift, labels
