@@ -21,6 +21,7 @@ import speechbrain as sb
 import torch
 from speechbrain.utils.logger import get_logger
 
+from speechbrain_ser.brains.results import gather_outputs
 from speechbrain_ser.data.manifest import manifest_field
 from speechbrain_ser.evaluation.bootstrap import (
     ccc_intervals,
@@ -77,7 +78,7 @@ def fit_calibration(outputs, bias=False, coverage=DEFAULT_COVERAGE):
     outputs : dict
         ``probs`` (N, C) and ``labels`` (N,) and/or ``avd`` and
         ``avd_targets`` (N, 3) on the normalised scale, as
-        :meth:`EmotionBrain._gathered` returns them.
+        :func:`~speechbrain_ser.brains.results.gather_outputs` returns them.
     bias : bool
         Also fit a per-class bias.
     coverage : float
@@ -144,7 +145,7 @@ def validation_outputs(brain, valid_set, loader_kwargs=None, **checkpoint):
     Returns
     -------
     dict
-        The gathered outputs (see :meth:`EmotionBrain._gathered`).
+        The gathered outputs (see :func:`~speechbrain_ser.brains.results.gather_outputs`).
 
     Example
     -------
@@ -162,7 +163,7 @@ def validation_outputs(brain, valid_set, loader_kwargs=None, **checkpoint):
     with torch.no_grad():
         for batch in valid_set:
             brain.evaluate_batch(batch, stage=sb.Stage.VALID)
-    return brain._gathered()
+    return gather_outputs(brain.outputs)
 
 
 def speaker_independent(hparams):
