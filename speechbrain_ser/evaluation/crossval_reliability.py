@@ -344,4 +344,17 @@ def reliability_markdown(report, names=None):
                 f"| {stage} | {m['NLL']:.3f} | {m['Brier']:.3f} | "
                 f"{m['ECE']:.3f} | {m['ECE_adaptive']:.3f} |"
             )
+    rc = report.get("risk_coverage")
+    if rc and rc.get("AURC") is not None:
+        accuracies = ", ".join(
+            f"{float(c):.0%}: {rc[c]:.3f}"
+            for c in ("1.0", "0.9", "0.8", "0.5")
+            if rc.get(c) is not None
+        )
+        lines += [
+            "",
+            "Recipe abstaining on its least confident clips (calibrated), "
+            f"accuracy at each coverage, mean over folds: {accuracies}; "
+            f"AURC {rc['AURC']:.3f}.",
+        ]
     return "\n".join(lines) + "\n"
