@@ -34,6 +34,7 @@ CORPUS_KEYS = {
     "valid_speaker",
     "fold",
     "n_folds",
+    "group_by",  # the manifest fields a corpus has (gender, session...)
 }
 # MSP-Podcast's Whisper recipe predicts A/V/D as well as classes
 REGRESSION_KEYS = {
