@@ -446,7 +446,7 @@ def run_training(hparams_file, overrides):
     >>> run_training("no/such.yaml", [])  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    subprocess.CalledProcessError: Command ... returned non-zero exit status 1.
+    subprocess.CalledProcessError: Command ... returned non-zero exit status 2.
     """
     command = [*TRAIN_COMMAND, hparams_file, *overrides]
     logger.info("running " + " ".join(command))
