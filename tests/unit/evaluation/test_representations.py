@@ -42,7 +42,7 @@ def test_the_checkpoint_the_run_tested_is_loaded(tmp_path):
     encoders = saved_run(tmp_path, [2.0, 1.0, 3.0])
     model, sample_rate = load_trained_module(tmp_path, "encoder")
     assert torch.equal(model.encoder.weight, encoders[1].weight)
-    assert torch.equal(model.bias, encoders[1].bias)
+    assert torch.equal(model.encoder.bias, encoders[1].bias)
     assert not model.training and sample_rate == 16000
 
 
@@ -54,7 +54,7 @@ def test_a_given_state_dict_and_the_errors(tmp_path):
         tmp_path, "encoder", checkpoint=str(tmp_path / "other.ckpt")
     )
     assert torch.equal(model.encoder.weight, other.weight)
-    assert not torch.equal(model.weight, encoders[0].weight)
+    assert not torch.equal(model.encoder.weight, encoders[0].weight)
     with pytest.raises(ValueError, match="'other': not saved by the YAML"):
         load_trained_module(tmp_path, "other")
     with pytest.raises(KeyError, match="no module named 'head'"):
