@@ -50,8 +50,7 @@ def dying_fit_batch(self, batch):
     return fit_batch(self, batch)
 
 
-torch.save = logged_save
-ResumableBrain.fit_batch = dying_fit_batch
-
-if __name__ == "__main__":
+if __name__ == "__main__":  # patched only when run, not when imported
+    torch.save = logged_save
+    ResumableBrain.fit_batch = dying_fit_batch
     run_recipe(sys.argv[1:])
