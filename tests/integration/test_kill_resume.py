@@ -17,6 +17,7 @@ import sys
 import time
 
 import pytest
+import torch
 
 from speechbrain_ser.brains.checkpoints import (
     INCOMPLETE_FOLDER,
@@ -90,7 +91,10 @@ KILLS = [("partial", 2), ("meta", 2), ("publish", 2), ("step", 2)]
 def kill_at(phase, k, args, folder):
     """Starts the runner, waits until it blocks, kills it with SIGKILL."""
     marker = folder / f"blocked_{phase}_{k}"
-    env = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS="1")
+    # the killed processes compute with as many threads as the uninterrupted
+    # run in this process: another thread count rounds differently
+    threads = str(torch.get_num_threads())
+    env = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS=threads)
     with open(folder / f"log_{phase}_{k}.txt", "w") as log:
         process = subprocess.Popen(
             [sys.executable, "-c", RUNNER, phase, str(k), str(marker)] + args,
