@@ -33,6 +33,7 @@ Authors
 import sys
 
 import speechbrain as sb
+import torch
 from hyperpyyaml import load_hyperpyyaml
 from speechbrain.utils.distributed import run_on_main
 
@@ -111,7 +112,13 @@ def run_recipe(argv):
     with open(hparams_file, encoding="utf-8") as fin:
         hparams = load_hyperpyyaml(fin, overrides)
     with RunLock(hparams["output_folder"]):
-        return _train_and_test(hparams_file, hparams, run_opts, overrides)
+        brain = _train_and_test(hparams_file, hparams, run_opts, overrides)
+    if torch.distributed.is_initialized():
+        # under torchrun: leave the process group before the process exits,
+        # so no communication thread is still running at exit (which aborts
+        # a rank with "terminate called without an active exception")
+        torch.distributed.destroy_process_group()
+    return brain
 
 
 def _train_and_test(hparams_file, hparams, run_opts, overrides):
