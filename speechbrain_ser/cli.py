@@ -234,19 +234,21 @@ def _predict(args):
             return _predict_with_transcripts(recognizer, args)
         if not args.files:
             raise SystemExit("give audio files, folders, globs or manifests")
+        corpus_options = dict(
+            output=args.output,
+            max_batch_seconds=args.batch_seconds,
+            max_batch_size=args.batch_size,
+            num_workers=_decoding_workers(args),
+            progress=not args.no_progress,
+            min_confidence=args.min_confidence,
+        )
         if args.segment is None and (distributed or _parts_left(args)):
             from speechbrain_ser.inference.distributed import (
                 predict_corpus_sharded,
             )
 
             counts = predict_corpus_sharded(
-                recognizer,
-                args.files,
-                output=args.output,
-                max_batch_seconds=args.batch_seconds,
-                max_batch_size=args.batch_size,
-                num_workers=_decoding_workers(args),
-                progress=not args.no_progress,
+                recognizer, args.files, **corpus_options
             )
             if distributed:
                 import torch.distributed
@@ -254,16 +256,7 @@ def _predict(args):
                 torch.distributed.destroy_process_group()
             return 1 if counts["errors"] else 0
         if args.segment is None:
-            counts = predict_corpus(
-                recognizer,
-                args.files,
-                output=args.output,
-                max_batch_seconds=args.batch_seconds,
-                max_batch_size=args.batch_size,
-                num_workers=_decoding_workers(args),
-                progress=not args.no_progress,
-                min_confidence=args.min_confidence,
-            )
+            counts = predict_corpus(recognizer, args.files, **corpus_options)
             if counts["skipped"]:
                 print(
                     f"speechbrain-ser predict: resumed: {counts['skipped']} "

@@ -351,6 +351,7 @@ def predict_corpus_sharded(
     max_batch_size=32,
     num_workers=0,
     progress=True,
+    min_confidence=None,
 ):
     """:func:`predict_corpus` over torchrun's ranks, merged into ``output``.
 
@@ -369,6 +370,8 @@ def predict_corpus_sharded(
         As for :func:`predict_corpus`.
     progress : bool
         A progress bar on rank 0.
+    min_confidence : float, optional
+        As for :func:`predict_corpus` (abstain below it).
 
     Returns
     -------
@@ -424,6 +427,7 @@ def predict_corpus_sharded(
             max_batch_size,
             num_workers,
             progress,
+            min_confidence,
         )
     finally:
         lock.release()
@@ -437,6 +441,7 @@ def _predict_share(
     max_batch_size,
     num_workers,
     progress,
+    min_confidence,
 ):
     """This rank's part of :func:`predict_corpus_sharded`, merged by rank 0
     at the end."""
@@ -481,6 +486,7 @@ def _predict_share(
         max_batch_size=max_batch_size,
         num_workers=num_workers,
         progress=progress and rank == 0,
+        min_confidence=min_confidence,
     )
     counts["errors"] += unmatched
     skipped = sum(os.path.realpath(path) in done for path in files)

@@ -142,3 +142,19 @@ def test_predict_min_confidence_abstains(folders, wav, tmp_path):
     assert rows["0.99"]["uncertain"] is True
     assert rows["0.99"]["emotion"] is None
     assert max(rows["0.99"]["probabilities"].values()) < 0.99
+
+
+def test_sharded_predict_abstains_too(folders, wav, tmp_path):
+    """The torchrun path (here one process) honours --min-confidence too."""
+    from speechbrain_ser.inference.distributed import predict_corpus_sharded
+
+    recognizer = EmotionRecognizer.from_hparams(
+        source=folders[1], savedir=str(tmp_path / "model")
+    )
+    out = tmp_path / "sharded.jsonl"
+    predict_corpus_sharded(
+        recognizer, [wav], str(out), progress=False, min_confidence=0.99
+    )
+    row = json.loads(out.read_text())
+    assert row["uncertain"] is True
+    assert row["emotion"] is None
