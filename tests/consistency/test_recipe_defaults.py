@@ -9,7 +9,7 @@ paper's values``), and has a ``Confirmed on:`` part (another corpus or
 protocol, or that there is none yet). The Whisper recipes point to the
 document that holds their check on other protocols. The recipes are
 those of the recipe index (``tests/recipes/*.csv``), except the demo's
-shared ``hparams/``.
+shared ``hparams/``. The commands of a recipe README name YAMLs that exist.
 """
 
 import os
@@ -168,3 +168,31 @@ def test_the_check_finds_what_a_statement_lacks():
     for expected, (text, yamls, existing) in cases.items():
         found = statement_problems(text, yamls, existing)
         assert any(expected in p for p in found), (expected, found)
+
+
+def missing_commanded_yamls(text, folder):
+    """``hparams/<name>.yaml`` in the README's code blocks that ``folder``
+    (the recipe's hparams/) lacks."""
+    missing = []
+    for block in re.findall(r"```[a-z]*\n(.*?)```", text, re.S):
+        for name in re.findall(r"(?<![\w./-])hparams/([\w.-]+\.yaml)", block):
+            if not os.path.isfile(os.path.join(folder, name)):
+                missing.append(name)
+    return missing
+
+
+def test_recipe_commands_name_yamls_that_exist():
+    """A renamed YAML leaves no command behind (speech_text.yaml was
+    wav2vec2_text.yaml in the README's commands)."""
+    problems = []
+    for readme in recipe_readmes():
+        folder = os.path.join(ROOT, os.path.dirname(readme), "hparams")
+        with open(os.path.join(ROOT, readme), encoding="utf-8") as fin:
+            missing = missing_commanded_yamls(fin.read(), folder)
+        problems += [
+            f"{readme}: hparams/{name} does not exist" for name in missing
+        ]
+    assert not problems, "\n".join(problems)
+    assert missing_commanded_yamls(
+        "```bash\npython train.py hparams/gone.yaml\n```", folder
+    ) == ["gone.yaml"]
