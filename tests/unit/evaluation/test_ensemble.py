@@ -58,7 +58,11 @@ def test_ensemble_beats_its_members_when_they_err_apart(tmp_path):
     )
     results = ensemble_results(
         [a, b],
-        {"subset_field": "improvised", "test_manifest": str(manifest)},
+        {
+            "subset_field": "improvised",
+            "test_manifest": str(manifest),
+            "bootstrap_resamples": 100,
+        },
         str(tmp_path),
     )
     assert results["WA"] == 1.0 and results["UA"] == 1.0
