@@ -357,6 +357,56 @@ def reliability_results(
     return results
 
 
+def groups_and_clusters(hparams, ids, group_by=None):
+    """Per-utterance test fields, and the bootstrap's clusters.
+
+    Arguments
+    ---------
+    hparams : object
+        With ``train_manifest`` and ``test_manifest`` attributes (see
+        :func:`speaker_independent`).
+    ids : list of str
+        The test utterances, in the order of the outputs.
+    group_by : str or list of str, optional
+        Manifest fields reported per value, besides ``speaker``.
+
+    Returns
+    -------
+    fields : dict
+        Field -> one value per utterance of ``ids`` (None where missing).
+    clusters : list or None
+        The speakers of ``ids`` when the protocol is speaker-independent
+        and every test utterance has one (cluster bootstrap); else None
+        (utterances are resampled).
+    independent : bool or None
+        :func:`speaker_independent`.
+
+    Example
+    -------
+    >>> import tempfile, types
+    >>> from speechbrain_ser.data.manifest import write_manifest
+    >>> root = tempfile.mkdtemp()
+    >>> write_manifest({"a": {"speaker": "s1"}}, f"{root}/train.json")
+    >>> write_manifest({"b": {"speaker": "s2"}}, f"{root}/test.json")
+    >>> hparams = types.SimpleNamespace(
+    ...     train_manifest=f"{root}/train.json",
+    ...     test_manifest=f"{root}/test.json",
+    ... )
+    >>> groups_and_clusters(hparams, ["b"])
+    ({'speaker': ['s2']}, ['s2'], True)
+    """
+    test = getattr(hparams, "test_manifest", None)
+    fields = {}
+    for field in group_fields(group_by):
+        values = manifest_field(test, field) if test else {}
+        fields[field] = [values.get(uid) for uid in ids]
+    clusters = None
+    independent = speaker_independent(hparams)
+    if independent and all(s is not None for s in fields["speaker"]):
+        clusters = fields["speaker"]
+    return fields, clusters, independent
+
+
 def brain_reliability_results(
     brain, folder, group_by=None, n_resamples=1000, seed=0
 ):
@@ -387,16 +437,9 @@ def brain_reliability_results(
     """
     hparams = brain.hparams
     outputs = brain.last_outputs
-    ids = outputs["ids"]
-    test = getattr(hparams, "test_manifest", None)
-    fields = {}
-    for field in group_fields(group_by):
-        values = manifest_field(test, field) if test else {}
-        fields[field] = [values.get(uid) for uid in ids]
-    clusters = None
-    independent = speaker_independent(hparams)
-    if independent and all(s is not None for s in fields["speaker"]):
-        clusters = fields["speaker"]
+    fields, clusters, independent = groups_and_clusters(
+        hparams, outputs["ids"], group_by
+    )
     results = reliability_results(
         outputs,
         getattr(brain, "calibration", None),

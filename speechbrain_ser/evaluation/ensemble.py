@@ -15,7 +15,13 @@ k trains in ``<output_folder>/ensemble/model_<k>`` with seed ``seed + k``
 ``<output_folder>/ensemble/encoder_cache``, unless the YAML names a cache);
 the averaged result goes to ``<output_folder>/ensemble/results.json``
 (UA, WA, F1, per-class recall, and per ``subset_field`` value when the
-YAML names one; every model's own UA and WA next to it). Models run one
+YAML names one; every model's own UA and WA next to it), with the same
+trust sections as a recipe's results.json (95 % bootstrap ``intervals``
+of UA, WA and F1, speakers resampled when no test speaker is in train;
+uncalibrated ``calibration``, ``risk_coverage``, ``subgroups``; see
+:func:`speechbrain_ser.brains.reliability.reliability_results`) and
+``paired``: the ensemble against its best model and against the mean
+model by a paired bootstrap on the same test utterances. Models run one
 after another in one process (not under torchrun). Ensembles run with
 seeds s and s + 1 share N - 1 models (same seed, same draw): repeat an
 ensemble with seeds N apart (s, s + N, s + 2N) for independent repeats.
@@ -25,7 +31,6 @@ Authors
 """
 
 import argparse
-import json
 import os
 import sys
 
@@ -35,13 +40,23 @@ from hyperpyyaml import load_hyperpyyaml
 from speechbrain.utils.distributed import run_on_main
 from speechbrain.utils.logger import get_logger
 
+from speechbrain_ser.brains.defaults import with_defaults
+from speechbrain_ser.brains.reliability import (
+    groups_and_clusters,
+    reliability_results,
+)
 from speechbrain_ser.data.emotion import downsample_classes
 from speechbrain_ser.data.manifest import (
     manifest_field,
     read_manifest,
     write_manifest,
 )
+from speechbrain_ser.evaluation.bootstrap import (
+    CLASSIFICATION_METRICS,
+    paired_bootstrap,
+)
 from speechbrain_ser.metrics import classification_report, subset_reports
+from speechbrain_ser.strict_json import write_json
 
 logger = get_logger(__name__)
 
@@ -176,13 +191,16 @@ def run_ensemble(argv):
             }
         )
         del brain
-    results = ensemble_results(members, hparams)
+    results = ensemble_results(members, hparams, folder)
     path = os.path.join(folder, "results.json")
-    with open(path, "w", encoding="utf-8") as fout:
-        json.dump(results, fout, indent=2, allow_nan=False)
+    write_json(results, path)
+    ua, best = results["intervals"]["UA"], results["paired"]["best_model"]
     logger.info(
-        f"ensemble of {known.n_models}: UA {results['UA']:.4f}, "
-        f"WA {results['WA']:.4f} ({path})"
+        f"ensemble of {known.n_models}: UA {results['UA']:.4f} "
+        f"[{ua['low']:.4f}, {ua['high']:.4f}] ({ua['resampled']} "
+        f"resampled), WA {results['WA']:.4f}; minus its best model: UA "
+        f"{best['UA']['difference']:+.4f}, p {best['UA']['p_value']:.3f} "
+        f"({path})"
     )
     return results
 
@@ -202,8 +220,9 @@ def _without_overrides(argv, keys):
     return kept
 
 
-def ensemble_results(members, hparams):
-    """UA/WA of the averaged posteriors and of each model on its own.
+def ensemble_results(members, hparams, folder):
+    """Metrics of the averaged posteriors, their error bars, each model on
+    its own, and the ensemble against its models.
 
     Arguments
     ---------
@@ -211,17 +230,25 @@ def ensemble_results(members, hparams):
         One per model: ``ids``, ``probs`` (N, C), ``labels`` (names of the
         true classes) and ``class_names``.
     hparams : dict
-        Reads ``protocol`` and, optionally, ``subset_field`` with
-        ``test_manifest`` (results per value of that manifest field).
+        Reads ``protocol``, ``bootstrap_resamples`` and ``group_by`` (as a
+        recipe does), ``train_manifest`` and ``test_manifest`` (speakers:
+        resampled when the test speakers are not in train) and, optionally,
+        ``subset_field`` (results per value of that test manifest field).
+    folder : str
+        Where the reliability diagram and risk-coverage plots go.
 
     Returns
     -------
     dict
-        results.json-like metrics of the average, with ``models``: the UA /
-        WA of each model on its own.
+        results.json-like metrics of the average; the sections of
+        :func:`~speechbrain_ser.brains.reliability.reliability_results`
+        (``intervals``, ``calibration``, ``risk_coverage``,
+        ``subgroups``) and ``speaker_independent``; ``models``: the UA /
+        WA of each model on its own; ``paired``: :func:`member_comparisons`.
 
     Example
     -------
+    >>> import tempfile
     >>> member = {
     ...     "ids": ["u1", "u2"],
     ...     "probs": [[0.9, 0.1], [0.4, 0.6]],
@@ -229,16 +256,23 @@ def ensemble_results(members, hparams):
     ...     "class_names": ["neu", "ang"],
     ... }
     >>> flipped = {**member, "probs": [[0.6, 0.4], [0.5, 0.5]]}
-    >>> results = ensemble_results([member, flipped], {})
+    >>> results = ensemble_results(
+    ...     [member, flipped], {"bootstrap_resamples": 50}, tempfile.mkdtemp()
+    ... )
     >>> results["UA"], [model["UA"] for model in results["models"]]
     (1.0, [1.0, 0.5])
+    >>> results["intervals"]["UA"]["resampled"]
+    'utterances'
+    >>> results["paired"]["mean_model"]["UA"]["difference"]
+    0.25
     """
+    hparams = with_defaults(hparams)
     ids, probs, names = average_posteriors(members)
     label_of = dict(zip(members[0]["ids"], members[0]["labels"]))
     labels = np.array([names.index(label_of[uid]) for uid in ids])
     predicted = probs.argmax(-1)
     results = {
-        "protocol": hparams.get("protocol", "unspecified"),
+        "protocol": hparams["protocol"],
         "method": "downsampling + ensembling (Bhosale et al. 2020): "
         f"{len(members)} models on class-balanced subsamples, "
         "posteriors averaged",
@@ -262,7 +296,159 @@ def ensemble_results(members, hparams):
         results[f"by_{field}"] = subset_reports(
             ids, labels, predicted, groups, names
         )
+    manifests = argparse.Namespace(
+        train_manifest=hparams.get("train_manifest"),
+        test_manifest=hparams.get("test_manifest"),
+    )
+    fields, clusters, independent = groups_and_clusters(
+        manifests, ids, hparams["group_by"]
+    )
+    options = {"n_resamples": hparams["bootstrap_resamples"], "seed": 0}
+    results.update(  # the trust sections of a recipe's results.json
+        reliability_results(
+            {"ids": ids, "probs": probs, "labels": labels, "avd": []},
+            None,  # no temperature: the members' raw softmax, averaged
+            folder,
+            class_names=names,
+            fields=fields,
+            clusters=clusters,
+            **options,
+        ),
+        speaker_independent=independent,
+    )
+    results["paired"] = member_comparisons(
+        labels,
+        predicted,
+        member_predictions(members, ids, names),
+        clusters=clusters,
+        **options,
+    )
     return results
+
+
+def member_predictions(members, ids, names):
+    """Each model's predicted class per utterance, in one order.
+
+    Arguments
+    ---------
+    members : list of dict
+        ``ids``, ``probs`` and ``class_names`` of each model.
+    ids : list of str
+        The utterances, in the ensemble's order.
+    names : list of str
+        The ensemble's class order.
+
+    Returns
+    -------
+    numpy.ndarray
+        (N, K) class indices into ``names``: column k is model k.
+
+    Example
+    -------
+    >>> a = {"ids": ["u1", "u2"], "probs": [[0.9, 0.1], [0.2, 0.8]]}
+    >>> a["class_names"] = ["neu", "ang"]
+    >>> b = {"ids": ["u2", "u1"], "probs": [[0.7, 0.3], [0.6, 0.4]]}
+    >>> b["class_names"] = ["ang", "neu"]
+    >>> member_predictions([a, b], ["u1", "u2"], ["neu", "ang"]).tolist()
+    [[0, 1], [1, 1]]
+    """
+    columns = []
+    for member in members:
+        row_of = {uid: i for i, uid in enumerate(member["ids"])}
+        own = np.asarray(member["probs"]).argmax(-1)
+        columns.append(
+            [
+                names.index(member["class_names"][own[row_of[uid]]])
+                for uid in ids
+            ]
+        )
+    return np.array(columns).T
+
+
+def _mean_over_models(metric):
+    """``metric`` of one prediction column, or its mean over columns."""
+
+    def score(targets, predictions):
+        """The metric (mean over models for an (N, K) array)."""
+        if predictions.ndim == 1:
+            return metric(targets, predictions)
+        return float(
+            np.mean([metric(targets, column) for column in predictions.T])
+        )
+
+    return score
+
+
+def member_comparisons(labels, predicted, members, clusters=None, **options):
+    """The ensemble against its models, paired on the same utterances.
+
+    ``best_model`` is the model with the highest test UA: choosing it on
+    test favours it, so the ensemble's margin over it is, if anything,
+    understated. ``mean_model`` compares with the mean over the models of
+    each metric (what one model of the recipe gets on average), resampled
+    together, so that its interval says whether ensembling helps.
+
+    Arguments
+    ---------
+    labels : array-like
+        True class indices, (N,).
+    predicted : array-like
+        The ensemble's predicted classes, (N,).
+    members : array-like
+        (N, K) predicted classes of each model (:func:`member_predictions`).
+    clusters : sequence, optional
+        One speaker per utterance: resample speakers.
+    **options
+        ``n_resamples``, ``confidence``, ``seed`` of
+        :func:`~speechbrain_ser.evaluation.bootstrap.paired_bootstrap`.
+
+    Returns
+    -------
+    dict
+        ``best_model`` (with ``model``, its index) and ``mean_model``,
+        each with ``UA`` and ``F1_macro``:
+        :func:`~speechbrain_ser.evaluation.bootstrap.paired_bootstrap`
+        results, ``difference`` = ensemble - model(s).
+
+    Example
+    -------
+    >>> labels = np.array([0, 1, 1, 0] * 5)
+    >>> members = np.stack([labels, labels], 1)
+    >>> members[:5, 0] = 1 - members[:5, 0]  # model 0 errs on 5 clips
+    >>> r = member_comparisons(labels, labels, members, n_resamples=100)
+    >>> r["best_model"]["model"], r["best_model"]["UA"]["difference"]
+    (1, 0.0)
+    >>> r["mean_model"]["UA"]["difference"]
+    0.125
+    """
+    labels = np.asarray(labels)
+    predicted = np.asarray(predicted)
+    members = np.asarray(members)
+    ua = CLASSIFICATION_METRICS["UA"]
+    best = int(np.argmax([ua(labels, column) for column in members.T]))
+    result = {
+        "best_model": {"model": best, "selected_by": "test UA"},
+        "mean_model": {"models": int(members.shape[1])},
+    }
+    for name in ("UA", "F1_macro"):
+        metric = CLASSIFICATION_METRICS[name]
+        result["best_model"][name] = paired_bootstrap(
+            metric,
+            labels,
+            predicted,
+            members[:, best],
+            clusters=clusters,
+            **options,
+        )
+        result["mean_model"][name] = paired_bootstrap(
+            _mean_over_models(metric),
+            labels,
+            predicted,
+            members,
+            clusters=clusters,
+            **options,
+        )
+    return result
 
 
 if __name__ == "__main__":

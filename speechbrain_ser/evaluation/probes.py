@@ -443,7 +443,10 @@ def linear_baseline(
     outputs = {}
     for name in featurizer.names:
         results = {"task": task, "n_test": len(ids)}
-        predictions = {uid: {} for uid in ids}
+        predictions = {  # the speaker: a cluster bootstrap can resample it
+            uid: {"speaker": e["speaker"]} if "speaker" in e else {}
+            for uid, e in zip(ids, data["test"][2])
+        }
         if task in ("classification", "both"):
             metrics, labels = fit_logistic_regression(
                 *(

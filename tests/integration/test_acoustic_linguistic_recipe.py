@@ -130,6 +130,17 @@ def test_downsampling_ensemble(corpus, tmp_path):
     for k in range(2):
         own = json.load(open(folder / f"model_{k}" / "results.json"))
         assert results["models"][k]["UA"] == pytest.approx(own["UA"])
+    # error bars as in a recipe's results.json, and the paired comparison
+    for name in ("UA", "WA", "F1_macro"):
+        interval = results["intervals"][name]
+        assert interval["low"] <= results[name] <= interval["high"]
+    assert results["intervals"]["resampled"] == (
+        "speakers" if results["speaker_independent"] else "utterances"
+    )
+    best = results["paired"]["best_model"]
+    assert best["UA"]["difference"] == pytest.approx(
+        results["UA"] - results["models"][best["model"]]["UA"]
+    )
 
 
 def test_iemocap_recipe_with_whisper_layer(corpus, tmp_path):

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from speechbrain_ser.evaluation.crossval_reliability import crossval_reliability
 from speechbrain_ser.evaluation.probes import (
     EncoderStatistics,
     FbankStatistics,
@@ -56,6 +57,15 @@ def test_fbank_baseline_separates_low_and_high_tones(tmp_path, tone):
     )
     assert recomputed == pytest.approx(results["CCC"])
     assert predictions["low8"]["avd_target"] == pytest.approx([1.0, 3.4, 2.0])
+    # the test speaker comes along: a crossval without the recipe
+    # (--baselines_only) still resamples speakers on a speaker-independent
+    # protocol, as the recipe's own report does
+    assert predictions["low8"]["speaker"] == "8"
+    report = crossval_reliability(
+        {"fbank": predictions}, protocol="speaker-independent", n_resamples=20
+    )
+    assert report["intervals"]["fbank"]["UA"]["resampled"] == "speakers"
+    assert report["intervals"]["fbank"]["UA"]["n_units"] == 4
 
 
 def test_regression_task_has_no_classes(tmp_path, tone):
