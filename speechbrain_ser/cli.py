@@ -327,7 +327,7 @@ def _parts_left(args):
 def _predict_with_transcripts(recognizer, args):
     """One file at a time, each with its given or ASR transcript."""
     from speechbrain_ser.data.audio import AudioError
-    from speechbrain_ser.inference.corpus import ResultWriter
+    from speechbrain_ser.inference.corpus import ResultWriter, mark_truncated
 
     files, transcripts = _predict_inputs(args)
     failures = 0
@@ -338,6 +338,7 @@ def _predict_with_transcripts(recognizer, args):
                 if transcript is not None:
                     options["transcript"] = transcript
                 result = recognizer.classify_file(path, **options)
+                mark_truncated([result], path)
             except AudioError as error:
                 result = {"file": path, "error": str(error)}
                 failures += 1

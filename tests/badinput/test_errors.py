@@ -126,10 +126,10 @@ def test_segment_mode_says_why(tmp_path, capsys):
     assert all(row["reason"].startswith("no speech detected") for row in rows)
 
 
-def test_speech_text_model_without_transcript_or_asr(tmp_path, capsys):
-    from speechbrain_ser.tiny_models import tiny_speech_text_folder
-
-    model = tiny_speech_text_folder()  # asr_source null
+def test_speech_text_model_without_transcript_or_asr(
+    tmp_path, capsys, speech_text_model
+):
+    model = speech_text_model  # asr_source null
     wav = write_wav(str(tmp_path / "a.wav"), tone(1.0, 220))
     capsys.readouterr()  # the folder's making
     assert cli(["predict", "--model", model, wav]) == 2
