@@ -145,3 +145,44 @@ def test_source_that_is_neither_folder_nor_hub_id(tmp_path, capsys):
         "error: --asr_source=models/gone/whisper: no such local folder, and "
         "not a Hugging Face id (namespace/name)"
     )
+
+
+def test_data_problems_in_one_line(tmp_path, capsys):
+    """Before: ManifestError's message (a header, then one problem a line)
+    was printed as it was; now the first problem is in full, the rest
+    after it, on one line."""
+    from tests.badinput.corpus import make_corpus, manifest_path, tiny_args
+
+    make_corpus(str(tmp_path / "corpus"))
+    os.remove(tmp_path / "corpus" / "wavs" / "s1_sad.wav")
+    (tmp_path / "corpus" / "wavs" / "s2_sad.wav").write_bytes(b"RIFF junk")
+    args = tiny_args(tmp_path / "corpus", tmp_path / "out")
+    assert main(args) == 2
+    train = manifest_path(str(tmp_path / "corpus"), "train")
+    wavs = tmp_path / "corpus" / "wavs"
+    line = error_line(capsys)
+    assert line.startswith(
+        f"error: {train}: utterance 's1_sad': {wavs}/s1_sad.wav: no such "
+        "audio file (and 1 more problem found before training: "
+        f"{train}: utterance 's2_sad': {wavs}/s2_sad.wav: not readable"
+    )
+    assert line.endswith(")")
+
+
+@pytest.mark.parametrize(
+    "option, message",
+    [
+        ([], "error: {}/bad.json, line 1, column 2: not valid JSON ("),
+        (["--manifest"], "error: {}/bad.json, line 1, column 2: not valid"),
+        (["--manifest"], "error: --manifest {}/gone.json: no such manifest"),
+    ],
+)
+def test_unreadable_manifest_given_to_predict(
+    tmp_path, capsys, option, message
+):
+    """Before: tracebacks (PreparationError, FileNotFoundError)."""
+    (tmp_path / "bad.json").write_text("{,}")
+    name = "gone.json" if "gone" in message else "bad.json"
+    args = ["predict", "--model", tiny_model_folder()]
+    assert cli([*args, *option, str(tmp_path / name)]) == 2
+    assert message.format(tmp_path) in error_line(capsys)
