@@ -89,11 +89,11 @@ def model_folder_problem(folder):
             f"{yaml}: has no pretrainer; not an inference folder "
             "(training exports one to <output_folder>/inference)"
         )
-    if "!!python/" in text:  # PyYAML's tags that call any Python function
-        return (
-            f"{yaml}: uses a !!python/ tag, which runs arbitrary code; "
-            "refused (an exported model never has one)"
-        )
+    from speechbrain_ser.inference.code_tags import code_tag_problem
+
+    problem = code_tag_problem(yaml)  # PyYAML's tags that run any code
+    if problem:
+        return problem
     for name in sorted(os.listdir(folder)):
         path = os.path.join(folder, name)
         if name.endswith(".ckpt") and not _is_torch_file(path):

@@ -105,6 +105,96 @@ def test_python_tag_in_model_folder_refused(model_copy, tmp_path, capsys):
     assert not marker.exists()
 
 
+# the tag in three spellings: the issue's, a verbatim tag and a %TAG
+# shorthand (the last two passed the command line's text search before)
+PYTHON_TAGS = [
+    "x: !!python/object/apply:os.system ['touch {marker}']\n",
+    "x: !<tag:yaml.org,2002:python/object/apply:os.system> ['touch {marker}']\n",
+    "%TAG !p! tag:yaml.org,2002:python/\n---\n"
+    "x: !p!object/apply:os.system ['touch {marker}']\n",
+]
+
+
+def add_python_tag(folder, marker, spelling=0):
+    """Adds a !!python/ tag that would create ``marker`` to the YAML."""
+    path = folder / "hyperparams.yaml"
+    text = path.read_text()
+    tag = PYTHON_TAGS[spelling].format(marker=marker)
+    if tag.startswith("%TAG"):  # directives come first
+        path.write_text(tag.replace("---\n", "---\n" + text))
+    else:
+        path.write_text(text + tag)
+
+
+@pytest.mark.parametrize("spelling", [1, 2])
+def test_python_tag_in_any_spelling_refused(
+    model_copy, tmp_path, capsys, spelling
+):
+    marker = tmp_path / "ran"
+    add_python_tag(model_copy, marker, spelling)
+    wav = write_wav(str(tmp_path / "a.wav"), tone(1.0, 220))
+    assert cli(["predict", "--model", str(model_copy), wav]) == 2
+    assert "uses a !!python/ tag, which runs arbitrary code" in (
+        error_line(capsys)
+    )
+    assert not marker.exists()
+
+
+def test_python_tag_refused_by_the_python_api(model_copy, tmp_path):
+    """Before: only the command line refused it; from_hparams,
+    load_recognizer and foreign_class ran it."""
+    from speechbrain.inference.interfaces import foreign_class
+
+    from speechbrain_ser.inference import EmotionRecognizer, load_recognizer
+    from speechbrain_ser.inference.code_tags import CodeTagError
+    from speechbrain_ser.inference.hub import export_hub_folder
+
+    marker = tmp_path / "ran"
+    hub = export_hub_folder(str(model_copy), str(tmp_path / "hub"))
+    for folder in (model_copy, tmp_path / "hub"):
+        add_python_tag(folder, marker)
+    expected = r"line \d+: uses a !!python/ tag, which runs arbitrary code"
+    with pytest.raises(CodeTagError, match=expected):
+        EmotionRecognizer.from_hparams(
+            source=str(model_copy), savedir=str(tmp_path / "s1")
+        )
+    with pytest.raises(CodeTagError, match=expected):
+        load_recognizer(str(model_copy), savedir=str(tmp_path / "s2"))
+    with pytest.raises(CodeTagError, match=expected):
+        foreign_class(
+            source=hub,
+            pymodule_file="custom_interface.py",
+            classname="EmotionRecognition",
+            savedir=str(tmp_path / "s3"),
+        )
+    assert not marker.exists()
+
+
+def test_python_tag_refused_by_foreign_class_by_hub_id(
+    model_copy, tmp_path, offline_hub
+):
+    """foreign_class by Hub id: the interface follows its link to the Hub
+    cache's snapshot."""
+    from speechbrain.inference.interfaces import foreign_class
+
+    from speechbrain_ser.inference.code_tags import CodeTagError
+    from speechbrain_ser.inference.hub import export_hub_folder
+    from speechbrain_ser.tiny_models import save_to_hub_cache
+
+    marker = tmp_path / "ran"
+    hub = export_hub_folder(str(model_copy), str(tmp_path / "hub"))
+    add_python_tag(tmp_path / "hub", marker)
+    save_to_hub_cache(hub, "lab/ser-tagged", offline_hub)
+    with pytest.raises(CodeTagError, match="runs arbitrary code"):
+        foreign_class(
+            source="lab/ser-tagged",
+            pymodule_file="custom_interface.py",
+            classname="EmotionRecognition",
+            savedir=str(tmp_path / "saved"),
+        )
+    assert not marker.exists()
+
+
 def test_output_into_a_missing_folder(tmp_path, capsys):
     wav = write_wav(str(tmp_path / "a.wav"), tone(1.0, 220))
     out = tmp_path / "new" / "folder" / "p.jsonl"
