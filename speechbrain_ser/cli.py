@@ -89,11 +89,11 @@ def model_folder_problem(folder):
             f"{yaml}: has no pretrainer; not an inference folder "
             "(training exports one to <output_folder>/inference)"
         )
-    if "!!python/" in text:  # PyYAML's tags that call any Python function
-        return (
-            f"{yaml}: uses a !!python/ tag, which runs arbitrary code; "
-            "refused (an exported model never has one)"
-        )
+    from speechbrain_ser.inference.code_tags import code_tag_problem
+
+    problem = code_tag_problem(yaml)  # PyYAML's tags that run any code
+    if problem:
+        return problem
     for name in sorted(os.listdir(folder)):
         path = os.path.join(folder, name)
         if name.endswith(".ckpt") and not _is_torch_file(path):
@@ -327,7 +327,7 @@ def _parts_left(args):
 def _predict_with_transcripts(recognizer, args):
     """One file at a time, each with its given or ASR transcript."""
     from speechbrain_ser.data.audio import AudioError
-    from speechbrain_ser.inference.corpus import ResultWriter
+    from speechbrain_ser.inference.corpus import ResultWriter, mark_truncated
 
     files, transcripts = _predict_inputs(args)
     failures = 0
@@ -338,6 +338,7 @@ def _predict_with_transcripts(recognizer, args):
                 if transcript is not None:
                     options["transcript"] = transcript
                 result = recognizer.classify_file(path, **options)
+                mark_truncated([result], path)
             except AudioError as error:
                 result = {"file": path, "error": str(error)}
                 failures += 1
@@ -361,6 +362,8 @@ def _predict_inputs(args):
         root = args.data_folder or os.path.dirname(
             os.path.dirname(os.path.abspath(args.manifest))
         )
+        if not os.path.isfile(args.manifest):
+            raise UsageError(f"--manifest {args.manifest}: no such manifest")
         entries = read_manifest(args.manifest).values()
         files = [e["wav"].replace("{data_root}", root) for e in entries]
         return files, [e.get("transcript") for e in entries]
@@ -504,6 +507,8 @@ def build_parser():
     parser = argparse.ArgumentParser(
         prog="speechbrain-ser",
         description="Speech emotion recognition with SpeechBrain.",
+        epilog="A problem with the command, the model or the data is one "
+        "line with exit status 2; add --debug (anywhere) for its traceback.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
     predict = commands.add_parser(
@@ -803,8 +808,52 @@ def main(argv=None):
 
         search(argv[1:])
         return 0
-    args = build_parser().parse_args(argv)
-    return args.handler(args)
+    debug = "--debug" in argv  # anywhere on the line, as for train.py
+    args = build_parser().parse_args([a for a in argv if a != "--debug"])
+    try:
+        return args.handler(args)
+    except user_errors() as error:
+        if debug:
+            raise
+        return _report(args.command, error)
+
+
+def user_errors():
+    """The errors that ``speechbrain-ser`` reports in one line, exit
+    status 2, without traceback (``--debug`` shows it): another run holds
+    the output, or a manifest named on the command line is unreadable.
+
+    Returns
+    -------
+    tuple of type
+
+    Example
+    -------
+    >>> from speechbrain_ser.run_lock import RunLockedError
+    >>> RunLockedError in user_errors()
+    True
+    """
+    from speechbrain_ser.data.manifest import PreparationError
+    from speechbrain_ser.data.validation import ManifestError
+    from speechbrain_ser.run_lock import RunLockedError
+
+    return UsageError, RunLockedError, ManifestError, PreparationError
+
+
+def _report(command, error):
+    """Prints ``error`` in one line (once under torchrun: rank 0), leaves
+    torchrun's process group, and gives exit status 2."""
+    from speechbrain_ser.run import error_line
+    from speechbrain_ser.run_lock import is_main_rank
+
+    if is_main_rank():
+        line = error_line(error)
+        print(f"speechbrain-ser {command}: error: {line}", file=sys.stderr)
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()  # no abort at exit under torchrun
+    return 2
 
 
 if __name__ == "__main__":

@@ -181,6 +181,29 @@ def _train_and_test(hparams_file, hparams, run_opts, overrides):
 USER_ERRORS = (ManifestError, RunError, RunLockedError)
 
 
+def error_line(error):
+    """A user error's message in one line (a :class:`ManifestError`'s
+    problems summarised, the first in full).
+
+    Arguments
+    ---------
+    error : Exception
+        One of :data:`USER_ERRORS` (or any exception).
+
+    Returns
+    -------
+    str
+
+    Example
+    -------
+    >>> error_line(RunError("lr: expected a number,\\n  got 'abc'"))
+    "lr: expected a number, got 'abc'"
+    """
+    if isinstance(error, ManifestError):
+        return error.summary()
+    return " ".join(str(error).split())
+
+
 def main(argv=None):
     """:func:`run_recipe` for the command line: a problem of the data,
     the command or the YAML is printed as one line (``error: ...``) with
@@ -212,12 +235,7 @@ def main(argv=None):
     except USER_ERRORS as error:
         if debug:
             raise
-        message = (
-            " ".join(str(error).split())
-            if isinstance(error, RunError)
-            else str(error)
-        )
-        print(f"error: {message}", file=sys.stderr)
+        print(f"error: {error_line(error)}", file=sys.stderr)
         return 2
     return 0
 

@@ -66,6 +66,15 @@ MAX_LISTED = 20
 class ManifestError(ValueError):
     """Problems in a run's manifests or audio; the message lists them.
 
+    Arguments
+    ---------
+    message : str
+        The whole message (one problem per line after a header, when
+        there are several).
+    problems : list of str, optional
+        The problems one by one, each naming the manifest and the line or
+        utterance (default: ``[message]``).
+
     Example
     -------
     >>> try:
@@ -74,6 +83,38 @@ class ManifestError(ValueError):
     ...     print(error)
     no/such/train.json: no such manifest
     """
+
+    def __init__(self, message, problems=None):
+        super().__init__(message)
+        self.problems = list(problems) if problems else [message]
+
+    def summary(self):
+        """The problems in one line, for a command line's error: the
+        first in full, then the others (up to :data:`MAX_LISTED` in all).
+
+        Returns
+        -------
+        str
+
+        Example
+        -------
+        >>> error = ManifestError("2 problems", ["a.json: x", "b.json: y"])
+        >>> error.summary()
+        'a.json: x (and 1 more problem found before training: b.json: y)'
+        """
+        first, *others = [" ".join(p.split()) for p in self.problems]
+        if not others:
+            return first
+        listed = others[: MAX_LISTED - 1]
+        left = len(others) - len(listed)
+        return (
+            f"{first} (and {len(others)} more "
+            f"problem{'s' if len(others) > 1 else ''} found before "
+            "training: "
+            + " | ".join(listed)
+            + (f" | {left} more not listed" if left else "")
+            + ")"
+        )
 
 
 def load_manifest(path):
@@ -361,7 +402,8 @@ def validate_manifests(
         raise ManifestError(
             f"{len(problems)} problem(s) in the data, found before "
             f"training:\n  {listed}"
-            + (f"\n  ... and {more} more" if more > 0 else "")
+            + (f"\n  ... and {more} more" if more > 0 else ""),
+            problems,
         )
     if truncated:
         logger.warning(

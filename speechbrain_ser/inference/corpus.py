@@ -7,8 +7,8 @@ duration, and writes one JSON line (or CSV row) per file. Files already in
 the output are skipped, so a killed run continues where it stopped. A bad
 file gives an error line, never a stop; a WAV cut short (its header
 claims more samples than it holds) is predicted on what is left, with a
-``"warning"`` in its line. :func:`segment_bounds` and
-:func:`predict_segments` give predictions over time for long recordings.
+``"warning"`` in its line (:func:`mark_truncated`, which segment and
+transcript prediction use too).
 
 Authors
  * speechbrain-ser developers 2026
@@ -196,6 +196,49 @@ def done_files(output):
                 "use another --output or remove the line"
             ) from error
     return files
+
+
+def mark_truncated(rows, path):
+    """Adds a ``"warning"`` to the result rows of a WAV cut short.
+
+    A WAV whose header claims more samples than the file holds is read
+    (and predicted) on what is left; every row of its results that is not
+    an error says so, with :func:`~speechbrain_ser.data.audio_checks.wav_truncation`'s
+    message. Corpus, segment and transcript prediction all use it.
+
+    Arguments
+    ---------
+    rows : list of dict
+        The result rows of one file (one per file, or one per segment).
+    path : str
+        The file.
+
+    Returns
+    -------
+    list of dict
+        ``rows``, changed in place.
+
+    Example
+    -------
+    >>> import tempfile, numpy as np, soundfile
+    >>> path = tempfile.mktemp(suffix=".wav")
+    >>> soundfile.write(path, np.zeros(16000), 16000)
+    >>> mark_truncated([{"file": path, "speech": False}], path)[0].keys()
+    dict_keys(['file', 'speech'])
+    >>> os.truncate(path, 44 + 2 * 8000)  # half of the samples
+    >>> rows = [{"file": path, "emotion": "sad"}, {"file": path, "error": "x"}]
+    >>> rows = mark_truncated(rows, path)
+    >>> print(rows[0]["warning"].split(": ")[1])
+    the WAV header says 16000 samples (1.0 s) but the file holds only 8000 (0.5 s); the file is truncated
+    >>> "warning" in rows[1]  # an error line stays as it is
+    False
+    """
+    truncated = wav_truncation(path)
+    if truncated:  # predicted on what is left, and said so
+        for row in rows:
+            if "error" not in row:
+                row["warning"] = truncated
+    return rows
 
 
 def duration_batches(durations, max_seconds, max_size):
@@ -575,12 +618,11 @@ def predict_corpus(
         durations, short, long_files = {}, [], []
         bar = tqdm(total=len(todo), disable=not progress, unit="file")
 
-        warnings = {}  # path -> why its result is doubtful
-
         def emit(row):
-            """Counts ``row`` (error or prediction), writes it and ticks the bar."""
-            if row.get("file") in warnings and "error" not in row:
-                row["warning"] = warnings[row["file"]]
+            """Counts ``row`` (error or prediction), marks a truncated
+            file's, writes it and ticks the bar."""
+            if "error" not in row:
+                mark_truncated([row], row["file"])
             counts["errors" if "error" in row else "predicted"] += 1
             writer.write(row)
             bar.update(1)
@@ -596,9 +638,6 @@ def predict_corpus(
             except AudioError as error:
                 emit({"file": path, "error": str(error)})
                 continue
-            truncated = wav_truncation(path)
-            if truncated:  # predicted on what is left, and said so
-                warnings[path] = truncated
             if durations[path] < min_duration:
                 emit(
                     {

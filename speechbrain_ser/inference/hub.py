@@ -48,7 +48,12 @@ Needs the speechbrain-ser package (pip install speechbrain-ser):
     recognizer.classify_file("speech.wav")
 """
 
+from speechbrain_ser.inference.code_tags import refuse_code_tags_beside
 from speechbrain_ser.inference.recognizers import {base}
+
+# foreign_class imports this file before it loads hyperparams.yaml: a YAML
+# with PyYAML's !!python/ tags (arbitrary code) is refused here
+refuse_code_tags_beside(__file__)
 
 
 class EmotionRecognition({base}):

@@ -24,6 +24,7 @@ from speechbrain.utils.logger import get_logger
 from speechbrain_ser.data.audio import AudioError, AudioFile, read_audio
 from speechbrain_ser.data.emotion import denormalize_avd
 from speechbrain_ser.inference.calibration import CALIBRATION_FILE, Calibration
+from speechbrain_ser.inference.code_tags import refuse_code_tags
 from speechbrain_ser.inference.speech_activity import SpeechDetector
 from speechbrain_ser.metrics import AVD_NAMES
 from speechbrain_ser.nnet.pooling import token_attention_mask
@@ -52,8 +53,11 @@ class EmotionRecognizer(Pretrained):
 
     A model folder is code: its ``hyperparams.yaml`` runs Python through
     HyperPyYAML's ``!new:`` and ``!apply:`` tags, so load only folders you
-    trust. The weights themselves are read with ``torch.load``'s
-    ``weights_only`` default (no unpickling of arbitrary objects).
+    trust; one with PyYAML's ``!!python/`` tags (which run any code, and
+    which no exported folder has) is refused before it is loaded
+    (:mod:`~speechbrain_ser.inference.code_tags`). The weights themselves
+    are read with ``torch.load``'s ``weights_only`` default (no
+    unpickling of arbitrary objects).
 
     Arguments
     ---------
@@ -118,8 +122,11 @@ class EmotionRecognizer(Pretrained):
         A folder without one (trained before calibration existed) loads
         uncalibrated: temperature 1, no A/V/D intervals; a warning says so
         and every classification result has ``"calibrated": false``.
+        A YAML with ``!!python/`` tags is refused before it is loaded
+        (:class:`~speechbrain_ser.inference.code_tags.CodeTagError`).
         Arguments as for SpeechBrain's ``Pretrained.from_hparams``.
         """
+        refuse_code_tags(_fetched_hparams(source, *args, **kwargs))
         recognizer = super().from_hparams(source, *args, **kwargs)
         recognizer.calibration = find_calibration(source, kwargs.get("savedir"))
         if not recognizer.calibration.fitted:
@@ -484,6 +491,19 @@ class SpeechTextRecognizer(EmotionRecognizer):
             self._text = None
         result.update(transcript=transcript, transcript_source=source)
         return result
+
+
+def _fetched_hparams(source, hparams_file="hyperparams.yaml", **kwargs):
+    """The local path of the YAML that ``Pretrained.from_hparams`` will
+    load: fetched as it fetches it (same ``savedir``, strategy, config)."""
+    from speechbrain.utils.fetching import fetch
+
+    options = {
+        key: kwargs[key]
+        for key in ("savedir", "local_strategy", "fetch_config")
+        if key in kwargs
+    }
+    return str(fetch(hparams_file, source, save_filename=None, **options))
 
 
 def find_calibration(source, savedir=None):

@@ -2,7 +2,11 @@
 
 from speechbrain_ser.data.audio import AudioError, AudioFile
 from speechbrain_ser.data.batching import pad_right_batch
-from speechbrain_ser.inference.corpus import result_rows, speech_in
+from speechbrain_ser.inference.corpus import (
+    mark_truncated,
+    result_rows,
+    speech_in,
+)
 from speechbrain_ser.metrics import AVD_NAMES
 
 
@@ -68,7 +72,9 @@ def predict_segments(recognizer, path, segment, hop, batch_size=16):
     -------
     list of dict
         ``file``, ``start``, ``end`` and the prediction of each segment
-        (or ``speech`` False and the ``reason``).
+        (or ``speech`` False and the ``reason``); each with a ``warning``
+        when the file is a WAV cut short (see
+        :func:`~speechbrain_ser.inference.corpus.mark_truncated`).
 
     Raises
     ------
@@ -107,7 +113,7 @@ def predict_segments(recognizer, path, segment, hop, batch_size=16):
                 for bound in chunk
             ]
             rows += _segment_rows(recognizer, path, chunk, wavs, file_rate)
-    return rows
+    return mark_truncated(rows, path)
 
 
 def _read_segment(audio, sample_rate, start, end):

@@ -108,3 +108,38 @@ def test_ddp_ranks_share_the_run(tmp_path, monkeypatch):
         monkeypatch.setenv("RANK", "1")  # another rank of the same torchrun
         with RunLock(str(tmp_path)) as lock:
             assert lock.fd is None
+
+
+@pytest.mark.parametrize(
+    "mode", ["corpus", "segment", "transcript", "parts of a torchrun"]
+)
+def test_second_predict_is_one_line_in_every_mode(
+    tmp_path, capsys, mode, request
+):
+    """Before: RunLockedError's traceback, exit status 1."""
+    from speechbrain_ser.cli import main as cli
+    from speechbrain_ser.inference.distributed import part_path
+    from speechbrain_ser.tiny_models import tiny_model_folder
+    from tests.badinput.corpus import tone, write_wav
+
+    wav = write_wav(str(tmp_path / "a.wav"), tone(1.0, 220))
+    output = str(tmp_path / "predictions.jsonl")
+    args = ["predict", "--model", tiny_model_folder(), "--output", output]
+    if mode == "segment":
+        args += ["--segment", "0.5"]
+    elif mode == "transcript":
+        model = request.getfixturevalue("speech_text_model")
+        args = [*args[:2], model, *args[3:], "--transcript", "hi"]
+    elif mode == "parts of a torchrun":  # one process finishes them
+        open(part_path(output, 1), "w").close()
+    capsys.readouterr()
+    with RunLock(output, "--output file", is_file=True):
+        assert cli([*args, wav]) == 2
+    err = capsys.readouterr().err
+    assert "RunLockedError" not in err, err  # no traceback of ours
+    [line] = [x for x in err.splitlines() if "error:" in x]
+    assert line.startswith(
+        f"speechbrain-ser predict: error: {output}: another run is writing "
+        f"into this --output file (PID {os.getpid()} on "
+    )
+    assert not os.path.exists(output)

@@ -91,3 +91,35 @@ def test_predict_warns_about_a_cut_wav(tmp_path, capsys):
     [line] = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
     assert "emotion" in line
     assert line["warning"].endswith("(0.5 s); the file is truncated")
+
+
+def test_segment_mode_warns_about_a_cut_wav(tmp_path, capsys):
+    path = write_wav(str(tmp_path / "a.wav"), tone(2.0, 220))
+    cut(path, 1.2)
+    args = ["predict", "--model", tiny_model_folder(), "--segment", "1"]
+    assert main([*args, path]) == 0
+    rows = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    # the 1.2 s the file holds, each segment saying the rest is missing
+    assert [(row["start"], row["end"]) for row in rows] == [(0, 1), (1, 1.2)]
+    for row in rows:
+        assert "emotion" in row
+        assert row["warning"] == (
+            f"{path}: the WAV header says 32000 samples (2.0 s) but the file "
+            "holds only 19200 (1.2 s); the file is truncated"
+        )
+
+
+def test_transcript_mode_warns_about_a_cut_wav(
+    tmp_path, capsys, speech_text_model
+):
+    model = speech_text_model
+    whole = write_wav(str(tmp_path / "whole.wav"), tone(1.0, 220))
+    path = write_wav(str(tmp_path / "a.wav"), tone(1.0, 220))
+    cut(path, 0.5)
+    capsys.readouterr()  # the folder's making
+    args = ["predict", "--model", model, whole, path]
+    assert main([*args, "--transcript", "yes", "--transcript", "no"]) == 0
+    rows = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert [row["transcript"] for row in rows] == ["yes", "no"]
+    assert "warning" not in rows[0] and "emotion" in rows[1]
+    assert rows[1]["warning"].endswith("(0.5 s); the file is truncated")

@@ -4,6 +4,7 @@ run with a rank killed mid-way resumes and ends with the same output."""
 
 import json
 import os
+import socket
 import subprocess
 import sys
 
@@ -149,3 +150,29 @@ def test_one_process_finishes_the_parts_of_a_killed_run(
     assert merged[names[0]]["marker"] == "from part 0"
     assert merged[names[1]] == single[names[1]]
     assert existing_parts(str(out)) == []
+
+
+def test_a_second_run_into_one_output_stops_in_one_line(
+    corpus, model, tmp_path
+):
+    """Another run holds --output's lock: both ranks stop at once; rank 0
+    says so in one line (before: RunLockedError's traceback on every
+    rank)."""
+    from speechbrain_ser.run_lock import RunLock
+
+    out = tmp_path / "out.jsonl"
+    with RunLock(str(out), "--output file", is_file=True):
+        done = torchrun(
+            ["-m", "speechbrain_ser.cli"], predict_args(model, out, corpus)
+        )
+    assert done.returncode != 0
+    lines = [x for x in done.stderr.splitlines() if "predict: error:" in x]
+    assert lines == [
+        f"speechbrain-ser predict: error: {out}: another run is writing into "
+        f"this --output file (PID {os.getpid()} on {socket.gethostname()}, "
+        f"lock file {out}.lock); wait for it to end or choose another "
+        "--output file"
+    ], done.stderr
+    assert "RunLockedError" not in done.stderr  # no traceback of a rank
+    assert "exitcode  : 2" in done.stderr  # torchrun's summary
+    assert not out.exists() and existing_parts(str(out)) == []
