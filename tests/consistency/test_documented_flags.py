@@ -29,7 +29,11 @@ from speechbrain_ser.cli import build_parser
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 DOCS = sorted(
-    ["README.md", "recipes/README.md", "speechbrain_ser/cli.py"]
+    ["README.md", "recipes/README.md"]
+    + [  # module docstrings: the --help of python -m speechbrain_ser.*
+        os.path.relpath(p, ROOT)
+        for p in glob.glob(f"{ROOT}/speechbrain_ser/**/*.py", recursive=True)
+    ]
     + [os.path.relpath(p, ROOT) for p in glob.glob(f"{ROOT}/docs/*.md")]
     + [os.path.relpath(p, ROOT) for p in glob.glob(f"{ROOT}/docs/*/*.md")]
     + [os.path.relpath(p, ROOT) for p in glob.glob(f"{ROOT}/hparams/*.yaml")]
@@ -87,7 +91,8 @@ def code_of(doc, text):
     ['z --w\n', 'x --y']
     """
     if doc.endswith(".py"):
-        return [text.split('"""')[1].split("Authors")[0]]
+        parts = text.split('"""')
+        return [parts[1].split("Authors")[0]] if len(parts) > 2 else []
     if doc.endswith(".yaml"):  # the commands in its comments
         return re.findall(r"^#+ ?(.*)$", text, re.M)
     block = r"```[a-z]*\n(.*?)```"
@@ -104,7 +109,7 @@ def documented_commands(code):
     >>> documented_commands("speechbrain-ser tsne --run r \\\n  --out o")
     ['speechbrain-ser tsne --run r --out o']
     """
-    code = re.sub(r"\s*\\\n\s*", " ", code)
+    code = re.sub(r"\s*\\{1,2}\n\s*", " ", code)  # "\\" in a docstring
     return [m.group(1).strip() for m in COMMAND.finditer(code)]
 
 
@@ -153,17 +158,34 @@ def command_problems(command, folder, flags, run_options):
     ]
 
 
+def help_texts():
+    """``speechbrain-ser <command> --help`` of every command (epilogs
+    with examples included)."""
+    parser = build_parser()
+    (commands,) = [a for a in parser._actions if a.choices]
+    return {
+        f"speechbrain-ser {name} --help": sub.format_help()
+        for name, sub in commands.choices.items()
+    }
+
+
 def test_documented_commands_use_existing_flags_and_keys():
     flags = subcommand_flags()
     run_options = set(RunOptions().as_dict())
     problems, checked = [], 0
-    for doc in DOCS:
-        with open(os.path.join(ROOT, doc), encoding="utf-8") as fin:
-            code = code_of(doc, fin.read())
+    helps = help_texts()
+    for doc in DOCS + sorted(helps):
+        if doc in helps:
+            code = [helps[doc]]
+        else:
+            with open(os.path.join(ROOT, doc), encoding="utf-8") as fin:
+                code = code_of(doc, fin.read())
         commands = [c for piece in code for c in documented_commands(piece)]
         folder = os.path.join(ROOT, os.path.dirname(doc))
         if doc.endswith(".yaml"):  # its commands run above hparams/
             folder = os.path.dirname(folder)
+        if doc.endswith(".py") or doc in helps:  # the repository's root
+            folder = ROOT
         for command in commands:
             checked += 1
             problems += [
