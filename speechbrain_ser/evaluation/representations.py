@@ -229,7 +229,9 @@ def load_trained_module(run_folder, module=None, checkpoint=None):
             ),
             None,
         )
-        if normalize is not None and checkpoint is None:
+        # per-utterance statistics need no checkpoint; global ones do
+        stateless = getattr(normalize, "norm_type", None) == "sentence"
+        if normalize is not None and (checkpoint is None or stateless):
             normalize.eval()
         else:
             normalize = None

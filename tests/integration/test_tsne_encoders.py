@@ -81,6 +81,9 @@ def test_sa2sr_pretraining(tmp_path):
         for key, value in model.encoder.state_dict().items()
     )
     tsne(run, tmp_path, tmp_path)
+    # the saved encoder alone: per-utterance normalisation still applies
+    model, _ = load_trained_module(run, checkpoint=str(run / "encoder.ckpt"))
+    assert model.normalize is not None
 
 
 @pytest.mark.parametrize(
