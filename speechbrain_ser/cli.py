@@ -31,6 +31,7 @@ import os
 import pickle
 import sys
 import tempfile
+import textwrap
 
 
 class UsageError(Exception):
@@ -476,15 +477,20 @@ def _tsne(args):
         utterance_embeddings,
     )
 
-    model, sample_rate = load_trained_module(
-        args.run, args.module, args.checkpoint
-    )
-    data_folder = args.data_folder or os.path.dirname(
-        os.path.dirname(os.path.abspath(args.manifest))
-    )
-    _, embeddings, labels = utterance_embeddings(
-        model, args.manifest, data_folder, args.label_key, sample_rate
-    )
+    try:
+        model, sample_rate = load_trained_module(
+            args.run, args.module, args.checkpoint
+        )
+        data_folder = args.data_folder or os.path.dirname(
+            os.path.dirname(os.path.abspath(args.manifest))
+        )
+        _, embeddings, labels = utterance_embeddings(
+            model, args.manifest, data_folder, args.label_key, sample_rate
+        )
+    except (OSError, KeyError, ValueError) as error:
+        message = error.args[0] if error.args else error
+        print(f"speechbrain-ser tsne: error: {message}", file=sys.stderr)
+        return 2
     result = tsne_picture(embeddings, labels, args.out, title=args.title)
     print(f"{args.out} (silhouette {result['silhouette']:.3f})")
     return 0
@@ -693,6 +699,23 @@ def build_parser():
     tsne = commands.add_parser(
         "tsne",
         help="t-SNE picture of a trained encoder's utterance representations",
+        description=textwrap.fill(
+            "t-SNE picture of a trained encoder's utterance representations "
+            "([mean; std] of its frames over each utterance), one colour per "
+            "label, and <out>.json with the points and the silhouette score. "
+            "--run takes the output folder of a run of the demo, of a "
+            "Whisper recipe, of SA2SR or CPC pre-training, or of their "
+            "fine-tunings.",
+            78,
+        ),
+        epilog="examples:\n"
+        "  speechbrain-ser tsne --run results/demo/1986 \\\n"
+        "      --manifest demo_data/manifests/test.json --out demo.png\n"
+        "  speechbrain-ser tsne --run results/cpc/alt_fbank/1986 \\\n"
+        "      --manifest demo_data/manifests/test.json --out cpc.png\n"
+        "A --module that the run's YAML does not have is answered with the "
+        "list of the modules it has.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     tsne.add_argument(
         "--run", required=True, help="output folder of a training run"
@@ -707,8 +730,12 @@ def build_parser():
     tsne.add_argument(
         "--module",
         default=None,
-        help="module key in the YAML (default: cpc if it has one, else "
-        "encoder, with the YAML's features and normalisation)",
+        help="key of a module in the run's YAML (its hyperparams.yaml). "
+        "Default: cpc if the YAML has one (CPC pre-training), else encoder "
+        "(every other recipe), which is given the YAML's compute_features "
+        "and normalisation (mean_var_norm or normalize) first and, when it "
+        "returns every hidden state (Whisper), the head's learned layer "
+        "weights; another module must take waveforms",
     )
     tsne.add_argument(
         "--checkpoint",

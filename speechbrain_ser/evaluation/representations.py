@@ -30,19 +30,24 @@ logger = get_logger(__name__)
 
 
 class FeatureEncoder(torch.nn.Module):
-    """Waveforms -> an emotion recipe's encoder frames, as
-    :meth:`speechbrain_ser.brains.emotion.EmotionBrain.encode` computes
-    them: the YAML's ``compute_features`` and ``mean_var_norm`` (when it
-    has them), then the encoder.
+    """Waveforms -> a recipe's encoder frames, as its Brain computes them
+    (e.g. :meth:`speechbrain_ser.brains.emotion.EmotionBrain.encode`): the
+    YAML's ``compute_features`` and normalisation (when it has them), the
+    encoder, and, for an encoder that returns every hidden state
+    (B, T, L, D), the run's learned layer weighting.
 
     Arguments
     ---------
     encoder : torch.nn.Module
-        ``(features, lengths) -> (B, T, D)``.
+        ``(features, lengths) -> (B, T, D)`` or ``(B, T, L, D)``.
     compute_features : callable, optional
         Waveforms -> features (e.g. SpeechBrain's ``Fbank``).
     normalize : torch.nn.Module, optional
         ``(features, lengths) -> features`` (e.g. ``InputNormalization``).
+    layer_sum : callable, optional
+        ``(B, T, L, D) -> (B, T, D')``, e.g. the head's
+        :class:`~speechbrain_ser.nnet.layer_weighting.WeightedLayerSum`;
+        without one, (B, T, L, D) frames are averaged over the layers.
 
     Example
     -------
@@ -53,13 +58,23 @@ class FeatureEncoder(torch.nn.Module):
     >>> model = FeatureEncoder(Encoder(), Fbank(n_mels=20))
     >>> model(torch.rand(2, 16000), torch.ones(2)).shape
     torch.Size([2, 101, 20])
+    >>> class EveryLayer(torch.nn.Module):
+    ...     def forward(self, x, lengths):
+    ...         return torch.stack([x, x], dim=2)
+    >>> FeatureEncoder(EveryLayer(), Fbank(n_mels=20))(
+    ...     torch.rand(2, 16000), torch.ones(2)
+    ... ).shape
+    torch.Size([2, 101, 20])
     """
 
-    def __init__(self, encoder, compute_features=None, normalize=None):
+    def __init__(
+        self, encoder, compute_features=None, normalize=None, layer_sum=None
+    ):
         super().__init__()
         self.encoder = encoder
         self.compute_features = compute_features
         self.normalize = normalize
+        self.layer_sum = layer_sum
 
     def forward(self, wavs, lengths):
         """(B, samples) waveforms -> (B, T, D) frames."""
@@ -68,12 +83,24 @@ class FeatureEncoder(torch.nn.Module):
             x = self.compute_features(x)
         if self.normalize is not None:
             x = self.normalize(x, lengths)
-        return self.encoder(x, lengths)
+        frames = self.encoder(x, lengths)
+        if frames.dim() == 4:  # every hidden state
+            if self.layer_sum is not None:
+                return self.layer_sum(frames)
+            return frames.mean(dim=2)
+        return frames
+
+
+# The YAML keys of the feature normalisation an encoder was trained with
+# (EmotionBrain: mean_var_norm; SA2SRBrain: normalize)
+NORMALIZERS = ("mean_var_norm", "normalize")
 
 
 def default_module(hparams):
-    """The module a t-SNE shows by default: ``cpc`` if the YAML has one,
-    else the emotion recipes' ``encoder``.
+    """The module a t-SNE shows by default: ``cpc`` if the YAML has one
+    (CPC pre-training), else ``encoder`` (the emotion recipes, their
+    fine-tunings of SA2SR, CPC and tokenwise encoders, Whisper, and SA2SR
+    pre-training).
 
     Arguments
     ---------
@@ -90,6 +117,31 @@ def default_module(hparams):
     'encoder'
     """
     return "cpc" if "cpc" in hparams else "encoder"
+
+
+def module_names(hparams):
+    """The YAML's keys that hold a module, for ``--module``.
+
+    Arguments
+    ---------
+    hparams : dict
+        The run's YAML.
+
+    Returns
+    -------
+    list of str
+        Sorted.
+
+    Example
+    -------
+    >>> module_names({"encoder": torch.nn.Linear(2, 2), "lr": 0.1})
+    ['encoder']
+    """
+    return sorted(
+        key
+        for key, value in hparams.items()
+        if isinstance(value, torch.nn.Module)
+    )
 
 
 def load_trained_module(run_folder, module=None, checkpoint=None):
@@ -109,9 +161,12 @@ def load_trained_module(run_folder, module=None, checkpoint=None):
         the YAML with the run's overrides).
     module : str, optional
         Key of the module in that YAML (default: :func:`default_module`).
-        The emotion recipes' ``encoder`` comes with the YAML's features
-        and normalisation (:class:`FeatureEncoder`), so that it takes
-        waveforms like every other module here.
+        An ``encoder`` comes with the YAML's features, normalisation
+        (:data:`NORMALIZERS`) and, for every-layer encoders, the head's
+        ``layer_sum`` (:class:`FeatureEncoder`), so that it takes
+        waveforms like every other module here. A frozen ``encoder``
+        (``freeze_encoder``, e.g. Whisper) need not be checkpointed: its
+        weights are its source's.
     checkpoint : str, optional
         A state dict file to load instead (e.g. the YAML's
         ``saved_model``), with SpeechBrain's recovery for modules.
@@ -150,38 +205,51 @@ def load_trained_module(run_folder, module=None, checkpoint=None):
     with open(yaml, encoding="utf-8") as fin:
         hparams = load_hyperpyyaml(fin)
     module = module or default_module(hparams)
-    if module not in hparams:
-        named = sorted(
-            key
-            for key, value in hparams.items()
-            if isinstance(value, torch.nn.Module)
-        )
+    if not isinstance(hparams.get(module), torch.nn.Module):
         raise KeyError(
             f"{yaml}: no module named {module!r}; its modules: "
-            f"{', '.join(named)} (give one with --module)"
+            f"{', '.join(module_names(hparams))} (give one with --module)"
         )
     model = hparams[module]
+    # a frozen encoder is its source's (e.g. Whisper): the checkpoint
+    # still holds what the run learned on it (the head's layer weights)
+    frozen = module == "encoder" and hparams.get("freeze_encoder", False)
     if checkpoint is not None:
         torch_recovery(model, checkpoint, end_of_epoch=True)
     else:
-        _recover_from_checkpointer(hparams, model, f"{yaml}: {module!r}")
-    if module == "encoder":  # EmotionBrain.encode's features first
-        normalize = hparams.get("mean_var_norm")
-        if normalize is not None and checkpoint is None:
+        _recover_from_checkpointer(
+            hparams, model, f"{yaml}: {module!r}", frozen
+        )
+    if module == "encoder":  # the Brain's features first
+        normalize = next(
+            (
+                hparams[key]
+                for key in NORMALIZERS
+                if hparams.get(key) is not None
+            ),
+            None,
+        )
+        # per-utterance statistics need no checkpoint; global ones do
+        stateless = getattr(normalize, "norm_type", None) == "sentence"
+        if normalize is not None and (checkpoint is None or stateless):
             normalize.eval()
         else:
             normalize = None
         model = FeatureEncoder(
-            model, hparams.get("compute_features"), normalize
+            model,
+            hparams.get("compute_features"),
+            normalize,
+            getattr(hparams.get("head"), "layer_sum", None),
         )
     return model.eval(), hparams.get("sample_rate", 16000)
 
 
-def _recover_from_checkpointer(hparams, model, name):
-    """Loads the run's tested (else newest) checkpoint, ``model`` in it."""
+def _recover_from_checkpointer(hparams, model, name, frozen=False):
+    """Loads the run's tested (else newest) checkpoint, ``model`` in it
+    (or, for a ``frozen`` encoder, whatever it holds)."""
     checkpointer = hparams.get("checkpointer")
     recoverables = checkpointer.recoverables.values() if checkpointer else []
-    if not any(
+    if not frozen and not any(
         obj is model
         or (isinstance(obj, torch.nn.Module) and model in obj.modules())
         for obj in recoverables
@@ -190,6 +258,8 @@ def _recover_from_checkpointer(hparams, model, name):
             f"{name}: not saved by the YAML's checkpointer; give its "
             "weights with --checkpoint"
         )
+    if checkpointer is None:  # a frozen encoder alone
+        return
     keys = getattr(hparams.get("brain_class"), "test_checkpoint", {})
     found = checkpointer.find_checkpoint(**keys)
     if found is None:
