@@ -358,16 +358,12 @@ def _predict_inputs(args):
     """(files, transcripts) of ``predict``: from the command line, or a
     manifest's ``wav`` and ``transcript`` fields (None: run the ASR)."""
     if args.manifest:
-        from speechbrain_ser.data.manifest import read_manifest
+        from speechbrain_ser.inference.corpus import manifest_audio
 
-        root = args.data_folder or os.path.dirname(
-            os.path.dirname(os.path.abspath(args.manifest))
-        )
         if not os.path.isfile(args.manifest):
             raise UsageError(f"--manifest {args.manifest}: no such manifest")
-        entries = read_manifest(args.manifest).values()
-        files = [e["wav"].replace("{data_root}", root) for e in entries]
-        return files, [e.get("transcript") for e in entries]
+        rows = manifest_audio(args.manifest, args.data_folder)
+        return [wav for wav, _ in rows], [e.get("transcript") for _, e in rows]
     if not args.files:
         raise SystemExit("give audio files or --manifest")
     transcripts = args.transcript or [None] * len(args.files)

@@ -276,3 +276,13 @@ def test_unreadable_manifest_given_to_predict(
     args = ["predict", "--model", tiny_model_folder()]
     assert cli([*args, *option, str(tmp_path / name)]) == 2
     assert message.format(tmp_path) in error_line(capsys)
+
+
+@pytest.mark.parametrize("option", [[], ["--manifest"]])
+def test_manifest_entry_without_wav_given_to_predict(tmp_path, capsys, option):
+    """Before: ``KeyError: 'wav'`` as a traceback."""
+    manifest = tmp_path / "test.json"
+    manifest.write_text('{"u1": {"emotion": "sad"}}')
+    args = ["predict", "--model", tiny_model_folder(), *option]
+    assert cli([*args, str(manifest)]) == 2
+    assert f"{manifest}: utterance 'u1': no \"wav\" field" in error_line(capsys)
