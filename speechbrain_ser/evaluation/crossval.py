@@ -55,7 +55,7 @@ import speechbrain as sb
 from speechbrain.utils.logger import get_logger
 
 from speechbrain_ser.metrics import ccc_report, classification_report
-from speechbrain_ser.run_lock import RunLock
+from speechbrain_ser.run_lock import RunLock, RunLockedError
 from speechbrain_ser.strict_json import write_json
 
 logger = get_logger(__name__)
@@ -430,6 +430,16 @@ def markdown_table(report):
     return "\n".join(lines)
 
 
+class FoldError(RuntimeError):
+    """A fold's training stopped; the message names the fold and its log.
+
+    Example
+    -------
+    >>> issubclass(FoldError, RuntimeError)
+    True
+    """
+
+
 def run_training(hparams_file, overrides):
     """Runs the recipe (``python -m speechbrain_ser.run``) in its own
     process; raises if it fails.
@@ -739,7 +749,15 @@ def _crossval(args, overrides):
             if fold_is_done(out):
                 logger.info(f"fold {fold}: results found in {out}, kept")
             else:
-                run_training(args.hparams, fold_args)
+                try:
+                    run_training(args.hparams, fold_args)
+                except subprocess.CalledProcessError as error:
+                    raise FoldError(
+                        f"fold {fold}: the recipe stopped with exit status "
+                        f"{error.returncode} (its error is printed above and "
+                        f"in {out}/log.txt); the folds before it are kept: "
+                        "the same command resumes"
+                    ) from None
             results["model"][fold] = read_json(
                 os.path.join(out, "results.json")
             )
@@ -975,5 +993,35 @@ def make_featurizer(baseline, hparams_file, fold_args):
     return probe_featurizer(hparams_file, fold_args)
 
 
+def command_line(argv=None):
+    """:func:`main` for the command line: a stopped fold or a locked
+    output folder is one line on stderr and exit status 2.
+
+    Arguments
+    ---------
+    argv : list of str, optional
+        As :func:`main`.
+
+    Returns
+    -------
+    int
+        0, or 2 after printing the problem.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> with RunLock(folder):
+    ...     command_line(["demo.yaml", f"--output_folder={folder}"])
+    2
+    """
+    try:
+        main(argv)
+    except (FoldError, RunLockedError) as error:
+        print(f"crossval: error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(command_line())

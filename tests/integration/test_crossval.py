@@ -280,3 +280,25 @@ def test_one_fixed_split_runs_its_baselines(tmp_path, tone):
                 f"--output_folder={tmp_path / 'emodb'}",
             ]
         )
+
+
+def test_a_stopped_fold_is_one_line(tmp_path, tone, monkeypatch, capsys):
+    """Before: crossval ended in a CalledProcessError traceback."""
+    import subprocess
+
+    def stop(hparams_file, overrides):
+        raise subprocess.CalledProcessError(2, ["python", hparams_file])
+
+    monkeypatch.setattr(crossval, "run_training", stop)
+    corpus = make_urdu(tmp_path / "urdu", tone, speakers=4)
+    yaml = os.path.join(RECIPES, "URDU", "emotion", "hparams")
+    out = tmp_path / "cv"
+    argv = [
+        os.path.join(yaml, "fbank_attention.yaml"),
+        f"--data_folder={corpus}",
+        f"--output_folder={out}",
+    ]
+    assert crossval.command_line(argv) == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("crossval: error: fold 0: the recipe stopped")
+    assert f"{out}/fold_0/log.txt" in line
