@@ -358,12 +358,15 @@ def _predict_inputs(args):
     """(files, transcripts) of ``predict``: from the command line, or a
     manifest's ``wav`` and ``transcript`` fields (None: run the ASR)."""
     if args.manifest:
-        from speechbrain_ser.inference.corpus import manifest_audio
+        from speechbrain_ser.data.manifest import read_audio_manifest
 
         if not os.path.isfile(args.manifest):
             raise UsageError(f"--manifest {args.manifest}: no such manifest")
-        rows = manifest_audio(args.manifest, args.data_folder)
-        return [wav for wav, _ in rows], [e.get("transcript") for _, e in rows]
+        entries = read_audio_manifest(args.manifest, args.data_folder)
+        entries = list(entries.values())
+        return [e["wav"] for e in entries], [
+            e.get("transcript") for e in entries
+        ]
     if not args.files:
         raise SystemExit("give audio files or --manifest")
     transcripts = args.transcript or [None] * len(args.files)

@@ -99,6 +99,56 @@ def read_manifest(path):
             ) from None
 
 
+def read_audio_manifest(path, data_root=None):
+    """:func:`read_manifest` with every entry's ``wav`` resolved.
+
+    Arguments
+    ---------
+    path : str
+        Manifest path.
+    data_root : str, optional
+        Replaces ``{data_root}`` (default: the manifest folder's parent,
+        the layout every preparer writes).
+
+    Returns
+    -------
+    dict
+        id -> entry (a copy), in manifest order, ``wav`` resolved.
+
+    Raises
+    ------
+    PreparationError
+        Naming the manifest and the utterance that has no ``wav``.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> root = tempfile.mkdtemp()
+    >>> path = f"{root}/manifests/test.json"
+    >>> write_manifest({"u1": {"wav": "{data_root}/u1.wav"}}, path)
+    >>> read_audio_manifest(path)["u1"]["wav"] == f"{root}/u1.wav"
+    True
+    >>> write_manifest({"u1": {"wav": "a.wav"}, "u2": {}}, path)
+    >>> try:
+    ...     read_audio_manifest(path)
+    ... except PreparationError as error:
+    ...     print(str(error).replace(root, "ROOT"))
+    ROOT/manifests/test.json: utterance 'u2': no "wav" field (the path of its audio file)
+    """
+    if data_root is None:
+        data_root = os.path.dirname(os.path.dirname(os.path.abspath(path)))
+    entries = {}
+    for uid, entry in read_manifest(path).items():
+        wav = entry.get("wav") if isinstance(entry, dict) else None
+        if not isinstance(wav, str):
+            raise PreparationError(
+                f"{path}: utterance '{uid}': no \"wav\" field (the path of "
+                "its audio file)"
+            )
+        entries[uid] = {**entry, "wav": wav.replace("{data_root}", data_root)}
+    return entries
+
+
 def manifest_field(path, field):
     """id -> value of one field, for the entries of a manifest that have it.
 

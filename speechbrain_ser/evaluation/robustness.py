@@ -39,7 +39,7 @@ from speechbrain.utils.logger import get_logger
 
 from speechbrain_ser.data.audio import read_audio
 from speechbrain_ser.data.emotion import normalize_avd
-from speechbrain_ser.data.manifest import read_manifest
+from speechbrain_ser.data.manifest import read_audio_manifest
 from speechbrain_ser.evaluation.bootstrap import (
     bootstrap_interval,
     paired_bootstrap,
@@ -446,11 +446,8 @@ def evaluate_robustness(
     >>> report["metric"], report["n"], report["conditions"][0]["severity"]
     ('UA', 4, '+20 dB')
     """
-    entries = read_manifest(manifest)
+    entries = read_audio_manifest(manifest, data_folder)
     ids = sorted(entries)[:max_utterances]
-    root = data_folder or os.path.dirname(
-        os.path.dirname(os.path.abspath(manifest))
-    )
     rate = recognizer.hparams.sample_rate
     task = "classification" if recognizer.task != "regression" else "regression"
     name, metric = _metric(task)
@@ -465,10 +462,7 @@ def evaluate_robustness(
                 for u in ids
             ]
         )
-    wavs = [
-        read_audio(entries[u]["wav"].replace("{data_root}", root), rate)
-        for u in ids
-    ]
+    wavs = [read_audio(entries[u]["wav"], rate) for u in ids]
     conditions = dict(conditions or DEFAULT_CONDITIONS)
     if noise_folder:
         conditions["noise_folder"] = [(f"{s} dB", {"snr": s}) for s in SNRS]

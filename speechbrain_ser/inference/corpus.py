@@ -25,8 +25,7 @@ from speechbrain.utils.logger import get_logger
 from speechbrain_ser.data.audio import AudioError, audio_info, read_audio
 from speechbrain_ser.data.audio_checks import wav_truncation
 from speechbrain_ser.data.batching import pad_right_batch
-from speechbrain_ser.data.manifest import read_manifest
-from speechbrain_ser.data.validation import ManifestError
+from speechbrain_ser.data.manifest import read_audio_manifest
 from speechbrain_ser.metrics import AVD_NAMES
 from speechbrain_ser.run_lock import RunLock
 from speechbrain_ser.strict_json import dumps
@@ -44,54 +43,6 @@ AUDIO_EXTENSIONS = (
     ".au",
     ".sph",
 )
-
-
-def manifest_audio(path, data_root=None):
-    """Audio paths and entries of a JSON manifest.
-
-    Arguments
-    ---------
-    path : str
-        The manifest.
-    data_root : str, optional
-        Replaces ``{data_root}`` (default: the manifest folder's parent,
-        the layout every preparer writes).
-
-    Returns
-    -------
-    list of (str, dict)
-        Each utterance's audio path and its entry, in manifest order.
-
-    Raises
-    ------
-    ManifestError
-        Naming the manifest and the utterance that has no ``wav``.
-
-    Example
-    -------
-    >>> import json, tempfile
-    >>> root = tempfile.mkdtemp()
-    >>> os.makedirs(f"{root}/manifests")
-    >>> with open(f"{root}/manifests/test.json", "w") as fout:
-    ...     json.dump({"u1": {"wav": "{data_root}/u1.wav"}, "u2": {}}, fout)
-    >>> try:
-    ...     manifest_audio(f"{root}/manifests/test.json")
-    ... except ManifestError as error:
-    ...     print(str(error).replace(root, "ROOT"))
-    ROOT/manifests/test.json: utterance 'u2': no "wav" field (the path of its audio file)
-    """
-    if data_root is None:
-        data_root = os.path.dirname(os.path.dirname(os.path.abspath(path)))
-    rows = []
-    for uid, entry in read_manifest(path).items():
-        wav = entry.get("wav") if isinstance(entry, dict) else None
-        if not isinstance(wav, str):
-            raise ManifestError(
-                f"{path}: utterance '{uid}': no \"wav\" field (the path of "
-                "its audio file)"
-            )
-        rows.append((wav.replace("{data_root}", data_root), entry))
-    return rows
 
 
 def expand_inputs(inputs):
@@ -138,7 +89,7 @@ def expand_inputs(inputs):
                 ]
             files += sorted(found, key=lambda p: (p.count(os.sep), p))
         elif item.lower().endswith(".json") and os.path.isfile(item):
-            files += [wav for wav, _ in manifest_audio(item)]
+            files += [e["wav"] for e in read_audio_manifest(item).values()]
         elif os.path.isfile(item):  # a name with [ or * is still a file
             files.append(item)
         elif any(char in item for char in "*?["):

@@ -28,6 +28,7 @@ import shutil
 
 from speechbrain.utils.logger import get_logger
 
+from speechbrain_ser.data.manifest import read_audio_manifest
 from speechbrain_ser.inference.model_card import model_card
 
 logger = get_logger(__name__)
@@ -195,15 +196,10 @@ def _example_source(run_values):
     manifest = run_values.get("test_manifest")
     if not manifest or not os.path.isfile(manifest):
         return None
-    with open(manifest, encoding="utf-8") as fin:
-        entries = json.load(fin)
-    root = run_values.get("data_folder") or os.path.dirname(
-        os.path.dirname(os.path.abspath(manifest))
-    )
+    entries = read_audio_manifest(manifest, run_values.get("data_folder"))
     for entry in entries.values():
-        path = entry["wav"].replace("{data_root}", root)
-        if os.path.isfile(path):
-            return path
+        if os.path.isfile(entry["wav"]):
+            return entry["wav"]
     return None
 
 
