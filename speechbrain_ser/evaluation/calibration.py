@@ -58,18 +58,10 @@ def expected_calibration_error(
     >>> round(expected_calibration_error(p, [0, 1, 0, 1]), 4)
     0.375
     """
-    probabilities = np.asarray(probabilities, dtype=np.float64)
-    labels = np.asarray(labels)
-    confidence = probabilities.max(1)
-    correct = (probabilities.argmax(1) == labels).astype(np.float64)
-    n = len(labels)
-    if adaptive:
-        order = np.argsort(confidence, kind="stable")
-        bins = [b for b in np.array_split(order, min(n_bins, n)) if len(b)]
-    else:
-        # bin b holds confidences in (b / n_bins, (b + 1) / n_bins]
-        index = np.clip(np.ceil(confidence * n_bins) - 1, 0, n_bins - 1)
-        bins = [np.flatnonzero(index == b) for b in range(n_bins)]
+    confidence, correct, bins = _top_label_bins(
+        probabilities, labels, n_bins, adaptive
+    )
+    n = len(confidence)
     return float(
         sum(
             len(b) / n * abs(correct[b].mean() - confidence[b].mean())
@@ -77,6 +69,26 @@ def expected_calibration_error(
             if len(b)
         )
     )
+
+
+def _top_label_bins(probabilities, labels, n_bins, adaptive=False):
+    """Top-label confidence, whether it is right (0/1), and the bins.
+
+    Bin ``b`` of the equal-width ones holds the confidences in
+    ``(b / n_bins, (b + 1) / n_bins]`` (empty bins included, so a bin's
+    position is its number); the adaptive ones hold (nearly) equal numbers
+    of utterances. Each bin is an array of utterance indices.
+    """
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    confidence = probabilities.max(1)
+    correct = (probabilities.argmax(1) == np.asarray(labels)).astype(np.float64)
+    if adaptive:
+        order = np.argsort(confidence, kind="stable")
+        bins = np.array_split(order, min(n_bins, len(confidence)))
+    else:
+        index = np.clip(np.ceil(confidence * n_bins) - 1, 0, n_bins - 1)
+        bins = [np.flatnonzero(index == b) for b in range(n_bins)]
+    return confidence, correct, bins
 
 
 def brier_score(probabilities, labels):
@@ -170,24 +182,18 @@ def reliability_bins(probabilities, labels, n_bins=N_BINS):
     >>> reliability_bins([[0.9, 0.1], [0.8, 0.2]], [0, 1], n_bins=2)
     [{'low': 0.5, 'high': 1.0, 'confidence': 0.85, 'accuracy': 0.5, 'n': 2}]
     """
-    probabilities = np.asarray(probabilities, dtype=np.float64)
-    confidence = probabilities.max(1)
-    correct = probabilities.argmax(1) == np.asarray(labels)
-    index = np.clip(np.ceil(confidence * n_bins) - 1, 0, n_bins - 1)
-    rows = []
-    for b in range(n_bins):
-        members = index == b
-        if members.any():
-            rows.append(
-                {
-                    "low": b / n_bins,
-                    "high": (b + 1) / n_bins,
-                    "confidence": round(float(confidence[members].mean()), 6),
-                    "accuracy": round(float(correct[members].mean()), 6),
-                    "n": int(members.sum()),
-                }
-            )
-    return rows
+    confidence, correct, bins = _top_label_bins(probabilities, labels, n_bins)
+    return [
+        {
+            "low": b / n_bins,
+            "high": (b + 1) / n_bins,
+            "confidence": round(float(confidence[members].mean()), 6),
+            "accuracy": round(float(correct[members].mean()), 6),
+            "n": len(members),
+        }
+        for b, members in enumerate(bins)
+        if len(members)
+    ]
 
 
 def plot_reliability_diagram(curves, path, n_bins=N_BINS):
