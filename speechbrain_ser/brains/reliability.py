@@ -34,7 +34,7 @@ from speechbrain_ser.evaluation.calibration import (
     plot_risk_coverage,
     risk_coverage,
 )
-from speechbrain_ser.evaluation.subgroups import subgroup_report
+from speechbrain_ser.evaluation.subgroups import group_fields, subgroup_report
 from speechbrain_ser.inference.calibration import (
     DEFAULT_COVERAGE,
     Calibration,
@@ -203,30 +203,6 @@ def speaker_independent(hparams):
     if not train_speakers or not test_speakers:
         return None
     return not (train_speakers & test_speakers)
-
-
-def group_fields(group_by=None):
-    """``speaker`` and the fields of ``group_by``.
-
-    Arguments
-    ---------
-    group_by : str or list of str, optional
-        A field, comma-separated fields, or a list.
-
-    Returns
-    -------
-    list of str
-        ``speaker`` first, no repeats.
-
-    Example
-    -------
-    >>> group_fields("gender,corpus")
-    ['speaker', 'gender', 'corpus']
-    """
-    group_by = group_by or []
-    if isinstance(group_by, str):
-        group_by = [f.strip() for f in group_by.split(",") if f.strip()]
-    return list(dict.fromkeys(["speaker", *group_by]))
 
 
 def reliability_results(
@@ -432,7 +408,7 @@ def brain_reliability_results(
 
     Example
     -------
-    >>> brain_reliability_results.__name__  # see tests/unit/brains
+    >>> brain_reliability_results.__name__  # run in tests/integration
     'brain_reliability_results'
     """
     hparams = brain.hparams

@@ -29,7 +29,7 @@ from speechbrain_ser.evaluation.bootstrap import (
     pooled_intervals,
     prediction_arrays,
 )
-from speechbrain_ser.evaluation.subgroups import subgroup_report
+from speechbrain_ser.evaluation.subgroups import group_fields, subgroup_report
 
 REFERENCE = "model"
 
@@ -198,10 +198,7 @@ def crossval_reliability(
             fold_results, "risk_coverage", "AURC"
         )
         report["folds"] = "means over folds of results.json"
-    fields = ["speaker"]
-    if isinstance(group_by, str):
-        group_by = [f.strip() for f in group_by.split(",") if f.strip()]
-    fields += [f for f in group_by or [] if f != "speaker"]
+    fields = group_fields(group_by)
     for name, system in predictions.items():
         if not system:
             continue

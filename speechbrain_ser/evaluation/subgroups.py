@@ -17,6 +17,30 @@ from speechbrain_ser.metrics import AVD_NAMES, ccc_report, classification_report
 MIN_GROUP_SIZE = 5
 
 
+def group_fields(group_by=None):
+    """``speaker`` and the fields of ``group_by``.
+
+    Arguments
+    ---------
+    group_by : str or list of str, optional
+        A field, comma-separated fields, or a list.
+
+    Returns
+    -------
+    list of str
+        ``speaker`` first, no repeats.
+
+    Example
+    -------
+    >>> group_fields("gender,corpus")
+    ['speaker', 'gender', 'corpus']
+    """
+    group_by = group_by or []
+    if isinstance(group_by, str):
+        group_by = [f.strip() for f in group_by.split(",") if f.strip()]
+    return list(dict.fromkeys(["speaker", *group_by]))
+
+
 def subgroup_report(
     groups,
     labels=None,
